@@ -1,0 +1,233 @@
+"""PaperResNet: every network of He et al. 2015 as one MMDetection backbone.
+
+``arch='imagenet'`` builds the Table 1 nets (18/34/50/101/152); ``arch='cifar'`` builds the
+Section 4.2 nets (6n+2 layers: 20, 32, 44, 56, 110, 1202, ...). ``shortcut`` and ``plain``
+select Table 3's options and the plain twins; the decision itself lives in
+:mod:`mmresnet.models.layers.shortcuts`.
+"""
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import STYLES, BasicBlock, Bottleneck, check_shortcut, make_res_layer
+
+ARCHS = ('imagenet', 'cifar')
+
+# Table 1: block type and blocks per stage (conv2_x .. conv5_x).
+IMAGENET_SETTINGS = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+# Section 4.2: the shortcut the paper used for each family (Table 3 'B' for ImageNet,
+# 'A' for every CIFAR net).
+DEFAULT_SHORTCUT = {'imagenet': 'B', 'cifar': 'A'}
+
+
+def cifar_blocks_per_stage(depth):
+    """n for a 6n+2-layer CIFAR net; raises for depths not of that form."""
+    if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+        raise ValueError(f'CIFAR depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, '
+                         f'110, 1202, ...), got {depth!r}')
+    return (depth - 2) // 6
+
+
+@MODELS.register_module()
+class PaperResNet(BaseModule):
+    """The ResNets of He et al., *Deep Residual Learning for Image Recognition*.
+
+    Args:
+        depth (int): Table 1 depth (18, 34, 50, 101, 152) for ``arch='imagenet'``, or
+            6n+2 (n >= 1) for ``arch='cifar'``.
+        arch (str): 'imagenet' (7x7/2 stem, 3x3/2 max pool, four stages 64..512) or
+            'cifar' (3x3 stem with 16 filters, three stages 16/32/64). Default: 'imagenet'.
+        shortcut (str, optional): 'A' | 'B' | 'C' (Table 3). None picks the paper's
+            choice: 'A' for cifar, 'B' for imagenet. Default: None.
+        plain (bool): Build the plain twin, without any shortcut. Default: False.
+        style (str): 'pytorch' (stride on the 3x3 conv) or 'caffe' (stride on the first
+            1x1 conv of a bottleneck, the paper's). Default: 'pytorch'.
+        in_channels (int): Input image channels. Default: 3.
+        base_channels (int, optional): Width of the stem and first stage. Default: 64 for
+            imagenet, 16 for cifar.
+        num_stages (int, optional): Stages to build, 1..4 (imagenet) or 1..3 (cifar).
+            Default: all.
+        strides (Sequence[int], optional): Stride of each stage. Default: (1, 2, 2, 2)
+            or (1, 2, 2).
+        dilations (Sequence[int], optional): Dilation of each stage. Default: all 1.
+        out_indices (Sequence[int], optional): Stages whose outputs ``forward`` returns.
+            Default: all built stages.
+        frozen_stages (int): Stages to freeze (stop grad, BN in eval); 0 freezes only
+            the stem, -1 nothing. Default: -1.
+        norm_cfg (dict): Norm layer config (BN, SyncBN, GN, ...). Default: dict(type='BN').
+        norm_eval (bool): Keep norm layers in eval mode in ``train()`` (frozen statistics,
+            as the paper's detector). Default: False.
+        with_cp (bool): Gradient checkpointing per block. Default: False.
+        zero_init_residual (bool): Zero-init the last norm of every residual branch.
+            Default: False.
+        conv_cfg (dict, optional): Conv layer config. Default: None.
+        init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
+            checkpoint='backbone.pth')``. Default: He (Kaiming) init, as the paper.
+
+    Example:
+        >>> import torch
+        >>> from mmresnet.models import PaperResNet
+        >>> net = PaperResNet(depth=20, arch='cifar').eval()
+        >>> [tuple(o.shape) for o in net(torch.rand(1, 3, 32, 32))]
+        [(1, 16, 32, 32), (1, 32, 16, 16), (1, 64, 8, 8)]
+    """
+
+    def __init__(self, depth, arch='imagenet', shortcut=None, plain=False,
+                 style='pytorch', in_channels=3, base_channels=None, num_stages=None,
+                 strides=None, dilations=None, out_indices=None, frozen_stages=-1,
+                 norm_cfg=dict(type='BN'), norm_eval=False, with_cp=False,
+                 zero_init_residual=False, conv_cfg=None, init_cfg=None):
+        if arch not in ARCHS:
+            raise ValueError(f'unknown arch {arch!r}; allowed values: {ARCHS}')
+        if arch == 'imagenet':
+            if depth not in IMAGENET_SETTINGS:
+                raise ValueError(f'invalid depth {depth!r} for arch="imagenet"; allowed '
+                                 f'values: {tuple(IMAGENET_SETTINGS)}')
+            block, stage_blocks = IMAGENET_SETTINGS[depth]
+            max_stages, default_base = 4, 64
+        else:
+            n = cifar_blocks_per_stage(depth)
+            block, stage_blocks = BasicBlock, (n, n, n)
+            max_stages, default_base = 3, 16
+        shortcut = check_shortcut(DEFAULT_SHORTCUT[arch] if shortcut is None else shortcut)
+        if style not in STYLES:
+            raise ValueError(f'unknown style {style!r}; allowed values: {STYLES}')
+        num_stages = max_stages if num_stages is None else num_stages
+        if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
+            raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
+                             f'arch={arch!r}, got {num_stages!r}')
+        strides = tuple(strides) if strides is not None else (1, 2, 2, 2)[:num_stages]
+        dilations = tuple(dilations) if dilations is not None else (1, ) * num_stages
+        for name, val in (('strides', strides), ('dilations', dilations)):
+            if len(val) != num_stages:
+                raise ValueError(f'{name} must have num_stages={num_stages} entries, '
+                                 f'got {val!r}')
+        out_indices = tuple(range(num_stages)) if out_indices is None else tuple(out_indices)
+        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+            raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
+                             f'0..{num_stages - 1} (num_stages={num_stages})')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'frozen_stages={frozen_stages!r} out of range; allowed '
+                             f'values: -1..{num_stages} (num_stages={num_stages})')
+        if init_cfg is None:
+            # He et al. 2015, Section 3.4: "We initialize the weights as in [13]" (Kaiming).
+            init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+                dict(type='Normal', std=0.01, layer='Linear')]
+        super().__init__(init_cfg)
+
+        self.depth, self.arch, self.shortcut, self.plain = depth, arch, shortcut, plain
+        self.style = style
+        self.block = block
+        self.stage_blocks = stage_blocks[:num_stages]
+        self.num_stages = num_stages
+        self.strides, self.dilations, self.out_indices = strides, dilations, out_indices
+        self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
+        self.norm_cfg, self.conv_cfg = norm_cfg, conv_cfg
+        self.with_cp, self.zero_init_residual = with_cp, zero_init_residual
+        self.base_channels = default_base if base_channels is None else base_channels
+
+        self._make_stem_layer(in_channels, self.base_channels)
+        self.res_layers = []
+        self.stage_channels = []
+        inplanes = self.base_channels
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = self.base_channels * 2**i
+            layer = self.make_res_layer(inplanes, planes, num_blocks, strides[i],
+                                        dilations[i])
+            name = f'layer{i + 1}'
+            self.add_module(name, layer)
+            self.res_layers.append(name)
+            inplanes = planes * block.expansion
+            self.stage_channels.append(inplanes)
+        self.out_channels = [self.stage_channels[i] for i in out_indices]
+        self.feat_dim = inplanes
+        self._freeze_stages()
+
+    # -- structure ---------------------------------------------------------------------
+    def _make_stem_layer(self, in_channels, stem_channels):
+        if self.arch == 'imagenet':  # Table 1 conv1: 7x7, 64, stride 2; 3x3 max pool /2
+            kernel, stride = 7, 2
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        else:  # Section 4.2: "The first layer is 3x3 convolutions", 16 filters
+            kernel, stride = 3, 1
+            self.maxpool = nn.Identity()
+        self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, kernel,
+                                      stride=stride, padding=kernel // 2, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def make_res_layer(self, inplanes, planes, num_blocks, stride, dilation):
+        return make_res_layer(
+            self.block, inplanes, planes, num_blocks, stride=stride, dilation=dilation,
+            shortcut=self.shortcut, plain=self.plain, style=self.style,
+            with_cp=self.with_cp, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
+
+    @property
+    def norm1(self):
+        return getattr(self, self.norm1_name)
+
+    def output_shape(self):
+        """Channels and stride of each output, as ``[(channels, stride), ...]``."""
+        stride = 4 if self.arch == 'imagenet' else 1
+        shapes = []
+        for i, ch in enumerate(self.stage_channels):
+            stride *= self.strides[i]
+            shapes.append((ch, stride))
+        return [shapes[i] for i in self.out_indices]
+
+    # -- init, freezing ----------------------------------------------------------------
+    def init_weights(self):
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get(
+            'type') == 'Pretrained'
+        if self.zero_init_residual and not pretrained:
+            for m in self.modules():
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    nn.init.constant_(m.last_norm.weight, 0)
+
+    def _freeze_stages(self):
+        if self.frozen_stages >= 0:
+            self.norm1.eval()
+            for m in (self.conv1, self.norm1):
+                for param in m.parameters():
+                    param.requires_grad = False
+        for i in range(1, self.frozen_stages + 1):
+            m = getattr(self, f'layer{i}')
+            m.eval()
+            for param in m.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        """Train mode that keeps frozen stages frozen and, with ``norm_eval``, BN in eval."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.norm1(self.conv1(x))))
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
+__all__ = ['PaperResNet', 'IMAGENET_SETTINGS', 'ARCHS', 'cifar_blocks_per_stage',
+           'DEFAULT_SHORTCUT']

@@ -1,0 +1,3 @@
+from .head import BackboneWithHead, PoolFcHead
+
+__all__ = ['BackboneWithHead', 'PoolFcHead']

@@ -1,0 +1,34 @@
+"""The classifier top of Table 1 / Section 4.2: global average pool, fc, (softmax)."""
+import torch.nn as nn
+
+
+class PoolFcHead(nn.Module):
+    """Global average pooling + fully-connected layer on the last backbone output.
+
+    Args:
+        in_channels (int): Channels of the last backbone stage.
+        num_classes (int): 1000 for ImageNet, 10 for CIFAR-10.
+    """
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_channels, num_classes)
+
+    def forward(self, feats):
+        x = feats[-1] if isinstance(feats, (tuple, list)) else feats
+        return self.fc(self.pool(x).flatten(1))
+
+
+class BackboneWithHead(nn.Module):
+    """``backbone`` followed by :class:`PoolFcHead`: the whole Table 1 / Table 6 network."""
+
+    def __init__(self, backbone, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = PoolFcHead(backbone.feat_dim, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Create the project-local virtual environment (.venv) with the stack mmresnet is tested on:
+# CPU PyTorch 2.13.0, mmcv 2.1.0 built with its compiled ops, mmdet 3.3.0, mmengine 0.10.7.
+# Re-running is fast: each step is skipped when already satisfied, and the mmcv wheel is built
+# once per machine and kept in ~/.cache/mmresnet/wheels (shared by every clone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+WHEELS=${MMRESNET_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/mmresnet/wheels}
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+VPY="$VENV/bin/python"
+pip_install() { "$VPY" -m pip install --disable-pip-version-check -q "$@" 2>&1 | grep -v "is ignored: it is neither" || true; }
+has() { "$VPY" -c "$1" >/dev/null 2>&1; }
+
+# torch: pin the CPU build; any looser spec pulls a multi-GB CUDA build on this machine.
+if ! has "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')"; then
+  pip_install torch==2.13.0 wheel numpy ninja
+fi
+
+# mmcv with its compiled ops (RoIAlign, NMS; mmcv-lite lacks them). Built once per machine.
+if ! has "import mmcv.ops"; then
+  mkdir -p "$WHEELS"
+  if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
+    echo "[setup] building mmcv 2.1.0 with ops (6-10 minutes on 2 cores, once per machine)"
+    SRC=mmcv==2.1.0
+    # The project's shared folder may carry the source archive (same file as on PyPI).
+    [ -f ../shared/device/wheels/mmcv-2.1.0.tar.gz ] && SRC=../shared/device/wheels/mmcv-2.1.0.tar.gz
+    # mmcv 2.1.0's setup.py needs an old setuptools; torch wants >= 77 back afterwards.
+    pip_install "setuptools<70"
+    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} "$VPY" -m pip wheel -q \
+      --disable-pip-version-check --no-deps --no-build-isolation -w "$WHEELS" "$SRC"
+    pip_install "setuptools>=77.0.3"
+  fi
+  pip_install "$WHEELS"/mmcv-2.1.0-*.whl
+fi
+
+if ! has "import mmdet, mmengine, pytest, matplotlib, mmresnet"; then
+  pip_install mmdet==3.3.0 mmengine==0.10.7 pytest matplotlib
+  pip_install --no-deps -e .
+fi
+has "import mmcv.ops, mmdet, mmresnet" || { echo "[setup] FAILED: stack does not import" >&2; exit 1; }
+"$VPY" -c "import torch, mmcv, mmdet, mmengine; print('[setup] ok: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmengine', mmengine.__version__)"
