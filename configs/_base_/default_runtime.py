@@ -7,7 +7,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Atomic saves (temp file + rename; old checkpoints deleted only after the new one is
+    # on disk) and a stop on NaN/Inf loss before a diverged model can be saved.
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
+    nan_guard=dict(type='StopOnNonFiniteLossHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(
