@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import STYLES, BasicBlock, Bottleneck, check_shortcut, make_res_layer
+from ..utils import load_backbone_weights
 
 ARCHS = ('imagenet', 'cifar')
 
@@ -189,10 +190,18 @@ class PaperResNet(BaseModule):
 
     # -- init, freezing ----------------------------------------------------------------
     def init_weights(self):
-        super().init_weights()
         pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get(
             'type') == 'Pretrained'
-        if self.zero_init_residual and not pretrained:
+        if pretrained:
+            # Not MMEngine's PretrainedInit: it loads with strict=False and only logs, so a
+            # wrong prefix or depth would silently train from random weights.
+            load_backbone_weights(self, self.init_cfg['checkpoint'],
+                                  prefix=self.init_cfg.get('prefix'),
+                                  map_location=self.init_cfg.get('map_location', 'cpu'))
+            self._is_init = True
+            return
+        super().init_weights()
+        if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):
                     nn.init.constant_(m.last_norm.weight, 0)

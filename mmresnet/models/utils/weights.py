@@ -1,0 +1,77 @@
+"""Loading pretrained weights into a module, loudly.
+
+MMEngine's ``Pretrained`` init loads with ``strict=False`` and only logs what did not match,
+so a wrong ``prefix`` or a checkpoint of another depth silently leaves a randomly
+initialised network. :func:`load_backbone_weights` reports missing and unexpected keys and
+raises when nothing matches (or when shapes differ).
+"""
+from collections import OrderedDict
+
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class WeightsMismatchError(ValueError):
+    """A checkpoint's weights do not fit the module they are loaded into."""
+
+
+def extract_state_dict(checkpoint, prefix=None):
+    """The state dict of a loaded checkpoint, with ``prefix`` selected and stripped.
+
+    Accepts ``{'state_dict': ...}``, ``{'model': ...}`` or a bare state dict; strips a
+    DataParallel ``module.`` prefix.
+    """
+    if not isinstance(checkpoint, dict):
+        raise WeightsMismatchError(f'expected a dict checkpoint, got {type(checkpoint)}')
+    state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
+    state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
+                        for k, v in state.items())
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                            if k.startswith(prefix))
+    return state
+
+
+def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
+                          logger='current'):
+    """Load ``checkpoint`` (a path or a loaded dict) into ``module``; fail loudly.
+
+    Args:
+        module (nn.Module): e.g. a PaperResNet or the C4 shared head.
+        checkpoint (str | dict): Checkpoint path (loaded with the project's safe loader)
+            or an already loaded checkpoint.
+        prefix (str, optional): Only keys under this prefix, with it stripped (e.g.
+            ``'backbone.'`` for a classifier checkpoint, ``'layer4.'`` for the C4 head).
+
+    Returns:
+        tuple[list[str], list[str]]: missing and unexpected keys.
+
+    Raises:
+        WeightsMismatchError: no key matches, or matching keys have other shapes.
+    """
+    source = checkpoint if isinstance(checkpoint, str) else '<checkpoint dict>'
+    if isinstance(checkpoint, str):
+        checkpoint = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    state = extract_state_dict(checkpoint, prefix)
+    own = module.state_dict()
+    matched = [k for k in state if k in own]
+    if not matched:
+        sample = ', '.join(list(state)[:3]) or 'none'
+        raise WeightsMismatchError(
+            f'no weight of {source} (prefix={prefix!r}) matches {type(module).__name__}: '
+            f'checkpoint keys look like [{sample}], the module expects '
+            f'[{", ".join(list(own)[:3])}]. Check the prefix and that the checkpoint is a '
+            f'backbone of this kind (tools/export_backbone.py writes one).')
+    bad_shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                  for k in matched if tuple(state[k].shape) != tuple(own[k].shape)]
+    if bad_shapes:
+        raise WeightsMismatchError(
+            f'{len(bad_shapes)} weights of {source} have other shapes than '
+            f'{type(module).__name__} (another depth or width?): ' + '; '.join(bad_shapes[:5]))
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    print_log(f'loaded {len(matched)}/{len(own)} tensors of {type(module).__name__} from '
+              f'{source}; missing keys: {missing or "none"}; unexpected keys: '
+              f'{unexpected or "none"}', logger=logger,
+              level=30 if (missing or unexpected) else 20)
+    return missing, unexpected
