@@ -1,16 +1,25 @@
-"""A tiny MMEngine model and dataset for engine tests (no image pipeline needed)."""
+"""A tiny MMEngine model and dataset for engine tests (no image pipeline needed).
+
+Registered (as ``EngineTestToyModel`` / ``EngineTestToyData``) so that a config run through
+``tools/train.py`` in a subprocess can use them with ``custom_imports=['toy']``.
+"""
+import time
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
+from mmdet.registry import DATASETS, MODELS
 from torch.utils.data import Dataset
 
 
+@MODELS.register_module('EngineTestToyModel', force=True)
 class ToyModel(BaseModel):
 
-    def __init__(self, nan_at_iter=None):
+    def __init__(self, nan_at_iter=None, sleep=0.0):
         super().__init__()
         self.linear = nn.Linear(2, 1)
         self.nan_at_iter = nan_at_iter
+        self.sleep = sleep
         self.calls = 0
 
     def forward(self, inputs, labels=None, mode='tensor'):
@@ -18,12 +27,14 @@ class ToyModel(BaseModel):
         if mode != 'loss':
             return out
         self.calls += 1
+        time.sleep(self.sleep)  # lets a test kill the process mid-run
         loss = ((out - labels)**2).mean()
         if self.nan_at_iter is not None and self.calls >= self.nan_at_iter:
             loss = loss * float('nan')
         return dict(loss=loss)
 
 
+@DATASETS.register_module('EngineTestToyData', force=True)
 class ToyData(Dataset):
 
     def __len__(self):
