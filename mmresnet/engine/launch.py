@@ -8,6 +8,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
+from .config_check import check_config_types
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -39,6 +41,7 @@ def load_config(args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_config_types(cfg)
     return cfg
 
 
