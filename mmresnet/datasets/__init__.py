@@ -1,1 +1,4 @@
-"""See the package docstring."""
+"""Data sets and transforms (registered in MMDetection's registries)."""
+from .classification import *  # noqa: F401,F403
+from .transforms import (LoadImage, PackClsInputs, PCALighting, RandomCropPad,  # noqa: F401
+                         ResizeShortSide, TenCrop)

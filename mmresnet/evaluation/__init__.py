@@ -1,1 +1,2 @@
-"""See the package docstring."""
+"""Evaluation: top-k error."""
+from .metrics import TopKError  # noqa: F401

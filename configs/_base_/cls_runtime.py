@@ -1,0 +1,8 @@
+# Classification runtime: iteration counts as in the paper, logs of training loss/error
+# every 20 iterations, checkpoints every 2000 (kept: 3; saved atomically).
+_base_ = ['./default_runtime.py']
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=2000,
+                    max_keep_ckpts=3))
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)

@@ -1,0 +1,8 @@
+# Section 4.2: 6n+2 layers, 3x3 stem with 16 filters, 16/32/64 filters, option A, global
+# average pool, 10-way fc, softmax. Per-pixel mean subtracted (CIFAR-10 RGB means).
+model = dict(
+    type='PaperResNetClassifier',
+    backbone=dict(type='PaperResNet', depth=20, arch='cifar', shortcut='A', plain=False),
+    num_classes=10,
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[125.31, 122.95, 113.87]),
+    test_cfg=dict(protocol='single'))

@@ -1,0 +1,6 @@
+# Plain-110 (6n+2, n=18), Section 4.2 recipe on cifar10.
+_base_ = [
+    '../_base_/models/paper_resnet_cifar.py', '../_base_/datasets/cifar10.py',
+    '../_base_/schedules/cifar_bs128_64k_warmup.py', '../_base_/cls_runtime.py'
+]
+model = dict(backbone=dict(depth=110, plain=True))

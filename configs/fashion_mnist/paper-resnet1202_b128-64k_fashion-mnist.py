@@ -1,0 +1,9 @@
+# ResNet-1202 (6n+2, n=200), Section 4.2 recipe on fashion-mnist.
+# One grey channel (Fashion-MNIST mean 0.2860 x 255).
+
+_base_ = [
+    '../_base_/models/paper_resnet_cifar.py', '../_base_/datasets/fashion_mnist.py',
+    '../_base_/schedules/cifar_bs128_64k_warmup.py', '../_base_/cls_runtime.py'
+]
+model = dict(backbone=dict(depth=1202, plain=False, in_channels=1),
+             data_preprocessor=dict(mean=[72.94]))

@@ -1,0 +1,38 @@
+"""Top-k error (%), the paper's measure (Tables 2-6)."""
+import torch
+from mmdet.registry import METRICS
+from mmengine.evaluator import BaseMetric
+
+
+@METRICS.register_module()
+class TopKError(BaseMetric):
+    """Top-1 / top-5 error in percent over the evaluated set.
+
+    Results are logged as ``error/top1``, ``error/top5`` (lower is better).
+
+    Args:
+        topk (Sequence[int]): Which k. Default: (1, 5).
+    """
+    default_prefix = 'error'
+
+    def __init__(self, topk=(1, 5), collect_device='cpu', prefix=None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
+            raise ValueError(f'topk must be positive ints, got {topk!r}')
+        self.topk = tuple(topk)
+
+    def process(self, data_batch, data_samples):
+        for s in data_samples:
+            score = s['pred_score'] if isinstance(s, dict) else s.pred_score
+            label = s['gt_label'] if isinstance(s, dict) else s.gt_label
+            self.results.append((score.detach().cpu(), int(label)))
+
+    def compute_metrics(self, results):
+        scores = torch.stack([r[0] for r in results])
+        labels = torch.tensor([r[1] for r in results])
+        ranked = scores.argsort(dim=1, descending=True)
+        out = {}
+        for k in self.topk:
+            hit = (ranked[:, :min(k, scores.shape[1])] == labels[:, None]).any(dim=1)
+            out[f'top{k}'] = 100.0 * (1.0 - hit.float().mean().item())
+        return out
