@@ -10,8 +10,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401
-from mmresnet.engine.launch import (add_common_args, build_runner,  # noqa: E402
-                                    enable_test_outputs, load_config)
+from mmresnet.engine.launch import (add_common_args, apply_test_protocol,  # noqa: E402
+                                    build_runner, enable_test_outputs, load_config)
 
 
 def parse_args(argv=None):
@@ -21,6 +21,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
     parser.add_argument('--show-dir', help='write images with predictions drawn, under '
                         'work_dir/timestamp/SHOW_DIR (detectors)')
+    parser.add_argument('--protocol', choices=('single', 'ten_crop', 'multi_scale'),
+                        help='classification test protocol (default: the config\'s)')
     return parser.parse_args(argv)
 
 
@@ -29,6 +31,8 @@ def main(argv=None):
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     enable_test_outputs(cfg, out=args.out, show_dir=args.show_dir)
+    if args.protocol is not None:
+        apply_test_protocol(cfg, args.protocol)
     build_runner(cfg).test()
 
 

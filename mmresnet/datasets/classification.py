@@ -135,6 +135,10 @@ class CIFAR10Dataset(_ArrayClsDataset):
             images, labels = images[:self.num_train], labels[:self.num_train]
         elif self.split == 'val':
             images, labels = images[self.num_train:], labels[self.num_train:]
+        if not len(images):
+            raise ValueError(f'CIFAR-10 split {self.split!r} under {self.data_root} is empty: '
+                             f'the training batches hold {len(parts[0][0]) * len(parts)} '
+                             f'images and num_train={self.num_train}')
         return self._set_arrays(images, labels)
 
 

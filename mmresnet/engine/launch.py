@@ -96,3 +96,23 @@ def enable_test_outputs(cfg, out=None, show_dir=None):
                                '(a detection config has one)')
         hooks['visualization']['draw'] = True
         hooks['visualization']['test_out_dir'] = show_dir
+
+
+def apply_test_protocol(cfg, protocol):
+    """``--protocol``: the classifier's test protocol (Section 3.4) and its pipeline.
+
+    'single' (one view), 'ten_crop' (4 corners + centre and flips, averaged) or
+    'multi_scale' (fully convolutional, averaged over ``model.test_cfg.scales``; batch 1,
+    since images keep their own size). The dataset config supplies ``test_pipelines``.
+    """
+    from ..models.classifiers import PROTOCOLS
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'unknown protocol {protocol!r}; allowed values: {PROTOCOLS}')
+    pipelines = cfg.get('test_pipelines', {})
+    if protocol not in pipelines:
+        raise ValueError(f'--protocol {protocol} needs test_pipelines[{protocol!r}] in the '
+                         f'config; it has {sorted(pipelines)}')
+    cfg.model.setdefault('test_cfg', {})['protocol'] = protocol
+    cfg.test_dataloader.dataset.pipeline = pipelines[protocol]
+    if protocol == 'multi_scale':
+        cfg.test_dataloader.batch_size = 1

@@ -39,6 +39,8 @@ class PaperResNetClassifier(BaseModel):
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor', mean=[0.0, 0.0, 0.0])
+        if isinstance(data_preprocessor, dict):  # MMDetection's registry, whatever the scope
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = PoolFcHead(self.backbone.feat_dim, num_classes)

@@ -1,0 +1,32 @@
+"""Hand-off from classification to detection: a backbone-only checkpoint."""
+import io
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .checkpoint import atomic_write
+
+
+def export_backbone(src, dst, prefix='backbone.'):
+    """Write the ``prefix`` part of checkpoint ``src`` (a classifier's) to ``dst``, with
+    the prefix stripped: keys ``conv1.weight``, ``layer1.0.conv1.weight``, ... that detection
+    configs load with ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
+
+    Returns:
+        int: number of tensors written.
+    """
+    ckpt = CheckpointLoader.load_checkpoint(src, map_location='cpu')  # safe loader
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{src} holds no state dict')
+    out = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not out:
+        raise ValueError(f'{src} has no weights under prefix {prefix!r}; its keys look like '
+                         f'{list(state)[:3]}')
+    meta = dict(source=str(src), prefix=prefix)
+    if isinstance(ckpt, dict) and isinstance(ckpt.get('meta'), dict):
+        meta.update({k: ckpt['meta'][k] for k in ('epoch', 'iter') if k in ckpt['meta']})
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=out, meta=meta), buf)
+    atomic_write(buf.getvalue(), dst)
+    return len(out)

@@ -1,0 +1,74 @@
+"""A short CPU run through tools/train.py lowers the loss and writes a checkpoint; the
+checkpoint tests through tools/test.py and exports to a detection-ready backbone."""
+import json
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+from glob import glob
+
+import numpy as np
+import torch
+
+from mmresnet.engine import load_checkpoint_file
+from mmresnet.models import PaperResNet
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def write_cifar(root, n=64):
+    # Two easy classes (dark vs bright images) so that a few iterations learn something.
+    rng = np.random.default_rng(0)
+    for name in [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch']:
+        labels = rng.integers(0, 2, n)
+        data = (rng.integers(0, 60, (n, 3072)) + 180 * labels[:, None]).astype(np.uint8)
+        with open(root / name, 'wb') as f:
+            pickle.dump({b'data': data, b'labels': labels.tolist()}, f)
+
+
+def run(script, *args):
+    env = dict(os.environ, OMP_NUM_THREADS='2')
+    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', script), *args], env=env,
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+def test_train_test_export(tmp_path):
+    data = tmp_path / 'cifar'
+    data.mkdir()
+    write_cifar(data)
+    work = tmp_path / 'work'
+    cfg = 'configs/cifar/paper-resnet20_b128-64k_cifar10.py'
+    common = [f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
+              f'test_dataloader.dataset.data_root={data}', 'model.backbone.depth=8',
+              'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+              'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+              'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
+              'test_dataloader.persistent_workers=False', 'train_dataloader.dataset.num_train=256',
+              'val_dataloader.dataset.num_train=256']
+    run('train.py', cfg, '--work-dir', str(work), '--cfg-options', *common,
+        'train_cfg.max_iters=30', 'train_cfg.val_interval=30', 'default_hooks.logger.interval=5',
+        'default_hooks.checkpoint.interval=30', 'optim_wrapper.optimizer.lr=0.05')
+    ckpt = work / 'iter_30.pth'
+    assert ckpt.exists()
+    scalars = glob(str(work / '*' / 'vis_data' / 'scalars.json'))[0]
+    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    assert len(losses) == 6 and losses[-1] < losses[0] * 0.7, losses
+
+    out = run('test.py', cfg, str(ckpt), '--work-dir', str(work), '--protocol', 'single',
+              '--out', str(tmp_path / 'preds.pkl'), '--cfg-options', *common)
+    assert 'error/top1' in out
+    with open(tmp_path / 'preds.pkl', 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 64 and preds[0]['pred_score'].shape == (10, )
+
+    backbone = tmp_path / 'backbone.pth'
+    run('export_backbone.py', str(ckpt), str(backbone))
+    exported = load_checkpoint_file(backbone)['state_dict']
+    assert 'conv1.weight' in exported and not any(k.startswith('backbone.') for k in exported)
+    net = PaperResNet(8, arch='cifar', init_cfg=dict(type='Pretrained', checkpoint=str(backbone)))
+    net.init_weights()
+    full = load_checkpoint_file(ckpt)['state_dict']
+    assert torch.equal(net.layer3[0].conv1.weight, full['backbone.layer3.0.conv1.weight'])
