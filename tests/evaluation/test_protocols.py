@@ -80,3 +80,20 @@ def test_resnet110_warms_up_at_0_01_for_400_iterations():
     assert lrs == pytest.approx({0: 0.01, 399: 0.01, 400: 0.1, 32000: 0.01, 48000: 0.001})
     assert Config.fromfile('configs/cifar/paper-resnet110_b128-64k_cifar10.py'
                            ).train_cfg.max_iters == 64000
+
+
+def test_fashion_mnist_study_schedule():
+    # The agreed 800-iteration study: lr 0.1, /10 at 400 and 600, every net of 20..56 layers.
+    path = 'configs/fashion_mnist/paper-{}_b128-800i_fashion-mnist.py'
+    lrs = lr_at(path.format('plain56'), [0, 399, 400, 599, 600, 799])
+    assert lrs == pytest.approx({0: 0.1, 399: 0.1, 400: 0.01, 599: 0.01, 600: 0.001,
+                                 799: 0.001})
+    for kind in ('resnet', 'plain'):
+        for depth in (20, 32, 44, 56):
+            cfg = Config.fromfile(path.format(f'{kind}{depth}'))
+            assert (cfg.model.backbone.depth, cfg.model.backbone.plain) == (depth,
+                                                                          kind == 'plain')
+            assert cfg.model.backbone.in_channels == 1 and cfg.randomness.seed == 0
+            assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval,
+                    cfg.train_dataloader.batch_size) == (800, 100, 128)
+            assert cfg.val_dataloader.dataset.split == 'test'
