@@ -1,10 +1,13 @@
 """Engine pieces: safe checkpoint loading (registered on import), atomic saves, guards,
-the backbone export, and the logic behind tools/train.py and tools/test.py."""
+the backbone export, speed switches, and the logic behind tools/train.py and tools/test.py."""
 from .checkpoint import (AtomicCheckpointHook, UnsafeCheckpointError, atomic_write,
                          load_checkpoint_file, register_safe_globals)
 from .export import export_backbone
 from .hooks import DivergenceError, StopOnNonFiniteLossHook
+from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
+                    to_channels_last)
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
            'load_checkpoint_file', 'register_safe_globals', 'export_backbone',
-           'DivergenceError', 'StopOnNonFiniteLossHook']
+           'DivergenceError', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
+           'fold_bn_into_conv', 'freeze_bn', 'to_channels_last']

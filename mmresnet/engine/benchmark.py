@@ -1,0 +1,458 @@
+"""Speed of PaperResNet against references on the same work, in one process.
+
+Classifier: PaperResNet-N vs mmdet's ``ResNet`` (and torchvision's ``resnetN`` where
+installed), each as the backbone of the same :class:`PaperResNetClassifier` (global pool +
+fc), so only the backbone differs. Detector: a Faster R-CNN config of ours vs mmdet's stock
+R-101 config, both built from their config files.
+
+Measured: images/s of a training step (``model.train_step`` with MMEngine's optim wrapper:
+forward, loss, backward, SGD update) and of inference, on synthetic data already on the
+device (the model step only, no data loading). Every model gets ``warmup`` untimed steps,
+then ``repeats`` timed rounds of ``iters`` steps; the rounds of all models are interleaved,
+so a load change on a shared machine hits all of them; the median round is reported.
+Speed is printed, never asserted.
+"""
+import contextlib
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+from .speed import fold_bn_into_conv, freeze_bn, to_channels_last
+
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+MODES = ('train', 'infer')
+CLS_REFERENCES = ('mmdet', 'torchvision')
+STOCK_DETECTOR = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'
+
+
+class BenchmarkSkipped(RuntimeError):
+    """A benchmark entry cannot run here (missing config, package or device)."""
+
+
+# -- environment -------------------------------------------------------------------------
+def resolve_device(device):
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device not in ('cpu', 'cuda'):
+        raise ValueError(f'unknown device {device!r}; allowed values: auto, cpu, cuda')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise ValueError('device "cuda" requested but torch.cuda.is_available() is False')
+    return device
+
+
+def check_dtype(dtype, device):
+    if dtype not in DTYPES:
+        raise ValueError(f'unknown dtype {dtype!r}; allowed values: {tuple(DTYPES)}')
+    if dtype == 'fp16' and device != 'cuda':
+        raise ValueError('dtype fp16 (AMP with loss scaling) needs device cuda; use bf16 '
+                         'or fp32 on cpu')
+
+
+def environment(device):
+    env = dict(torch=torch.__version__, python=platform.python_version(), device=device,
+               threads=torch.get_num_threads(), host_cpus=os.cpu_count(),
+               date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
+    if device == 'cuda':
+        env['device_name'] = torch.cuda.get_device_name()
+    else:
+        env['device_name'] = platform.processor() or platform.machine()
+    return env
+
+
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _peak_mem_mb(device):
+    if device == 'cuda':
+        return torch.cuda.max_memory_allocated() / 2**20
+    # ru_maxrss is in KiB on Linux: the whole process's high-water mark.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- one timed entry ---------------------------------------------------------------------
+class Entry:
+    """A named step function to time, and what it measured."""
+
+    def __init__(self, name, mode, step, batch, switches):
+        self.name, self.mode, self.step, self.batch = name, mode, step, batch
+        self.switches = switches
+        self.samples, self.peak_mem_mb = [], 0.0
+
+    def as_dict(self):
+        return dict(name=self.name, mode=self.mode, switches=self.switches,
+                    img_per_s=statistics.median(self.samples) if self.samples else None,
+                    img_per_s_rounds=self.samples, peak_mem_mb=self.peak_mem_mb)
+
+
+def time_entries(entries, device, warmup, iters, repeats, log=print):
+    """Warm up every entry, then time ``repeats`` interleaved rounds of ``iters`` steps."""
+    for e in entries:
+        log(f'warm-up: {e.name} [{e.mode}]')
+        for _ in range(warmup):
+            e.step()
+        _sync(device)
+    for r in range(repeats):
+        for e in entries:
+            if device == 'cuda':
+                torch.cuda.reset_peak_memory_stats()
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(iters):
+                e.step()
+            _sync(device)
+            e.samples.append(e.batch * iters / (time.perf_counter() - start))
+            e.peak_mem_mb = max(e.peak_mem_mb, _peak_mem_mb(device))
+        log(f'round {r + 1}/{repeats}: ' + ', '.join(
+            f'{e.name} [{e.mode}] {e.samples[-1]:.1f} img/s' for e in entries))
+    return entries
+
+
+# -- steps -------------------------------------------------------------------------------
+def _optim_wrapper(model, dtype, device):
+    """MMEngine's optim wrapper, as a config's ``optim_wrapper`` would build it."""
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
+    if DTYPES[dtype] is None:
+        return OptimWrapper(optimizer), contextlib.nullcontext
+    if device == 'cuda':
+        return AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype]), contextlib.nullcontext
+    # AmpOptimWrapper refuses CPUs; its optim_context is this same autocast.
+    return OptimWrapper(optimizer), lambda: torch.autocast('cpu', dtype=DTYPES[dtype])
+
+
+def make_train_step(model, data, dtype, device, compile_cfg):
+    """``model.train_step`` (what the Runner calls), compiled as MMEngine's
+    ``compile=`` config key does it."""
+    wrapper, context = _optim_wrapper(model, dtype, device)
+    train_step = model.train_step
+    if compile_cfg:
+        train_step = torch.compile(train_step, **compile_cfg)
+
+    def step():
+        with context():
+            train_step(data, wrapper)
+    return step
+
+
+def make_infer_step(fn, dtype, device, compile_cfg):
+    if compile_cfg:
+        fn = torch.compile(fn, **compile_cfg)
+    context = (torch.autocast(device, dtype=DTYPES[dtype]) if DTYPES[dtype] is not None
+               else contextlib.nullcontext())
+
+    def step():
+        with torch.no_grad(), context:
+            fn()
+    return step
+
+
+def apply_switches(model, mode, channels_last, fold_bn):
+    """Put ``model`` in ``mode`` and apply the speed switches; returns their description."""
+    switches = []
+    if mode == 'train':
+        model.train()
+        if fold_bn:
+            switches.append(f'frozen BN->affine x{freeze_bn(model, only_frozen=True)}')
+    else:
+        model.eval()
+        if fold_bn:
+            switches.append(f'BN->conv x{fold_bn_into_conv(model)}')
+    if channels_last:
+        to_channels_last(model)
+        switches.append('channels_last')
+    return switches
+
+
+# -- classifier --------------------------------------------------------------------------
+class _TorchvisionTrunk(nn.Module):
+    """torchvision's ResNet without avgpool/fc, returning ``(C5,)`` like a backbone."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.feat_dim = net.fc.in_features
+        del net.fc, net.avgpool
+
+    def forward(self, x):
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        return (n.layer4(n.layer3(n.layer2(n.layer1(x)))), )
+
+
+def _classifier(backbone, num_classes):
+    from ..models.classifiers import PaperResNetClassifier
+    dummy = dict(type='PaperResNet', depth=18, base_channels=1, num_stages=1)
+    model = PaperResNetClassifier(
+        backbone=dummy if isinstance(backbone, nn.Module) else backbone,
+        num_classes=num_classes,
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.0] * 3))
+    if isinstance(backbone, nn.Module):
+        from ..models.classifiers.head import PoolFcHead
+        model.backbone = backbone
+        model.head = PoolFcHead(backbone.feat_dim, num_classes)
+    return model
+
+
+def classifier_models(depth, style, num_classes, references):
+    """``[(name, build_fn, is_ours)]``: ours and the references that exist here."""
+    common = dict(depth=depth, style=style, out_indices=(3, ), norm_eval=False,
+                  frozen_stages=-1)
+    models = [(f'PaperResNet-{depth}', lambda: _classifier(
+        dict(type='PaperResNet', shortcut='B', **common), num_classes), True)]
+    for ref in references:
+        if ref not in CLS_REFERENCES:
+            raise ValueError(f'unknown reference {ref!r}; allowed values: {CLS_REFERENCES}')
+        if ref == 'mmdet':
+            models.append((f'mmdet ResNet-{depth}', lambda: _classifier(
+                dict(type='mmdet.ResNet', **common), num_classes), False))
+        elif ref == 'torchvision':
+            try:
+                import torchvision
+            except ImportError:
+                print('torchvision is not installed: skipping the torchvision reference')
+                continue
+            if style != 'pytorch':
+                print(f'torchvision has only style="pytorch": skipping it for style={style!r}')
+                continue
+            models.append((f'torchvision resnet{depth}', lambda: _classifier(
+                _TorchvisionTrunk(getattr(torchvision.models, f'resnet{depth}')()),
+                num_classes), False))
+    return models
+
+
+def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=1000,
+                       device='cpu', dtype='fp32', channels_last=False, compile_cfg=None,
+                       fold_bn=True, modes=MODES, references=CLS_REFERENCES):
+    from mmengine.structures import BaseDataElement
+    x = torch.rand(batch, 3, size, size, device=device) * 255
+    labels = torch.randint(0, num_classes, (batch, ), device=device)
+    data = dict(inputs=x, data_samples=[BaseDataElement(gt_label=label) for label in labels])
+    entries = []
+    for name, build, ours in classifier_models(depth, style, num_classes, references):
+        for mode in modes:
+            for label, model, switches in _variants(name, build, ours, mode, device,
+                                                    channels_last, fold_bn):
+                if mode == 'train':
+                    step = make_train_step(model, data, dtype, device, compile_cfg)
+                else:
+                    inputs = model.data_preprocessor(data)['inputs']
+                    step = make_infer_step(
+                        lambda m=model, x=inputs: m(x, mode='tensor'), dtype, device,
+                        compile_cfg)
+                entries.append(Entry(label, mode, step, batch, switches))
+    return entries
+
+
+def _variants(name, build, ours, mode, device, channels_last, fold_bn):
+    """``(label, model, switches)`` to time: every model with the generic switches, and
+    ours once more with BN folding, so that the architecture and the switch are both
+    visible. A folding variant that folds nothing (all BN train) is left out."""
+    variants = [(name, False)] + ([(name + ' +fold', True)] if ours and fold_bn else [])
+    for label, fold in variants:
+        model = build().to(device)
+        switches = apply_switches(model, mode, channels_last, fold)
+        if fold and switches[0].endswith(' x0'):
+            continue
+        yield label, model, switches
+
+
+# -- detector ----------------------------------------------------------------------------
+def load_detector_config(path, cfg_options=None):
+    from mmengine.config import Config
+    if path.startswith('mmdet::'):  # a config shipped inside the installed mmdet
+        import mmdet
+        path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', path[7:])
+    if not osp.isfile(path):
+        raise BenchmarkSkipped(f'detector config not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_detector(cfg):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    model_cfg = cfg.model.copy()
+    # Random weights: the speed does not depend on them, and nothing is downloaded.
+    model_cfg.get('backbone', {}).pop('init_cfg', None)
+    return MODELS.build(model_cfg)
+
+
+def detector_data(batch, height, width, device, boxes_per_image=4, num_classes=80):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for i in range(batch):
+        xy = torch.rand(boxes_per_image, 2, generator=g) * torch.tensor([width, height]) * 0.6
+        wh = (torch.rand(boxes_per_image, 2, generator=g) * 0.3 + 0.1) * torch.tensor(
+            [width, height])
+        s = DetDataSample(metainfo=dict(
+            img_id=i, img_shape=(height, width), ori_shape=(height, width),
+            pad_shape=(height, width), batch_input_shape=(height, width),
+            scale_factor=(1.0, 1.0), flip=False))
+        s.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1).to(device),
+            labels=torch.randint(0, num_classes, (boxes_per_image, ), generator=g).to(device))
+        samples.append(s)
+    inputs = [torch.randint(0, 256, (3, height, width), generator=g, dtype=torch.uint8)
+              .to(device) for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, batch=1,
+                     height=128, width=128, device='cpu', dtype='fp32', channels_last=False,
+                     compile_cfg=None, fold_bn=True, modes=MODES, log=print):
+    """Ours (``config``) and the stock reference (``ref_config``); a missing config is
+    skipped with a message. ``config=None`` means the stock config with its backbone
+    replaced by PaperResNet of the same depth and options (the FPN comparison)."""
+    pairs = []
+    try:
+        ref_cfg = load_detector_config(ref_config, cfg_options)
+        pairs.append((f'stock mmdet ({osp.basename(ref_config)})', ref_cfg, False))
+    except BenchmarkSkipped as exc:
+        log(f'skipping the reference detector: {exc}')
+        ref_cfg = None
+    if config is None:
+        if ref_cfg is None:
+            raise BenchmarkSkipped('neither --config nor the reference config is available')
+        ours_cfg = ref_cfg.copy()
+        ours_cfg.model.backbone = dict(ref_cfg.model.backbone, type='PaperResNet',
+                                       shortcut='B')
+        for key in ('init_cfg', 'num_stages', 'deep_stem', 'avg_down', 'dcn',
+                    'stage_with_dcn', 'plugins'):
+            ours_cfg.model.backbone.pop(key, None)
+        pairs.insert(0, ('PaperResNet (stock config, backbone swapped)', ours_cfg, True))
+    else:
+        try:
+            pairs.insert(0, (f'PaperResNet ({osp.basename(config)})',
+                             load_detector_config(config, cfg_options), True))
+        except BenchmarkSkipped as exc:
+            log(f'skipping our detector: {exc}')
+    if not any(ours for _, _, ours in pairs):
+        raise BenchmarkSkipped('our detector config is missing; nothing to compare')
+    data = detector_data(batch, height, width, device)
+    entries = []
+    for name, cfg, ours in pairs:
+        for mode in modes:
+            for label, model, switches in _variants(name, lambda: build_detector(cfg), ours,
+                                                   mode, device, channels_last, fold_bn):
+                if mode == 'train':
+                    step = make_train_step(model, data, dtype, device, compile_cfg)
+                else:
+                    batch_data = model.data_preprocessor(data, False)
+                    step = make_infer_step(  # NMS, dynamic RoI counts: not compiled
+                        lambda m=model, d=batch_data: m.predict(d['inputs'],
+                                                                d['data_samples']),
+                        dtype, device, None)
+                entries.append(Entry(label, mode, step, batch, switches))
+    return entries
+
+
+# -- report ------------------------------------------------------------------------------
+def ratios(results):
+    """Ours / each reference, per mode: > 1 means ours is faster."""
+    out = []
+    for mode in MODES:
+        rows = [r for r in results if r['mode'] == mode and r['img_per_s']]
+        ours = [r for r in rows if r['ours']]
+        for o in ours:
+            for ref in (r for r in rows if not r['ours']):
+                out.append(dict(mode=mode, ours=o['name'], reference=ref['name'],
+                                ratio=o['img_per_s'] / ref['img_per_s']))
+    return out
+
+
+def format_table(report):
+    s = report['settings']
+    env = report['env']
+    lines = [f"device {env['device']} ({env['device_name']}), torch {env['torch']}, "
+             f"threads {env['threads']}, dtype {s['dtype']}, batch {s['batch']}, "
+             f"input {s['input_size']}, compile {bool(s['compile'])}, "
+             f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
+             f"steps after {s['warmup']} warm-up, median",
+             f"| model | mode | img/s (median) | peak mem (MiB) | switches |",
+             '|---|---|---|---|---|']
+    for r in report['results']:
+        lines.append(f"| {r['name']} | {r['mode']} | {r['img_per_s']:.2f} | "
+                     f"{r['peak_mem_mb']:.0f} | {', '.join(r['switches']) or '-'} |")
+    for q in report['ratios']:
+        lines.append(f"ratio [{q['mode']}] {q['ours']} / {q['reference']}: {q['ratio']:.3f}")
+    if report['settings']['device'] == 'cpu':
+        lines.append('peak mem on cpu: the whole process\'s max RSS (not per model)')
+    return '\n'.join(lines)
+
+
+def run_benchmark(model='classifier', depth=50, style='pytorch', batch=2, size=(64, 64),
+                  num_classes=1000, device='auto', dtype='fp32', channels_last=False,
+                  compile=False, fold_bn=True, modes=MODES, references=CLS_REFERENCES,
+                  config=None, ref_config=STOCK_DETECTOR, cfg_options=None, warmup=2,
+                  iters=3, repeats=3, out=None, log=print):
+    """Build, time and report; returns the report dict (also written to ``out`` as JSON).
+
+    Args:
+        model (str): 'classifier' or 'detector'.
+        size (tuple[int, int]): Input height and width.
+        compile (bool | dict): ``torch.compile`` options, as MMEngine's ``compile`` key.
+        Others: see ``tools/benchmark.py --help``.
+    """
+    if model not in ('classifier', 'detector'):
+        raise ValueError(f'unknown model {model!r}; allowed values: classifier, detector')
+    for m in modes:
+        if m not in MODES:
+            raise ValueError(f'unknown mode {m!r}; allowed values: {MODES}')
+    for key, val in (('batch', batch), ('warmup', warmup), ('iters', iters),
+                     ('repeats', repeats)):
+        if not isinstance(val, int) or val < (0 if key == 'warmup' else 1):
+            raise ValueError(f'{key} must be a positive int, got {val!r}')
+    device = resolve_device(device)
+    check_dtype(dtype, device)
+    compile_cfg = (dict() if compile is True else compile) or None
+    height, width = size
+    report = dict(env=environment(device), settings=dict(
+        model=model, depth=depth, style=style, batch=batch, input_size=[height, width],
+        dtype=dtype, device=device, channels_last=channels_last, compile=compile_cfg or False,
+        fold_bn=fold_bn, modes=list(modes), warmup=warmup, iters=iters, repeats=repeats,
+        config=config, ref_config=ref_config if model == 'detector' else None,
+        cfg_options=cfg_options, command=' '.join(sys.argv)))
+    try:
+        if model == 'classifier':
+            if height != width:
+                raise ValueError('the classifier benchmark uses square inputs')
+            entries = classifier_entries(depth, style, batch, height, num_classes, device,
+                                         dtype, channels_last, compile_cfg, fold_bn, modes,
+                                         references)
+        else:
+            entries = detector_entries(config, ref_config, cfg_options, batch, height,
+                                       width, device, dtype, channels_last, compile_cfg,
+                                       fold_bn, modes, log)
+    except BenchmarkSkipped as exc:
+        log(f'benchmark skipped: {exc}')
+        report.update(skipped=str(exc), results=[], ratios=[])
+    else:
+        ours = {e.name for e in entries if e.name.startswith('PaperResNet')}
+        time_entries(entries, device, warmup, iters, repeats, log)
+        report['results'] = [dict(e.as_dict(), ours=e.name in ours) for e in entries]
+        report['ratios'] = ratios(report['results'])
+        report['peak_mem_kind'] = ('torch.cuda.max_memory_allocated per round' if
+                                   device == 'cuda' else 'process max RSS')
+        log(format_table(report))
+    if out:
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
+            json.dump(report, f, indent=2)
+        log(f'wrote {out}')
+    return report

@@ -1,0 +1,80 @@
+"""Time PaperResNet against mmdet's ResNet / torchvision / mmdet's stock Faster R-CNN.
+
+    # classifier: PaperResNet-50 vs mmdet ResNet-50 (and torchvision where installed)
+    python tools/benchmark.py --model classifier --depth 50 --batch 256 --size 224 \
+        --dtype bf16 --channels-last --compile --out work_dirs/bench/cls.json
+    # detector: ours (a config) vs mmdet's stock faster-rcnn_r101_fpn_1x_coco.py
+    python tools/benchmark.py --model detector --config CONFIG --batch 8 --size 800 1216 \
+        --dtype fp16 --channels-last
+
+Prints a table (median images/s of training steps and inference, peak memory, ratios)
+and writes it as JSON. The logic is in :mod:`mmresnet.engine.benchmark`.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
+from mmresnet.engine.benchmark import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E402
+                                       STOCK_DETECTOR, run_benchmark)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Benchmark PaperResNet against references')
+    p.add_argument('--model', choices=('classifier', 'detector'), default='classifier')
+    p.add_argument('--depth', type=int, default=50, help='classifier depth (Table 1)')
+    p.add_argument('--style', choices=('pytorch', 'caffe'), default='pytorch',
+                   help='stride placement, the same for every classifier compared')
+    p.add_argument('--batch', type=int, default=2)
+    p.add_argument('--size', type=int, nargs='+', default=[64],
+                   help='input size: S (square) or H W')
+    p.add_argument('--num-classes', type=int, default=1000)
+    p.add_argument('--device', default='auto', help='auto | cpu | cuda')
+    p.add_argument('--dtype', choices=tuple(DTYPES), default='fp32',
+                   help='fp32, or AMP autocast in bf16 / fp16 (fp16: cuda only)')
+    p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--compile', action='store_true', help='torch.compile the train step '
+                   'and the classifier forward (as MMEngine\'s compile=True)')
+    p.add_argument('--no-fold-bn', dest='fold_bn', action='store_false',
+                   help='do not add the BN-folding variant of ours')
+    p.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
+    p.add_argument('--references', nargs='*', choices=CLS_REFERENCES,
+                   default=list(CLS_REFERENCES))
+    p.add_argument('--config', help='our detector config (default: the stock config with '
+                   'its backbone replaced by PaperResNet)')
+    p.add_argument('--ref-config', default=STOCK_DETECTOR, help='reference detector config')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='overrides for both detector configs, e.g. '
+                   'model.test_cfg.rpn.max_per_img=100')
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--iters', type=int, default=3, help='steps per timed round')
+    p.add_argument('--repeats', type=int, default=3, help='timed rounds (median reported)')
+    p.add_argument('--threads', type=int, help='torch.set_num_threads (cpu)')
+    p.add_argument('--out', help='JSON output path')
+    args = p.parse_args(argv)
+    if len(args.size) not in (1, 2):
+        p.error(f'--size takes S or H W, got {args.size}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    size = tuple(args.size) * (2 // len(args.size))
+    run_benchmark(
+        model=args.model, depth=args.depth, style=args.style, batch=args.batch, size=size,
+        num_classes=args.num_classes, device=args.device, dtype=args.dtype,
+        channels_last=args.channels_last, compile=args.compile, fold_bn=args.fold_bn,
+        modes=args.modes, references=args.references, config=args.config,
+        ref_config=args.ref_config, cfg_options=args.cfg_options, warmup=args.warmup,
+        iters=args.iters, repeats=args.repeats, out=args.out)
+
+
+if __name__ == '__main__':
+    main()
