@@ -6,8 +6,9 @@ from .export import export_backbone
 from .hooks import DivergenceError, StopOnNonFiniteLossHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
                     to_channels_last)
+from .warmup import WarmupUntilErrorHook
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
            'load_checkpoint_file', 'register_safe_globals', 'export_backbone',
            'DivergenceError', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
-           'fold_bn_into_conv', 'freeze_bn', 'to_channels_last']
+           'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'WarmupUntilErrorHook']

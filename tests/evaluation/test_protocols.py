@@ -74,8 +74,9 @@ def test_cifar_schedule_steps_at_32k_48k():
     assert lrs == pytest.approx({0: 0.1, 31999: 0.1, 32000: 0.01, 48000: 0.001})
 
 
-def test_resnet110_warms_up_at_0_01_for_400_iterations():
-    lrs = lr_at('configs/cifar/paper-resnet110_b128-64k_cifar10.py',
+def test_fixed_400_iteration_warm_up_alternative():
+    # The fixed form of the ResNet-110 rule (the default is WarmupUntilErrorHook).
+    lrs = lr_at('configs/_base_/schedules/cifar_bs128_64k_warmup400.py',
                 [0, 399, 400, 32000, 48000])
     assert lrs == pytest.approx({0: 0.01, 399: 0.01, 400: 0.1, 32000: 0.01, 48000: 0.001})
     assert Config.fromfile('configs/cifar/paper-resnet110_b128-64k_cifar10.py'

@@ -4,11 +4,13 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import subprocess
 import sys
 from glob import glob
 
 import numpy as np
+import pytest
 import torch
 
 from mmresnet.engine import load_checkpoint_file
@@ -40,7 +42,9 @@ def test_train_test_export(tmp_path):
     data.mkdir()
     write_cifar(data)
     work = tmp_path / 'work'
-    cfg = 'configs/cifar/paper-resnet20_b128-64k_cifar10.py'
+    # The ResNet-110 config (depth cut to 8): its warm-up hook runs for real, ending when
+    # the training error of 5 iterations averages below 80%.
+    cfg = 'configs/cifar/paper-resnet110_b128-64k_cifar10.py'
     common = [f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
               f'test_dataloader.dataset.data_root={data}', 'model.backbone.depth=8',
               'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
@@ -48,13 +52,18 @@ def test_train_test_export(tmp_path):
               'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
               'test_dataloader.persistent_workers=False', 'train_dataloader.dataset.num_train=256',
               'val_dataloader.dataset.num_train=256']
-    run('train.py', cfg, '--work-dir', str(work), '--cfg-options', *common,
-        'train_cfg.max_iters=30', 'train_cfg.val_interval=30', 'default_hooks.logger.interval=5',
-        'default_hooks.checkpoint.interval=30', 'optim_wrapper.optimizer.lr=0.05')
+    log = run('train.py', cfg, '--work-dir', str(work), '--cfg-options', *common,
+              'train_cfg.max_iters=30', 'train_cfg.val_interval=30',
+              'default_hooks.logger.interval=5', 'default_hooks.checkpoint.interval=30',
+              'optim_wrapper.optimizer.lr=0.05', 'custom_hooks.0.window=5')
+    ends = re.search(r'warm-up ends at iteration (\d+) \(training error', log)
+    assert ends and 5 <= int(ends.group(1)) < 10, log[-3000:]
     ckpt = work / 'iter_30.pth'
     assert ckpt.exists()
     scalars = glob(str(work / '*' / 'vis_data' / 'scalars.json'))[0]
-    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    logged = [json.loads(line) for line in open(scalars) if '"loss"' in line]
+    losses = [x['loss'] for x in logged]
+    assert [x['lr'] for x in logged[:2]] == pytest.approx([0.005, 0.05])  # warm-up, then back
     assert len(losses) == 6 and losses[-1] < losses[0] * 0.7, losses
 
     out = run('test.py', cfg, str(ckpt), '--work-dir', str(work), '--protocol', 'single',
