@@ -1,4 +1,5 @@
-"""Parameters and multiply-adds of the paper's nets, measured next to Table 1 / Table 6.
+"""Parameters and multiply-adds of the paper's nets (next to Table 1 / Table 6) or of any
+config's model.
 
 Multiply-adds are counted with MMEngine's FLOP counter (``mmengine.analysis``, an fvcore
 port), which counts one multiply-add per "flop" for convolutions and linear layers, the
@@ -72,10 +73,89 @@ def format_rows(rows):
     def fmt(v, spec):
         return '-' if v is None else format(v, spec)
 
-    lines = [f"{'net':<12}{'table':<9}{'input':<11}{'params (M)':>11}{'paper':>8}"
+    w = max([12] + [len(r['net']) + 2 for r in rows])
+    lines = [f"{'net':<{w}}{'table':<9}{'input':<11}{'params (M)':>11}{'paper':>8}"
              f"{'mult-adds (G)':>15}{'paper':>8}"]
     for r in rows:
-        lines.append(f"{r['net']:<12}{r['table']:<9}{r['input']:<11}"
+        lines.append(f"{r['net']:<{w}}{r['table']:<9}{r['input']:<11}"
                      f"{r['params_m']:>11.3f}{fmt(r['paper_params_m'], '.2f'):>8}"
                      f"{r['macs_g']:>15.3f}{fmt(r['paper_macs_g'], '.1f'):>8}")
     return '\n'.join(lines)
+
+
+def infer_input_shape(cfg):
+    """``(C, H, W)`` a config's model sees: C from ``model.backbone.in_channels`` (default
+    3), H = W from the first crop/resize ``size`` of the test or train pipeline, else the
+    arch's own size (224 ImageNet, 32 CIFAR)."""
+    backbone = cfg.model.get('backbone', {})
+    channels = backbone.get('in_channels', 3)
+    for key in ('test_pipeline', 'train_pipeline'):
+        for t in cfg.get(key, None) or []:
+            size = t.get('size', t.get('crop_size'))
+            if 'Crop' in str(t.get('type', '')) and size is not None:
+                size = size if isinstance(size, int) else size[0]
+                return (channels, size, size)
+    return (channels, ) + ((32, 32) if backbone.get('arch') == 'cifar' else (224, 224))
+
+
+class _FeatureForward(torch.nn.Module):
+    """``model.extract_feat`` as ``forward``: what is counted for a detector, whose own
+    forward needs data samples."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.extract_feat(x)
+
+
+def config_complexity(config, input_shape=None, cfg_options=None):
+    """Parameters and multiply-adds of any config's model.
+
+    A classifier (``forward(inputs)`` gives logits) is counted whole; a model whose plain
+    forward needs more than an image tensor (an MMDetection detector) is counted through
+    ``extract_feat`` (backbone + neck), which ``counted`` says.
+
+    Args:
+        config (str | Config): Config file or object.
+        input_shape (tuple, optional): (C, H, W); default :func:`infer_input_shape`.
+        cfg_options (dict, optional): Overrides merged into the config first.
+
+    Returns:
+        dict: ``net`` (config name), ``input``, ``params_m``, ``macs_g``, ``counted``
+        ('whole model' or 'extract_feat').
+    """
+    import os.path as osp
+
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmresnet  # noqa: F401  (registers the project's modules)
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        cfg = Config.fromfile(config)
+    else:
+        cfg = config
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f'{getattr(cfg, "filename", config)} has no "model" key')
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    shape = tuple(input_shape) if input_shape else infer_input_shape(cfg)
+    if len(shape) != 3:
+        raise ValueError(f'input shape must be (C, H, W), got {shape!r}')
+    counted = 'whole model'
+    try:
+        macs = count_macs(model, shape)
+    except Exception:  # a detector's forward needs data samples: count its features
+        if not hasattr(model, 'extract_feat'):
+            raise
+        counted, macs = 'extract_feat', count_macs(_FeatureForward(model), shape)
+    name = osp.splitext(osp.basename(getattr(cfg, 'filename', None) or 'config'))[0]
+    return dict(net=name, table='config', input='x'.join(map(str, shape)),
+                params_m=count_params(model) / 1e6, macs_g=macs / 1e9, paper_macs_g=None,
+                paper_params_m=None, counted=counted)

@@ -1,9 +1,12 @@
-"""Table 1 multiply-adds and Table 6 parameter counts, measured."""
+"""Table 1 multiply-adds and Table 6 parameter counts, measured; any config's model."""
+from pathlib import Path
+
 import pytest
 import torch
 
-from mmresnet.analysis import (PAPER_CIFAR_PARAMS, PAPER_IMAGENET_MACS, count_macs,
-                               count_params, format_rows, paper_complexity_rows)
+from mmresnet.analysis import (PAPER_CIFAR_PARAMS, PAPER_IMAGENET_MACS, config_complexity,
+                               count_macs, count_params, format_rows, infer_input_shape,
+                               paper_complexity_rows)
 from mmresnet.analysis.complexity import build_paper_net
 
 
@@ -47,3 +50,45 @@ def test_rows_and_table_format():
     rows = paper_complexity_rows(imagenet_depths=(18, ), cifar_depths=(20, ))
     text = format_rows(rows)
     assert 'ResNet-18' in text and 'ResNet-20' in text and '0.27' in text and '1.8' in text
+
+
+def tiny_config(tmp_path, extra=''):
+    base = Path(__file__).resolve().parents[2] / \
+        'configs/fashion_mnist/paper-resnet20_b128-64k_fashion-mnist.py'
+    path = tmp_path / 'tiny.py'
+    path.write_text(f"_base_ = ['{base}']\n"
+                    "model = dict(backbone=dict(depth=8, base_channels=4))\n" + extra)
+    return str(path)
+
+
+def test_config_complexity_hand_computed(tmp_path):
+    # CIFAR depth 8 (n=1), widths 4/8/16, one grey channel; input shape from the config's
+    # RandomCropPad(size=28), here overridden to 8x8 to keep the hand count short.
+    row = config_complexity(tiny_config(tmp_path), input_shape=(1, 8, 8))
+    convs = (8 * 8 * 4 * 1 * 9 + 2 * 8 * 8 * 4 * 4 * 9 + 4 * 4 * 8 * 4 * 9 + 4 * 4 * 8 * 8 * 9
+             + 2 * 2 * 16 * 8 * 9 + 2 * 2 * 16 * 16 * 9)
+    assert row['macs_g'] * 1e9 == convs + 16 * 10 == 48544  # + fc; option A adds nothing
+    params = (1 * 4 * 9 + 2 * 4 * 4 * 9 + 8 * 4 * 9 + 8 * 8 * 9 + 16 * 8 * 9 + 16 * 16 * 9
+              + 2 * (4 + 4 + 4 + 8 + 8 + 16 + 16) + 16 * 10 + 10)
+    assert round(row['params_m'] * 1e6) == params
+    assert row['counted'] == 'whole model' and row['input'] == '1x8x8'
+
+
+def test_config_input_shape_and_errors(tmp_path):
+    from mmengine.config import Config
+    assert infer_input_shape(Config.fromfile(tiny_config(tmp_path))) == (1, 28, 28)
+    row = config_complexity(tiny_config(tmp_path), cfg_options={'model.backbone.depth': 14})
+    assert row['input'] == '1x28x28' and row['params_m'] > 0.006
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        config_complexity(str(tmp_path / 'missing.py'))
+    with pytest.raises(ValueError, match=r'\(C, H, W\)'):
+        config_complexity(tiny_config(tmp_path), input_shape=(8, 8))
+
+
+def test_complexity_tool_config(tmp_path, capsys):
+    import runpy
+    main = runpy.run_path(str(Path(__file__).resolve().parents[2] /
+                              'tools/analysis/complexity.py'))['main']
+    main(['--config', tiny_config(tmp_path), '--shape', '1', '8', '8'])
+    out = capsys.readouterr().out
+    assert 'tiny' in out and '1x8x8' in out and '0.000' in out

@@ -1,0 +1,24 @@
+"""The command line shared by tools/convert/{torchvision,timm}2paper.py."""
+import argparse
+
+
+def main(source, doc=None, argv=None):
+    """Parse ``SRC DST [--form classifier|backbone] [--no-check]`` and convert."""
+    from .resnet_state_dict import convert_file
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help=f'{source} ResNet state dict (.pth)')
+    parser.add_argument('dst', help='output PaperResNet checkpoint')
+    parser.add_argument('--form', choices=('classifier', 'backbone'), default='classifier',
+                        help='classifier: backbone.* + head.fc.*; backbone: detection form')
+    parser.add_argument('--no-check', action='store_true',
+                        help='skip the output comparison with the reference net')
+    args = parser.parse_args(argv)
+    meta = convert_file(args.src, args.dst, source=source, form=args.form,
+                        check=not args.no_check)
+    print(f"ResNet-{meta['depth']} ({meta['in_channels']} input channels, "
+          f"{meta['num_classes']} classes, style='pytorch', shortcut B) -> {args.dst} "
+          f"[{args.form}]")
+    if 'max_abs_diff' in meta:
+        print(f"output check vs mmdet ResNet + fc: max |diff| = {meta['max_abs_diff']:.2e}")
+    return meta
