@@ -1,6 +1,6 @@
 # ResNet-101 option B, ImageNet, Table 3/4.
 _base_ = [
     '../_base_/models/paper_resnet_imagenet.py', '../_base_/datasets/imagenet.py',
-    '../_base_/schedules/imagenet_bs256_plateau.py', '../_base_/cls_runtime.py'
+    '../_base_/schedules/imagenet_bs256_plateau.py', '../_base_/cls_runtime_epoch.py'
 ]
 model = dict(backbone=dict(depth=101, shortcut='B', plain=False))

@@ -11,6 +11,3 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=120, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(enable=False, base_batch_size=256)
-default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1),
-                     logger=dict(interval=100))
-log_processor = dict(by_epoch=True)

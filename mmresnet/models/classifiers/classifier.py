@@ -32,7 +32,8 @@ class PaperResNetClassifier(BaseModel):
         data_preprocessor (dict): e.g. ``dict(type='ClsDataPreprocessor', mean=[...])``.
         test_cfg (dict, optional): ``protocol`` in ('single', 'ten_crop', 'multi_scale')
             and, for 'multi_scale', ``scales`` (short sides). Default: single view.
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict, optional): Initialisation config. Default: the fc drawn from
+            N(0, 0.01), bias 0 (the backbone's convs get He init from its own init_cfg).
     """
 
     def __init__(self, backbone, num_classes, data_preprocessor=None, test_cfg=None,
@@ -41,6 +42,8 @@ class PaperResNetClassifier(BaseModel):
             data_preprocessor = dict(type='ClsDataPreprocessor', mean=[0.0, 0.0, 0.0])
         if isinstance(data_preprocessor, dict):  # MMDetection's registry, whatever the scope
             data_preprocessor = MODELS.build(data_preprocessor)
+        if init_cfg is None:
+            init_cfg = dict(type='Normal', layer='Linear', std=0.01, bias=0)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = PoolFcHead(self.backbone.feat_dim, num_classes)

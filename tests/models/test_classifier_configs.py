@@ -1,0 +1,50 @@
+"""Every Table 1 / Table 6 config (and the Fashion-MNIST twins) loads and says what the
+paper says: depth, shortcut option, plain or residual, recipe."""
+import re
+
+import pytest
+from mmengine.config import Config
+
+TABLE1 = {'resnet18': (18, 'B', False), 'resnet34': (34, 'B', False),
+          'resnet34-a': (34, 'A', False), 'resnet34-c': (34, 'C', False),
+          'resnet50': (50, 'B', False), 'resnet101': (101, 'B', False),
+          'resnet152': (152, 'B', False), 'plain18': (18, 'A', True),
+          'plain34': (34, 'A', True)}
+TABLE6 = [f'resnet{d}' for d in (20, 32, 44, 56, 110, 1202)] + [
+    f'plain{d}' for d in (20, 32, 44, 56, 110)]
+
+
+@pytest.mark.parametrize('name', sorted(TABLE1))
+def test_imagenet_configs(name):
+    cfg = Config.fromfile(f'configs/resnet/paper-{name}_b256_imagenet.py')
+    b = cfg.model.backbone
+    assert (b.depth, b.shortcut, b.plain, b.arch, b.style) == TABLE1[name] + ('imagenet',
+                                                                            'caffe')
+    assert cfg.model.num_classes == 1000 and cfg.auto_scale_lr.base_batch_size == 256
+    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.1, momentum=0.9,
+                                               weight_decay=1e-4)
+    assert cfg.param_scheduler[0].type == 'ReduceOnPlateauLR'
+    steps = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert steps['ResizeShortSide']['size'] == (256, 480)
+    assert steps['RandomCropPad']['size'] == 224 and 'PCALighting' in steps
+    assert set(cfg.test_pipelines) == {'single', 'ten_crop', 'multi_scale'}
+    assert cfg.model.test_cfg.scales == (224, 256, 384, 480, 640)
+
+
+@pytest.mark.parametrize('dataset', ['cifar10', 'fashion-mnist'])
+@pytest.mark.parametrize('name', TABLE6)
+def test_cifar_configs(name, dataset):
+    folder = 'cifar' if dataset == 'cifar10' else 'fashion_mnist'
+    cfg = Config.fromfile(f'configs/{folder}/paper-{name}_b128-64k_{dataset}.py')
+    b = cfg.model.backbone
+    depth = int(re.findall(r'\d+', name)[0])
+    assert (b.depth, b.plain, b.arch, b.shortcut) == (depth, name.startswith('plain'),
+                                                      'cifar', 'A')
+    assert b.get('in_channels', 3) == (3 if dataset == 'cifar10' else 1)
+    assert len(cfg.model.data_preprocessor.mean) == b.get('in_channels', 3)
+    assert cfg.train_dataloader.batch_size == 128 and cfg.train_cfg.max_iters == 64000
+    assert cfg.param_scheduler[-1].milestones == [32000, 48000]
+    warm = [h.type for h in cfg.get('custom_hooks', [])] == ['WarmupUntilErrorHook']
+    assert warm == (depth >= 110)
+    pad = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}['RandomCropPad']
+    assert pad['padding'] == 4 and pad['size'] == (32 if dataset == 'cifar10' else 28)
