@@ -1,0 +1,12 @@
+# Faster R-CNN, PaperResNet-50, the paper's C4 detector (Section 4.3: conv1..conv4_x shared,
+# conv5_x per RoI);
+# trained on VOC 2007+2012 trainval, tested on VOC 2007 test (11-point mAP, Table 7).
+# Backbone from a PaperResNet-50 classification checkpoint (tools/export_backbone.py):
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH \
+#       model.roi_head.shared_head.init_cfg.checkpoint=PATH
+_base_ = [
+    '../_base_/models/faster_rcnn_paper_r50_c4.py',
+    '../_base_/datasets/voc0712_detection.py',
+    '../_base_/schedules/det_voc_4e.py', '../_base_/det_runtime.py'
+]
+model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))

@@ -1,0 +1,59 @@
+"""Small builders shared by the detection tests (tiny widths, CPU, a few px)."""
+import os.path as osp
+
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmresnet  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+C4_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_c4.py')
+FPN_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_fpn.py')
+
+
+def tiny_detector_cfg(kind, base_channels=8, num_classes=3, checkpoint=None):
+    """The paper's C4 or the FPN model config, PaperResNet-50 at ``base_channels`` width.
+
+    Everything else (frozen BN, frozen_stages=1, caffe style, heads) is the shipped config.
+    """
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(C4_BASE if kind == 'c4' else FPN_BASE).model
+    w = base_channels
+    init = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
+    cfg.backbone.update(base_channels=w, init_cfg=init)
+    cfg.roi_head.bbox_head.num_classes = num_classes
+    cfg.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
+    cfg.train_cfg.rcnn.sampler.num = 32
+    cfg.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
+    if kind == 'c4':
+        cfg.rpn_head.update(in_channels=16 * w, feat_channels=16 * w)
+        cfg.roi_head.shared_head.update(base_channels=w, init_cfg=dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='layer4.') if checkpoint else None)
+        cfg.roi_head.bbox_roi_extractor.out_channels = 16 * w
+        cfg.roi_head.bbox_head.in_channels = 32 * w
+    else:
+        cfg.neck.update(in_channels=[4 * w, 8 * w, 16 * w, 32 * w], out_channels=16)
+        cfg.rpn_head.update(in_channels=16, feat_channels=16)
+        cfg.roi_head.bbox_roi_extractor.out_channels = 16
+        cfg.roi_head.bbox_head.update(in_channels=16, fc_out_channels=32)
+    return cfg
+
+
+def build_detector(cfg):
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def tiny_batch(model, num_classes=3, size=96, n=2):
+    """A preprocessed batch of ``n`` random ``size`` x ``size`` images with boxes."""
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(n, [[3, size, size]] * n, num_items=[3] * n,
+                            num_classes=num_classes + 1)
+    for sample in packed['data_samples']:
+        sample.gt_instances.labels = sample.gt_instances.labels.clamp(max=num_classes - 1)
+    return model.data_preprocessor(packed, True)
