@@ -336,14 +336,9 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
                     'stage_with_dcn', 'plugins'):
             ours_cfg.model.backbone.pop(key, None)
         pairs.insert(0, ('PaperResNet (stock config, backbone swapped)', ours_cfg, True))
-    else:
-        try:
-            pairs.insert(0, (f'PaperResNet ({osp.basename(config)})',
-                             load_detector_config(config, cfg_options), True))
-        except BenchmarkSkipped as exc:
-            log(f'skipping our detector: {exc}')
-    if not any(ours for _, _, ours in pairs):
-        raise BenchmarkSkipped('our detector config is missing; nothing to compare')
+    else:  # raises BenchmarkSkipped naming the file when it is missing
+        pairs.insert(0, (f'PaperResNet ({osp.basename(config)})',
+                         load_detector_config(config, cfg_options), True))
     data = detector_data(batch, height, width, device)
     entries = []
     for name, cfg, ours in pairs:

@@ -1,0 +1,102 @@
+"""tools/benchmark.py runs on CPU with tiny settings and writes valid JSON. Speed is printed,
+never asserted: these tests check what was measured, not how fast."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmresnet.engine.benchmark import run_benchmark
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY = dict(batch=2, warmup=1, iters=1, repeats=2, device='cpu', log=lambda *a: None)
+# mmdet's stock R-101 FPN config cut to R-18 (the neck follows) and few proposals: the same
+# code paths in seconds. Both detectors get the same overrides.
+TINY_DET = {'model.backbone.depth': 18, 'model.neck.in_channels': [64, 128, 256, 512],
+            'model.train_cfg.rpn_proposal.max_per_img': 32,
+            'model.train_cfg.rcnn.sampler.num': 64, 'model.test_cfg.rpn.max_per_img': 32}
+
+
+def check_report(report, expected):
+    assert report['env']['torch'] == torch.__version__
+    assert report['env']['device'] == 'cpu'
+    assert {(r['name'], r['mode']) for r in report['results']} == expected
+    for r in report['results']:
+        assert len(r['img_per_s_rounds']) == report['settings']['repeats']
+        assert r['img_per_s'] > 0 and r['peak_mem_mb'] > 0
+    # one ratio per (ours, reference) pair and mode, each our speed over the reference's
+    by_name = {(r['name'], r['mode']): r['img_per_s'] for r in report['results']}
+    assert report['ratios']
+    for q in report['ratios']:
+        assert q['ratio'] == pytest.approx(by_name[q['ours'], q['mode']] /
+                                           by_name[q['reference'], q['mode']])
+
+
+def test_classifier_cli_writes_json(tmp_path):
+    out = tmp_path / 'cls.json'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), '--model', 'classifier',
+         '--depth', '18', '--batch', '2', '--size', '32', '--warmup', '0', '--iters', '1',
+         '--repeats', '2', '--device', 'cpu', '--threads', '1', '--out', str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    # classifier training has no frozen BN: no '+fold' training row
+    check_report(report, {('PaperResNet-18', 'train'), ('PaperResNet-18', 'infer'),
+                          ('PaperResNet-18 +fold', 'infer'), ('mmdet ResNet-18', 'train'),
+                          ('mmdet ResNet-18', 'infer')})
+    assert report['settings']['input_size'] == [32, 32]
+    assert '| PaperResNet-18 | infer |' in proc.stdout  # the printed table
+    assert 'ratio [infer] PaperResNet-18 / mmdet ResNet-18' in proc.stdout
+
+
+def test_classifier_switches_bf16_channels_last(tmp_path):
+    report = run_benchmark(model='classifier', depth=18, size=(32, 32), dtype='bf16',
+                           channels_last=True, modes=('infer', ), references=['mmdet'],
+                           out=str(tmp_path / 'b.json'), **TINY)
+    assert json.loads((tmp_path / 'b.json').read_text())['settings']['dtype'] == 'bf16'
+    rows = {r['name']: r for r in report['results']}
+    assert set(rows) == {'PaperResNet-18', 'PaperResNet-18 +fold', 'mmdet ResNet-18'}
+    assert rows['PaperResNet-18 +fold']['switches'] == ['BN->conv x20', 'channels_last']
+
+
+def test_detector_vs_stock_config(tmp_path):
+    report = run_benchmark(model='detector', size=(64, 64), cfg_options=TINY_DET,
+                           out=str(tmp_path / 'det.json'),
+                           **dict(TINY, batch=1, warmup=0, repeats=1))
+    ours = 'PaperResNet (stock config, backbone swapped)'
+    stock = 'stock mmdet (faster-rcnn_r101_fpn_1x_coco.py)'
+    check_report(report, {(n, m) for n in (ours, ours + ' +fold', stock)
+                          for m in ('train', 'infer')})
+    fold = {r['mode']: r['switches'] for r in report['results'] if r['name'].endswith('fold')}
+    # stock frozen_stages=1: the BN of the stem and of conv2_x (2 basic blocks x 2) are
+    # frozen in training; at inference every BN folds (stem + 8 blocks x 2 + 3 projections)
+    assert fold == {'train': ['frozen BN->affine x5'], 'infer': ['BN->conv x20']}
+    assert json.loads((tmp_path / 'det.json').read_text())['results']
+
+
+def test_missing_detector_config_is_skipped_with_a_message(tmp_path):
+    messages = []
+    report = run_benchmark(model='detector', config=str(tmp_path / 'nope.py'),
+                           out=str(tmp_path / 'skip.json'),
+                           **dict(TINY, log=messages.append))
+    assert 'nope.py' in report['skipped'] and report['results'] == []
+    assert any('detector config not found' in m and 'nope.py' in m for m in messages)
+    assert json.loads((tmp_path / 'skip.json').read_text())['skipped'] == report['skipped']
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(dtype='fp16'), 'fp16 .* needs device cuda'),
+    (dict(dtype='int8'), "allowed values: \\('fp32', 'bf16', 'fp16'\\)"),
+    (dict(model='segmentor'), 'allowed values: classifier, detector'),
+    (dict(modes=('train', 'export')), "unknown mode 'export'"),
+    (dict(iters=0), 'iters must be a positive int'),
+])
+def test_bad_settings_raise(kwargs, match):
+    args = dict(TINY, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        run_benchmark(**args)
