@@ -3,6 +3,8 @@
     # classifier: PaperResNet-50 vs mmdet ResNet-50 (and torchvision where installed)
     python tools/benchmark.py --model classifier --depth 50 --batch 256 --size 224 \
         --dtype bf16 --channels-last --compile --out work_dirs/bench/cls.json
+    # CIFAR ResNet-110, batch 128: prints the time the paper's 64k iterations would take
+    python tools/benchmark.py --arch cifar --depth 110 --batch 128 --size 32 --num-classes 10
     # detector: ours (a config) vs mmdet's stock faster-rcnn_r101_fpn_1x_coco.py
     python tools/benchmark.py --model detector --config CONFIG --batch 8 --size 800 1216 \
         --dtype fp16 --channels-last
@@ -26,7 +28,10 @@ from mmresnet.engine.benchmark import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Benchmark PaperResNet against references')
     p.add_argument('--model', choices=('classifier', 'detector'), default='classifier')
-    p.add_argument('--depth', type=int, default=50, help='classifier depth (Table 1)')
+    p.add_argument('--depth', type=int, default=50,
+                   help='classifier depth: Table 1 (imagenet) or 6n+2 (cifar)')
+    p.add_argument('--arch', choices=('imagenet', 'cifar'), default='imagenet',
+                   help='cifar: the Section 4.2 nets, timed alone (no reference has them)')
     p.add_argument('--style', choices=('pytorch', 'caffe'), default='pytorch',
                    help='stride placement, the same for every classifier compared')
     p.add_argument('--batch', type=int, default=2)
@@ -68,7 +73,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     size = tuple(args.size) * (2 // len(args.size))
     run_benchmark(
-        model=args.model, depth=args.depth, style=args.style, batch=args.batch, size=size,
+        model=args.model, depth=args.depth, arch=args.arch, style=args.style,
+        batch=args.batch, size=size,
         num_classes=args.num_classes, device=args.device, dtype=args.dtype,
         channels_last=args.channels_last, compile=args.compile, fold_bn=args.fold_bn,
         modes=args.modes, references=args.references, config=args.config,

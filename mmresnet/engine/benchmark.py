@@ -204,8 +204,16 @@ def _classifier(backbone, num_classes):
     return model
 
 
-def classifier_models(depth, style, num_classes, references):
+def classifier_models(depth, style, num_classes, references, arch='imagenet'):
     """``[(name, build_fn, is_ours)]``: ours and the references that exist here."""
+    if arch == 'cifar':  # Section 4.2 nets (option A); no reference library builds them
+        if references:
+            print(f'no reference has the CIFAR 6n+2 nets: timing PaperResNet alone '
+                  f'(references {list(references)} skipped)')
+        return [(f'PaperResNet-{depth} (cifar)', lambda: _classifier(
+            dict(type='PaperResNet', depth=depth, arch='cifar'), num_classes), True)]
+    if arch != 'imagenet':
+        raise ValueError(f'unknown arch {arch!r}; allowed values: imagenet, cifar')
     common = dict(depth=depth, style=style, out_indices=(3, ), norm_eval=False,
                   frozen_stages=-1)
     models = [(f'PaperResNet-{depth}', lambda: _classifier(
@@ -233,13 +241,15 @@ def classifier_models(depth, style, num_classes, references):
 
 def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=1000,
                        device='cpu', dtype='fp32', channels_last=False, compile_cfg=None,
-                       fold_bn=True, modes=MODES, references=CLS_REFERENCES):
+                       fold_bn=True, modes=MODES, references=CLS_REFERENCES,
+                       arch='imagenet'):
     from mmengine.structures import BaseDataElement
     x = torch.rand(batch, 3, size, size, device=device) * 255
     labels = torch.randint(0, num_classes, (batch, ), device=device)
     data = dict(inputs=x, data_samples=[BaseDataElement(gt_label=label) for label in labels])
     entries = []
-    for name, build, ours in classifier_models(depth, style, num_classes, references):
+    for name, build, ours in classifier_models(depth, style, num_classes, references,
+                                               arch):
         for mode in modes:
             for label, model, switches in _variants(name, build, ours, mode, device,
                                                     channels_last, fold_bn):
@@ -386,12 +396,19 @@ def format_table(report):
                      f"{r['peak_mem_mb']:.0f} | {', '.join(r['switches']) or '-'} |")
     for q in report['ratios']:
         lines.append(f"ratio [{q['mode']}] {q['ours']} / {q['reference']}: {q['ratio']:.3f}")
+    for r in report['results']:
+        if s['model'] == 'classifier' and s['arch'] == 'cifar' and r['mode'] == 'train':
+            # Section 4.2: 64k iterations of mini-batch 128
+            lines.append(f"{r['name']}: the paper's 64k iterations at batch {s['batch']} "
+                         f"would take {64000 * s['batch'] / r['img_per_s'] / 60:.1f} min "
+                         'at this speed (model step only)')
     if report['settings']['device'] == 'cpu':
         lines.append('peak mem on cpu: the whole process\'s max RSS (not per model)')
     return '\n'.join(lines)
 
 
-def run_benchmark(model='classifier', depth=50, style='pytorch', batch=2, size=(64, 64),
+def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch', batch=2,
+                  size=(64, 64),
                   num_classes=1000, device='auto', dtype='fp32', channels_last=False,
                   compile=False, fold_bn=True, modes=MODES, references=CLS_REFERENCES,
                   config=None, ref_config=STOCK_DETECTOR, cfg_options=None, warmup=2,
@@ -418,7 +435,7 @@ def run_benchmark(model='classifier', depth=50, style='pytorch', batch=2, size=(
     compile_cfg = (dict() if compile is True else compile) or None
     height, width = size
     report = dict(env=environment(device), settings=dict(
-        model=model, depth=depth, style=style, batch=batch, input_size=[height, width],
+        model=model, depth=depth, arch=arch, style=style, batch=batch, input_size=[height, width],
         dtype=dtype, device=device, channels_last=channels_last, compile=compile_cfg or False,
         fold_bn=fold_bn, modes=list(modes), warmup=warmup, iters=iters, repeats=repeats,
         config=config, ref_config=ref_config if model == 'detector' else None,
@@ -429,7 +446,7 @@ def run_benchmark(model='classifier', depth=50, style='pytorch', batch=2, size=(
                 raise ValueError('the classifier benchmark uses square inputs')
             entries = classifier_entries(depth, style, batch, height, num_classes, device,
                                          dtype, channels_last, compile_cfg, fold_bn, modes,
-                                         references)
+                                         references, arch)
         else:
             entries = detector_entries(config, ref_config, cfg_options, batch, height,
                                        width, device, dtype, channels_last, compile_cfg,

@@ -263,3 +263,22 @@ def test_speed_up_hook_trains_to_the_same_weights(tmp_path):
         close(got[k].float(), ref[k].float(), msg=k)
     early, _ = _train(tmp_path / 'one', [], max_iters=1)
     assert not torch.allclose(early['head.fc.weight'], ref['head.fc.weight'])  # it trained
+
+
+def test_speed_up_hook_folds_bn_for_testing():
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+    model = tiny_classifier()
+    randomize_bn(model)
+    x = torch.rand(3, 3, 32, 32) * 255
+    model.eval()
+    with torch.no_grad():
+        ref = model.predict_scores(model.data_preprocessor(dict(inputs=x))['inputs'])
+    model.train()  # the hook puts it in eval mode itself
+    runner = SimpleNamespace(model=model, logger=MMLogger.get_current_instance())
+    SpeedUpHook(channels_last=True).before_test(runner)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    with torch.no_grad():
+        got = model.predict_scores(model.data_preprocessor(dict(inputs=x))['inputs'])
+    close(got, ref)

@@ -64,6 +64,18 @@ def test_classifier_switches_bf16_channels_last(tmp_path):
     assert rows['PaperResNet-18 +fold']['switches'] == ['BN->conv x20', 'channels_last']
 
 
+def test_cifar_net_timed_alone_with_the_schedule_projection():
+    messages = []
+    report = run_benchmark(model='classifier', arch='cifar', depth=8, size=(16, 16),
+                           num_classes=10, references=['mmdet'],
+                           **dict(TINY, log=messages.append))
+    assert {(r['name'], r['mode']) for r in report['results']} == {
+        ('PaperResNet-8 (cifar)', 'train'), ('PaperResNet-8 (cifar)', 'infer'),
+        ('PaperResNet-8 (cifar) +fold', 'infer')}
+    assert report['ratios'] == []  # nothing to compare with
+    assert any("the paper's 64k iterations at batch 2 would take" in m for m in messages)
+
+
 def test_detector_vs_stock_config(tmp_path):
     report = run_benchmark(model='detector', size=(64, 64), cfg_options=TINY_DET,
                            out=str(tmp_path / 'det.json'),
