@@ -72,9 +72,28 @@ def enable_auto_scale_lr(cfg):
     cfg.auto_scale_lr.enable = True
 
 
+def init_cpu_process_group(cfg):
+    """Open the gloo process group of a torchrun (``--launcher pytorch``) job on a machine
+    without CUDA. MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` first, which a
+    CPU build of torch lacks; the Runner skips ``init_dist`` when a group already exists.
+    Its DDP wrapper passes ``device_ids=[LOCAL_RANK]`` (GPU only) unless the wrapper config
+    sets them: ``device_ids=None`` is DDP's CPU form."""
+    import torch
+    import torch.distributed as dist
+    if (cfg.get('launcher', 'none') == 'pytorch' and not torch.cuda.is_available()
+            and dist.is_available()):
+        if not dist.is_initialized():
+            dist.init_process_group(backend='gloo')
+        if cfg.get('model_wrapper_cfg') is None:
+            cfg.model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
 def build_runner(cfg):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    init_cpu_process_group(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
