@@ -89,7 +89,24 @@ def summarize(curves):
                 iters=max([i for i, _ in curves['train'] + curves['test']] or [0]))
 
 
-def plot_curves(runs, out, title=None, ylabel='error (%)', ylim=None):
+def smooth(points, k):
+    """Trailing moving average over ``k`` logged points (``k <= 1``: unchanged).
+
+    MMEngine's LogProcessor logs a non-loss scalar such as the training ``error`` as the
+    value of the last batch only (its ``mean_pattern`` averages loss/time keys), so the
+    training curve is one batch every logger interval; averaging k points makes it
+    readable (k=5 at interval 20: 5 batches spread over 100 iterations).
+    """
+    if k <= 1:
+        return list(points)
+    out = []
+    for i, (it, _) in enumerate(points):
+        window = [v for _, v in points[max(0, i - k + 1):i + 1]]
+        out.append((it, sum(window) / len(window)))
+    return out
+
+
+def plot_curves(runs, out, title=None, ylabel='error (%)', ylim=None, smooth_train=1):
     """Fig. 4 / Fig. 6 style plot: thin dashed = training, bold = test, one colour per run.
 
     Args:
@@ -98,6 +115,8 @@ def plot_curves(runs, out, title=None, ylabel='error (%)', ylim=None):
         title (str, optional): Plot title.
         ylabel (str): Y axis label.
         ylim (tuple, optional): Y limits; default: matplotlib's.
+        smooth_train (int): Moving average over this many logged training points
+            (:func:`smooth`). Default: 1 (raw).
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -108,7 +127,7 @@ def plot_curves(runs, out, title=None, ylabel='error (%)', ylim=None):
     for i, (label, c) in enumerate(runs.items()):
         color = colors[i % len(colors)]
         if c['train']:
-            x, y = zip(*c['train'])
+            x, y = zip(*smooth(c['train'], smooth_train))
             ax.plot(x, y, '--', lw=0.8, color=color)
         if c['test']:
             x, y = zip(*c['test'])

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mmresnet.analysis import find_scalars, format_summary, read_curves, summarize
+from mmresnet.analysis.curves import smooth
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,10 +64,16 @@ def test_tool_writes_png_and_summary(tmp_path, capsys):
     out, table = tmp_path / 'curves.png', tmp_path / 'table.md'
     main = runpy.run_path(str(ROOT / 'tools/analysis/plot_curves.py'))['main']
     main([str(tmp_path / 'plain'), str(tmp_path / 'res'), '--labels', 'plain-8',
-               'ResNet-8', '--out', str(out), '--summary', str(table)])
+               'ResNet-8', '--out', str(out), '--summary', str(table), '--smooth', '3'])
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and out.stat().st_size > 5000
     text = table.read_text()
     assert '| plain-8 | 200 |' in text and '| ResNet-8 | 300 |' in text
     with pytest.raises(SystemExit):
         main([str(tmp_path / 'res'), '--labels', 'a', 'b', '--out', str(out)])
     assert '--labels has 2 entries for 1 work dirs' in capsys.readouterr().err
+
+
+def test_smooth_is_a_trailing_mean():
+    pts = [(20, 9.0), (40, 3.0), (60, 6.0), (80, 0.0)]
+    assert smooth(pts, 1) == pts
+    assert smooth(pts, 2) == [(20, 9.0), (40, 6.0), (60, 4.5), (80, 3.0)]

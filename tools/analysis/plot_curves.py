@@ -2,10 +2,11 @@
 
     python tools/analysis/plot_curves.py work_dirs/fmnist_plain{20,32,44,56} --out plain.png
     python tools/analysis/plot_curves.py WD1 WD2 --labels ResNet-20 ResNet-56 --out res.png \\
-        [--train-key error --test-key error/top1] [--ylim 0 20] [--summary table.md]
+        [--train-key error --test-key error/top1] [--ylim 0 20] [--smooth 5] [--summary t.md]
 
 Each work dir's newest <timestamp>/vis_data/scalars.json is read. Dashed thin lines are
-training error (the classifier's logged ``error``, averaged over the logger window), bold
+training error (the classifier's logged ``error``: one batch per logger interval, so
+``--smooth N`` averages N logged points), bold
 lines test error (``error/top1`` of TopKError).
 """
 import argparse
@@ -28,6 +29,9 @@ def main(argv=None):
     parser.add_argument('--test-key', default=DEFAULT_TEST_KEY)
     parser.add_argument('--title')
     parser.add_argument('--ylim', type=float, nargs=2, metavar=('LOW', 'HIGH'))
+    parser.add_argument('--smooth', type=int, default=1,
+                        help='moving average over N logged training points (the training '
+                             'error is logged as one batch per logger interval)')
     parser.add_argument('--summary', help='also write a markdown table of final errors')
     args = parser.parse_args(argv)
     labels = args.labels or [osp.basename(osp.normpath(w)) for w in args.work_dirs]
@@ -35,7 +39,7 @@ def main(argv=None):
         parser.error(f'--labels has {len(labels)} entries for {len(args.work_dirs)} work dirs')
     runs = {lb: read_curves(w, args.train_key, args.test_key)
             for lb, w in zip(labels, args.work_dirs)}
-    plot_curves(runs, args.out, title=args.title, ylim=args.ylim)
+    plot_curves(runs, args.out, title=args.title, ylim=args.ylim, smooth_train=args.smooth)
     table = format_summary(runs)
     print(table)
     print(f'wrote {args.out}')
