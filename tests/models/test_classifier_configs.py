@@ -1,9 +1,14 @@
 """Every Table 1 / Table 6 config (and the Fashion-MNIST twins) loads and says what the
 paper says: depth, shortcut option, plain or residual, recipe."""
+import os.path as osp
 import re
 
+import cv2
+import numpy as np
 import pytest
+from mmdet.registry import DATASETS
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 TABLE1 = {'resnet18': (18, 'B', False), 'resnet34': (34, 'B', False),
           'resnet34-a': (34, 'A', False), 'resnet34-c': (34, 'C', False),
@@ -48,3 +53,24 @@ def test_cifar_configs(name, dataset):
     assert warm == (depth >= 110)
     pad = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}['RandomCropPad']
     assert pad['padding'] == 4 and pad['size'] == (32 if dataset == 'cifar10' else 28)
+
+
+def test_imagenet_list_variant_builds_its_dataset(tmp_path):
+    # Swapping datasets/imagenet.py for datasets/imagenet_list.py in a Table 1 config.
+    base = osp.abspath('configs/_base_')
+    (tmp_path / 'cfg.py').write_text(f"_base_ = ['{base}/models/paper_resnet_imagenet.py', "
+                                     f"'{base}/datasets/imagenet_list.py', "
+                                     f"'{base}/schedules/imagenet_bs256_step.py', "
+                                     f"'{base}/cls_runtime_epoch.py']\n")
+    (tmp_path / 'train' / 'a').mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / 'train' / 'a' / 'x.png'), np.zeros((300, 260, 3), np.uint8))
+    (tmp_path / 'train.txt').write_text('a/x.png 7\n')
+    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+    assert cfg.param_scheduler[0].milestones == [30, 60] and cfg.train_cfg.max_epochs == 90
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.update(ann_file=str(tmp_path / 'train.txt'),
+                  data_prefix=dict(img_path=str(tmp_path / 'train')))
+    with DefaultScope.overwrite_default_scope('mmdet'):  # the configs' default_scope
+        ds = DATASETS.build(ds_cfg)
+        item = ds[0]
+    assert item['inputs'].shape == (3, 224, 224) and int(item['data_samples'].gt_label) == 7
