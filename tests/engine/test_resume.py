@@ -20,12 +20,12 @@ train_dataloader = dict(dataset=dict(type='EngineTestToyData'), batch_size=4, nu
                         sampler=dict(type='DefaultSampler', shuffle=True),
                         collate_fn=dict(type='default_collate'))
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[150], gamma=0.1)]
-train_cfg = dict(by_epoch=False, max_iters=300)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[30], gamma=0.1)]
+train_cfg = dict(by_epoch=False, max_iters=60)
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', interval=25, by_epoch=False,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, by_epoch=False,
                     max_keep_ckpts=2),
-    logger=dict(type='LoggerHook', interval=25))
+    logger=dict(type='LoggerHook', interval=10))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=True)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
@@ -43,14 +43,14 @@ def env():
 
 
 def final_weights(work_dir):
-    return load_checkpoint_file(osp.join(work_dir, 'iter_300.pth'))['state_dict']
+    return load_checkpoint_file(osp.join(work_dir, 'iter_60.pth'))['state_dict']
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     fast = tmp_path / 'fast.py'
     fast.write_text(CONFIG.format(sleep=0.0))
     slow = tmp_path / 'slow.py'
-    slow.write_text(CONFIG.format(sleep=0.01))
+    slow.write_text(CONFIG.format(sleep=0.05))
 
     ref_dir = tmp_path / 'ref'
     subprocess.run(train_cmd(fast, ref_dir), env=env(), check=True, capture_output=True)
@@ -66,8 +66,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     proc.wait()
     with open(run_dir / 'last_checkpoint') as f:
         killed_at = load_checkpoint_file(f.read())['meta']['iter']
-    assert 0 < killed_at < 300, killed_at
-    assert not osp.exists(run_dir / 'iter_300.pth')
+    assert 0 < killed_at < 60, killed_at
+    assert not osp.exists(run_dir / 'iter_60.pth')
 
     out = subprocess.run(train_cmd(fast, run_dir, '--resume'), env=env(), check=True,
                          capture_output=True, text=True)
