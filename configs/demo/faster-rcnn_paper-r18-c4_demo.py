@@ -24,15 +24,15 @@ model = dict(
         bbox_head=dict(in_channels=128, num_classes=1)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=2000, max_per_img=500),
-        rcnn=dict(sampler=dict(num=128))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=300)))
 
-max_epochs = 8
+max_epochs = 6
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
          milestones=[int(max_epochs * 0.75)], gamma=0.1)
 ]
