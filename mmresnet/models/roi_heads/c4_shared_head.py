@@ -10,7 +10,6 @@ conv5_x (no shortcut A/C, no plain twin). :class:`PaperResLayer` is that stage, 
 very :func:`~mmresnet.models.layers.make_res_layer` the backbone uses, so a PaperResNet
 checkpoint's ``layer4.*`` loads into it unchanged (:func:`load_shared_head_weights`).
 """
-import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
