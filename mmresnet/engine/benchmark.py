@@ -8,8 +8,9 @@ R-101 config, both built from their config files.
 Measured: images/s of a training step (``model.train_step`` with MMEngine's optim wrapper:
 forward, loss, backward, SGD update) and of inference, on synthetic data already on the
 device (the model step only, no data loading). Every model gets ``warmup`` untimed steps,
-then ``repeats`` timed rounds of ``iters`` steps; the rounds of all models are interleaved,
-so a load change on a shared machine hits all of them; the median round is reported.
+then ``repeats`` timed rounds of ``iters`` steps; the rounds of all models are interleaved
+(every other round in reverse order), so a load change on a shared machine hits all of
+them; the median round is reported.
 Speed is printed, never asserted.
 """
 import contextlib
@@ -86,12 +87,13 @@ class Entry:
     def __init__(self, name, mode, step, batch, switches):
         self.name, self.mode, self.step, self.batch = name, mode, step, batch
         self.switches = switches
-        self.samples, self.peak_mem_mb = [], 0.0
+        self.samples, self.peak_mem_mb, self.step_mem_mb = [], 0.0, None
 
     def as_dict(self):
         return dict(name=self.name, mode=self.mode, switches=self.switches,
                     img_per_s=statistics.median(self.samples) if self.samples else None,
-                    img_per_s_rounds=self.samples, peak_mem_mb=self.peak_mem_mb)
+                    img_per_s_rounds=self.samples, peak_mem_mb=self.peak_mem_mb,
+                    step_mem_mb=self.step_mem_mb)
 
 
 def time_entries(entries, device, warmup, iters, repeats, log=print):
@@ -102,9 +104,12 @@ def time_entries(entries, device, warmup, iters, repeats, log=print):
             e.step()
         _sync(device)
     for r in range(repeats):
-        for e in entries:
+        # Odd rounds run in reverse order, so no model always runs right after another's
+        # (e.g. a memory-hungry training step) on a shared machine.
+        for e in (entries if r % 2 == 0 else entries[::-1]):
             if device == 'cuda':
                 torch.cuda.reset_peak_memory_stats()
+                resident = torch.cuda.memory_allocated() / 2**20
             _sync(device)
             start = time.perf_counter()
             for _ in range(iters):
@@ -112,8 +117,10 @@ def time_entries(entries, device, warmup, iters, repeats, log=print):
             _sync(device)
             e.samples.append(e.batch * iters / (time.perf_counter() - start))
             e.peak_mem_mb = max(e.peak_mem_mb, _peak_mem_mb(device))
+            if device == 'cuda':  # what this model's step adds to the resident tensors
+                e.step_mem_mb = max(e.step_mem_mb or 0.0, e.peak_mem_mb - resident)
         log(f'round {r + 1}/{repeats}: ' + ', '.join(
-            f'{e.name} [{e.mode}] {e.samples[-1]:.1f} img/s' for e in entries))
+            f'{e.name} [{e.mode}] {e.samples[-1]:.3g} img/s' for e in entries))
     return entries
 
 
@@ -126,7 +133,8 @@ def _optim_wrapper(model, dtype, device):
     if DTYPES[dtype] is None:
         return OptimWrapper(optimizer), contextlib.nullcontext
     if device == 'cuda':
-        return AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype]), contextlib.nullcontext
+        wrapper = AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype])
+        return wrapper, contextlib.nullcontext
     # AmpOptimWrapper refuses CPUs; its optim_context is this same autocast.
     return OptimWrapper(optimizer), lambda: torch.autocast('cpu', dtype=DTYPES[dtype])
 
@@ -392,7 +400,7 @@ def format_table(report):
              f"| model | mode | img/s (median) | peak mem (MiB) | switches |",
              '|---|---|---|---|---|']
     for r in report['results']:
-        lines.append(f"| {r['name']} | {r['mode']} | {r['img_per_s']:.2f} | "
+        lines.append(f"| {r['name']} | {r['mode']} | {r['img_per_s']:.3g} | "
                      f"{r['peak_mem_mb']:.0f} | {', '.join(r['switches']) or '-'} |")
     for q in report['ratios']:
         lines.append(f"ratio [{q['mode']}] {q['ours']} / {q['reference']}: {q['ratio']:.3f}")
@@ -459,8 +467,10 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
         time_entries(entries, device, warmup, iters, repeats, log)
         report['results'] = [dict(e.as_dict(), ours=e.name in ours) for e in entries]
         report['ratios'] = ratios(report['results'])
-        report['peak_mem_kind'] = ('torch.cuda.max_memory_allocated per round' if
-                                   device == 'cuda' else 'process max RSS')
+        report['peak_mem_kind'] = (
+            'torch.cuda.max_memory_allocated (all models built are resident); step_mem_mb: '
+            'the peak above what was allocated before the round' if device == 'cuda' else
+            'process max RSS (all models together)')
         log(format_table(report))
     if out:
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
