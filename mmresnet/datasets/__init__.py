@@ -1,5 +1,6 @@
 """Data sets and transforms (registered in MMDetection's registries)."""
 from .classification import *  # noqa: F401,F403
 from .detection import *  # noqa: F401,F403
+from .device_data import *  # noqa: F401,F403
 from .transforms import (LoadImage, PackClsInputs, PCALighting, RandomCropPad,  # noqa: F401
                          ResizeShortSide, TenCrop)

@@ -6,6 +6,8 @@
   e.g. Debian's ``dataset-fashion-mnist`` under /usr/share/datasets/fashion-mnist.
 - :class:`ImageFolderDataset`: ImageNet as one folder per class.
 - :class:`ImageListDataset`: an annotation list, ``relative/path.jpg label`` per line.
+- :class:`SyntheticClsDataset`: seeded random images of a given shape (benchmarks, smoke
+  runs on machines without a data set; CIFAR-shaped by default).
 
 Every reader checks what it reads and names the file (and line) it cannot use.
 """
@@ -270,6 +272,40 @@ class ImageListDataset(_FileClsDataset):
 
 
 
+
+
+@DATASETS.register_module()
+class SyntheticClsDataset(_ArrayClsDataset):
+    """Seeded random uint8 images and labels, held in memory (benchmarks and smoke runs:
+    the numbers it gives are speeds, never accuracies).
+
+    Args:
+        num_samples (int): Images. Default: 50000 (CIFAR-10's training set).
+        img_shape (tuple[int]): ``(H, W, C)``. Default: (32, 32, 3).
+        num_classes (int): Labels drawn uniformly in ``[0, num_classes)``. Default: 10.
+        seed (int): Default: 0.
+    """
+
+    def __init__(self, num_samples=50000, img_shape=(32, 32, 3), num_classes=10, seed=0,
+                 **kwargs):
+        if num_samples < 1 or num_classes < 1 or len(img_shape) != 3 or min(img_shape) < 1:
+            raise ValueError('SyntheticClsDataset needs num_samples >= 1, num_classes >= 1 '
+                             f'and img_shape (H, W, C) of positive sizes, got {num_samples}, '
+                             f'{num_classes}, {img_shape}')
+        self.num_samples, self.img_shape = num_samples, tuple(img_shape)
+        self.num_classes, self.seed = num_classes, seed
+        kwargs.setdefault('metainfo', dict(
+            classes=tuple(f'class_{i}' for i in range(num_classes))))
+        super().__init__(**kwargs)
+
+    def load_data_list(self):
+        rng = np.random.default_rng(self.seed)
+        images = rng.integers(0, 256, (self.num_samples, *self.img_shape), dtype=np.uint8)
+        labels = rng.integers(0, self.num_classes, self.num_samples)
+        return self._set_arrays(images, labels)
+
+
 __all__ = ['CIFAR10Dataset', 'IDXDataset', 'FashionMNISTDataset', 'ImageFolderDataset',
            'ImageListDataset', 'load_cifar_batch', 'load_idx', 'CIFAR10_CLASSES',
-           'FASHION_MNIST_CLASSES']
+           'FASHION_MNIST_CLASSES',
+           'SyntheticClsDataset']

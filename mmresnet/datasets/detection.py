@@ -90,7 +90,7 @@ class _CheckedMixin:
 
     def _reject(self, reason, message):
         if self.on_invalid == 'error':
-            raise AnnotationError(message + f" (or set the dataset's on_invalid='skip' to "
+            raise AnnotationError(message + " (or set the dataset's on_invalid='skip' to "
                                   'drop such annotations and count them in the log)')
         self.skipped[reason] += 1
 

@@ -2,6 +2,7 @@
 the backbone export, speed switches, and the logic behind tools/train.py and tools/test.py."""
 from .checkpoint import (AtomicCheckpointHook, UnsafeCheckpointError, atomic_write,
                          load_checkpoint_file, register_safe_globals)
+from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
 from .export import export_backbone
 from .hooks import DivergenceError, StopOnNonFiniteLossHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
@@ -9,6 +10,7 @@ from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn
 from .warmup import WarmupUntilErrorHook
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
-           'load_checkpoint_file', 'register_safe_globals', 'export_backbone',
+           'load_checkpoint_file', 'register_safe_globals', 'DeviceIterBasedTrainLoop',
+           'build_device_loader', 'export_backbone',
            'DivergenceError', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
            'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'WarmupUntilErrorHook']

@@ -376,6 +376,15 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
 
 
 # -- report ------------------------------------------------------------------------------
+def write_report(report, out, log=print):
+    """Write ``report`` as JSON to ``out`` (folders made), if ``out`` is given."""
+    if out:
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
+            json.dump(report, f, indent=2)
+        log(f'wrote {out}')
+
+
 def ratios(results):
     """Ours / each reference, per mode: > 1 means ours is faster."""
     out = []
@@ -397,7 +406,7 @@ def format_table(report):
              f"input {s['input_size']}, compile {bool(s['compile'])}, "
              f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
              f"steps after {s['warmup']} warm-up, median",
-             f"| model | mode | img/s (median) | peak mem (MiB) | switches |",
+             "| model | mode | img/s (median) | peak mem (MiB) | switches |",
              '|---|---|---|---|---|']
     for r in report['results']:
         lines.append(f"| {r['name']} | {r['mode']} | {r['img_per_s']:.3g} | "
@@ -472,9 +481,5 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
             'the peak above what was allocated before the round' if device == 'cuda' else
             'process max RSS (all models together)')
         log(format_table(report))
-    if out:
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        with open(out, 'w') as f:
-            json.dump(report, f, indent=2)
-        log(f'wrote {out}')
+    write_report(report, out, log)
     return report

@@ -51,6 +51,38 @@ def test_pca_lighting_shifts_each_channel_uniformly():
     assert (out != 128).any() and all(len(np.unique(out[..., c])) == 1 for c in range(3))
 
 
+def test_pca_lighting_lookup_table_equals_the_float_formula():
+    # The uint8 path (a lookup table) gives what the float32 formula gives, bit for bit,
+    # including the clipping at 0 and 255.
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    x[0, 3:6] = 0
+    x[1, 3:6] = 255
+    t = PCALighting(std=2.0)
+    clipped = set()
+    for seed in range(5):
+        np.random.seed(seed)
+        got = t(dict(img=x[::-1, 3:]))['img']  # a strided view, as after a crop
+        np.random.seed(seed)
+        alpha = np.random.normal(0, 2.0, 3).astype(np.float32)
+        delta = (t.eigvec @ (alpha * t.eigval))[::-1]
+        ref = np.clip(x[::-1, 3:].astype(np.float32) + delta, 0, 255).astype(np.uint8)
+        assert got.dtype == np.uint8 and got.shape == ref.shape
+        np.testing.assert_array_equal(got, ref)
+        clipped |= {v for v in (0, 255) if (got == v).any()}
+    assert clipped == {0, 255}
+
+
+@pytest.mark.parametrize('shape', [(9, 7, 3), (9, 7, 1), (9, 7), (9, 7, 4)])
+def test_contiguous_image_equals_numpy_for_flipped_and_cropped_views(shape):
+    from mmresnet.datasets.transforms import contiguous_image
+    x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    for view in (x[1:8, ::-1], x[1:8, 2:6][:, ::-1], x[::-1], x[1:8, 2:6], x):
+        got = contiguous_image(view)
+        assert got.flags['C_CONTIGUOUS'] and got.shape == view.shape
+        np.testing.assert_array_equal(got, view)
+
+
 def test_pack_views_and_label():
     packed = PackClsInputs()(dict(img=np.zeros((10, 4, 5, 3), np.uint8), gt_label=3))
     assert packed['inputs'].shape == (10, 3, 4, 5)

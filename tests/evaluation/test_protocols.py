@@ -3,7 +3,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
-from mmengine.structures import BaseDataElement
 
 from mmresnet.evaluation import TopKError
 from mmresnet.models import PaperResNetClassifier

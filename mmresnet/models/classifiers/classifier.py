@@ -68,6 +68,8 @@ class PaperResNetClassifier(BaseModel):
 
     @staticmethod
     def _labels(data_samples, device):
+        if isinstance(data_samples, torch.Tensor):  # a (B,) label batch (device data)
+            return data_samples.long().to(device)
         return torch.stack([torch.as_tensor(s.gt_label).reshape(()) for s in data_samples
                             ]).long().to(device)
 

@@ -1,0 +1,108 @@
+"""tools/benchmark_pipeline.py and tools/benchmark_train.py run on CPU with tiny settings and
+report what they measured. Speed is printed, never asserted."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from mmresnet.datasets import LoadImage
+from mmresnet.engine.loop_bench import run_loop_benchmark
+from mmresnet.engine.pipeline_bench import (IMAGENET_SHAPES, available_decoders, make_jpegs,
+                                            run_pipeline_benchmark)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+QUIET = dict(log=lambda *a: None)
+
+
+@pytest.fixture(scope='module')
+def jpegs(tmp_path_factory):
+    root = tmp_path_factory.mktemp('jpegs')
+    return str(root), make_jpegs(str(root), 8)
+
+
+def test_generated_jpegs_are_imagenet_shaped(jpegs):
+    root, paths = jpegs
+    shapes = {cv2.imread(p).shape[:2] for p in paths}
+    assert shapes <= set(IMAGENET_SHAPES) and len(shapes) >= 4
+    kb = np.mean([os.path.getsize(p) for p in paths]) / 1024
+    assert 30 < kb < 300, kb  # photo-like compression, not flat colour nor pure noise
+    assert open(osp.join(root, 'train.txt')).read().split('\n')[1] == 'img/000001.jpg 1'
+
+
+def test_decoders_agree_and_bad_backend_is_refused(jpegs):
+    _, paths = jpegs
+    decoded = [LoadImage(backend=b).transform(dict(img_path=paths[0]))['img']
+               for b in ('cv2', 'pillow')]
+    assert decoded[0].shape == decoded[1].shape
+    # Both are libjpeg(-turbo) decoders; both give BGR.
+    assert np.abs(decoded[0].astype(int) - decoded[1].astype(int)).mean() < 1.0
+    with pytest.raises(ValueError, match="unknown decoder backend 'nvjpeg'.*cv2"):
+        LoadImage(backend='nvjpeg')
+
+
+def test_pillow_decode_error_names_the_file(tmp_path):
+    bad = tmp_path / 'bad.jpg'
+    bad.write_bytes(b'not a jpeg')
+    with pytest.raises(ValueError, match='cannot decode image .*bad.jpg'):
+        LoadImage(backend='pillow').transform(dict(img_path=str(bad)))
+
+
+def test_pipeline_benchmark_reports_every_stage_and_loader(jpegs, tmp_path):
+    root, _ = jpegs
+    out = tmp_path / 'pipe.json'
+    report = run_pipeline_benchmark(root, workers=(0, 1), batch=4, batches=1, repeats=1,
+                                    decoders=['cv2', 'pillow'], target=1000.0, out=str(out),
+                                    **QUIET)
+    st = report['stages_ms']
+    for key in ('read', 'decode_cv2', 'decode_pillow', 'augment', 'augment_resize_only'):
+        assert st[key] > 0, key
+    assert st['augment_resize_only'] < st['augment']
+    assert {(r['decoder'], r['workers']) for r in report['loader']} == {
+        ('cv2', 0), ('cv2', 1), ('pillow', 0), ('pillow', 1)}
+    assert all(r['img_per_s'] > 0 for r in report['loader'])
+    assert json.loads(out.read_text())['settings']['target'] == 1000.0
+    with pytest.raises(ValueError, match="decoder 'nvjpeg' is not available here"):
+        run_pipeline_benchmark(root, decoders=['nvjpeg'], **QUIET)
+    assert 'cv2' in available_decoders()
+
+
+def test_pipeline_cli(jpegs, tmp_path):
+    root, _ = jpegs
+    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'benchmark_pipeline.py'),
+                          '--data-root', root, '--workers', '0', '--batch', '2',
+                          '--batches', '1', '--repeats', '1', '--decoders', 'cv2',
+                          '--target', '500'], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '| decode_cv2 |' in out.stdout and 'target 500 images/s needs about' in out.stdout
+
+
+TINY_LOOP = {'compile': False, 'model.backbone.depth': 8, 'train_dataloader.batch_size': 16,
+             'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False}
+FAST = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10_fast.py')
+
+
+def test_loop_benchmark_times_both_loops_on_the_fast_config(tmp_path):
+    cfg = Config.fromfile(FAST)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.compile is True
+    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer)
+    out = tmp_path / 'loops.json'
+    report = run_loop_benchmark(cfg, iters=3, warmup=1, cfg_options=TINY_LOOP, out=str(out),
+                                **QUIET)
+    assert [r['loop'] for r in report['results']] == ['IterBasedTrainLoop',
+                                                      'DeviceIterBasedTrainLoop']
+    for r in report['results']:
+        assert r['iters'] == 3 and r['it_per_s'] > 0
+        assert r['img_per_s'] == pytest.approx(r['it_per_s'] * 16)
+        # the paper's schedule of the config: 64k iterations
+        assert r['schedule_min'] == pytest.approx(64000 / r['it_per_s'] / 60)
+    assert report['settings']['schedule_iters'] == 64000
+    assert json.loads(out.read_text())['results'][1]['loop'] == 'DeviceIterBasedTrainLoop'
+    with pytest.raises(ValueError, match="unknown loop 'EpochBasedTrainLoop'"):
+        run_loop_benchmark('x.py', loops=['EpochBasedTrainLoop'], **QUIET)
