@@ -110,10 +110,11 @@ def run_loop_benchmark(config, loops=LOOPS, iters=200, warmup=20, cfg_options=No
 
 def format_loop_report(report):
     env, s = report['env'], report['settings']
+    data = 'synthetic 50k' if s['synthetic'] else 'config'
     lines = [f"{s['config']}: device {env['device']} ({env['device_name']}), torch "
-             f"{env['torch']}, {env['date']}; optim wrapper {s['optim_wrapper']} "
-             f"{s['amp_dtype'] or ''}, compile {s['compile']}; {s['iters']} iterations timed "
-             f"after {s['warmup']}; data {'synthetic 50k' if s['synthetic'] else 'config'}",
+             f"{env['torch']}, {env['date']}; optim wrapper {s['optim_wrapper']}"
+             f"{' ' + s['amp_dtype'] if s['amp_dtype'] else ''}, compile {s['compile']}; "
+             f"{s['iters']} iterations timed after {s['warmup']}; data {data}",
              '| loop | it/s | img/s | whole schedule (min) |', '|---|---|---|---|']
     for r in report['results']:
         sched = f"{r['schedule_min']:.1f}" if r['schedule_min'] else '-'
