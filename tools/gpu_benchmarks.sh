@@ -7,7 +7,8 @@
 # cls        PaperResNet-50 vs mmdet ResNet-50 vs torchvision resnet50, batch 256, bf16 AMP,
 #            channels_last, torch.compile: training step img/s (target >= 7000, >= 1.25x tv)
 # det        faster_rcnn_r101_coco.py (C4) and the R-101 FPN config vs mmdet's stock
-#            R-101-FPN, 8 images 800x1216, fp16 AMP, channels_last (target >= 1.3x)
+#            R-101-FPN, and C4 vs mmdet's stock C4 at depth 101; 8 images 800x1216, fp16
+#            AMP, channels_last (target >= 1.3x)
 # cifar      ResNet-20 / ResNet-110 fast configs: DataLoader loop vs data on the GPU, whole
 #            iterations, and the projected 64k-iteration time (targets 3 / 12 min)
 # cifar-full the real 64k-iteration ResNet-20 and -110 runs on synthetic CIFAR-shaped data
@@ -30,6 +31,13 @@ run_det() {
   $PY tools/benchmark.py --model detector --config configs/faster_rcnn_r101_coco.py \
     --batch 8 --size 800 1216 --dtype fp16 --channels-last --modes train --warmup 3 \
     --iters 5 --repeats 3 --out "$OUT/det_r101_c4_b8_fp16.json"
+  # the same C4 work in mmdet's stock form: its caffe C4 config at depth 101 (the shared
+  # conv5 head is the same for 50 and 101)
+  $PY tools/benchmark.py --model detector --config configs/faster_rcnn_r101_coco.py \
+    --ref-config mmdet::faster_rcnn/faster-rcnn_r50-caffe_c4-1x_coco.py \
+    --cfg-options model.backbone.depth=101 --batch 8 --size 800 1216 --dtype fp16 \
+    --channels-last --modes train --warmup 3 --iters 5 --repeats 3 \
+    --out "$OUT/det_r101_c4_vs_stock_c4_b8_fp16.json"
   $PY tools/benchmark.py --model detector \
     --config configs/faster_rcnn/faster-rcnn_paper-r101-fpn_1x_coco.py --batch 8 \
     --size 800 1216 --dtype fp16 --channels-last --modes train --warmup 3 --iters 5 \

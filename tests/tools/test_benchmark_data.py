@@ -106,3 +106,23 @@ def test_loop_benchmark_times_both_loops_on_the_fast_config(tmp_path):
     assert json.loads(out.read_text())['results'][1]['loop'] == 'DeviceIterBasedTrainLoop'
     with pytest.raises(ValueError, match="unknown loop 'EpochBasedTrainLoop'"):
         run_loop_benchmark('x.py', loops=['EpochBasedTrainLoop'], **QUIET)
+
+
+def test_gpu_benchmark_script_names_existing_configs_and_refuses_unknown_steps():
+    # A typo here would waste a GPU session: every config it names must exist.
+    import re
+
+    import mmdet
+    script = open(osp.join(ROOT, 'tools', 'gpu_benchmarks.sh')).read()
+    ours = set(re.findall(r'(configs/[\w./{}$-]+\.py)', script))
+    assert len(ours) >= 4
+    for path in ours:
+        for d in ('20', '110'):
+            p = path.replace('${d}', d)
+            assert osp.isfile(osp.join(ROOT, p)), p
+    mim = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
+    for path in re.findall(r'mmdet::([\w./-]+\.py)', script):
+        assert osp.isfile(osp.join(mim, path)), path
+    out = subprocess.run(['bash', osp.join(ROOT, 'tools', 'gpu_benchmarks.sh'), 'nope',
+                          '/tmp'], capture_output=True, text=True)
+    assert out.returncode == 2 and "unknown step 'nope'" in out.stderr
