@@ -64,7 +64,8 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
         device = torch.device(device) if device else _model_device(runner.model)
         loader = build_device_loader(dataloader, device, seed=runner.seed)
         print_log(f'DeviceIterBasedTrainLoop: {len(loader.images)} images '
-                  f'({loader.images.numel() / 2**20:.1f} MiB) on {device}; pad '
+                  f'({loader.images.numel() / 2**20:.1f} MiB) on {device}, '
+                  f'{loader.per_epoch} per epoch on each of {loader.world_size} rank(s); pad '
                   f'{loader.padding}, crop {loader.size}, flip p={loader.flip_prob}',
                   logger='current')
         super().__init__(runner, loader, max_iters, **kwargs)

@@ -85,3 +85,46 @@ def test_unsupported_pipeline_is_refused_with_the_allowed_transforms(tmp_path):
                    pipeline=[dict(type='PCALighting'), dict(type='PackClsInputs')])
     with pytest.raises(ValueError, match='PCALighting.*allowed transforms'):
         train(cfg)
+
+
+DIST = """
+_base_ = '{base}'
+model = dict(backbone=dict(depth=8))
+train_dataloader = dict(batch_size=8, dataset=dict(
+    _delete_=True, type='SyntheticClsDataset', num_samples=64,
+    pipeline={{{{_base_.train_pipeline}}}}))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = None
+test_cfg = None
+test_evaluator = None
+train_cfg = dict(type='DeviceIterBasedTrainLoop', max_iters=3, val_interval=1000)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))
+"""
+
+
+def test_two_process_ddp_with_device_data(tmp_path):
+    """tools/dist_train.sh with 2 gloo processes: each rank builds its shard of the device
+    data set, DDP trains, rank 0 writes the checkpoint."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / 'dist_device.py'
+    cfg.write_text(DIST.format(base=CONFIG))
+    work = tmp_path / 'work'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/dist_train.sh'), str(cfg), '2', '--work-dir',
+         str(work)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
+    assert 'DeviceIterBasedTrainLoop: 64 images' in out and 'Iter(train) [3/3]' in out
+    assert '32 per epoch on each of 2 rank(s)' in out, out[-3000:]
+    ckpt = load_checkpoint_file(str(work / 'iter_3.pth'))
+    assert ckpt['meta']['iter'] == 3 and 'backbone.conv1.weight' in ckpt['state_dict']
