@@ -4,7 +4,15 @@
     # time the paper's 64k iterations would take with each
     python tools/benchmark_train.py configs/cifar/paper-resnet20_b128-64k_cifar10_fast.py
 
-Uses a synthetic CIFAR-shaped data set of 50k images unless --real-data. Logic:
+    # ImageNet format: the real pipeline (JPEG files, workers) against the same model fed
+    # decoded, augmented synthetic crops: the input pipeline keeps up when the ratio is ~1
+    python tools/benchmark_train.py configs/resnet/paper-resnet50_b256_imagenet.py \
+        --loops IterBasedTrainLoop --data synthetic real --cfg-options \
+        train_dataloader.dataset.type=ImageListDataset \
+        train_dataloader.dataset.data_root=work_dirs/pipeline_bench/jpegs256 \
+        train_dataloader.dataset.ann_file=train.txt
+
+Default data: synthetic (CIFAR-like configs: 50k random images, pipeline kept). Logic:
 mmresnet.engine.loop_bench.
 """
 import argparse
@@ -16,7 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401
-from mmresnet.engine.loop_bench import LOOPS, run_loop_benchmark  # noqa: E402
+from mmresnet.engine.loop_bench import DATA, LOOPS, run_loop_benchmark  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -25,8 +33,9 @@ def parse_args(argv=None):
     p.add_argument('--loops', nargs='+', choices=LOOPS, default=list(LOOPS))
     p.add_argument('--iters', type=int, default=200, help='timed iterations')
     p.add_argument('--warmup', type=int, default=20, help='untimed first iterations')
-    p.add_argument('--real-data', action='store_true',
-                   help="train on the config's data set instead of synthetic images")
+    p.add_argument('--data', nargs='+', choices=DATA, default=['synthetic'],
+                   help="synthetic images and/or the config's own data set (both: the "
+                   'ratio real / synthetic says whether the input pipeline keeps up)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     p.add_argument('--out', help='JSON output path')
     return p.parse_args(argv)
@@ -34,8 +43,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     a = parse_args(argv)
-    run_loop_benchmark(a.config, a.loops, a.iters, a.warmup, a.cfg_options,
-                       synthetic=not a.real_data, out=a.out)
+    run_loop_benchmark(a.config, a.loops, a.iters, a.warmup, a.cfg_options, data=a.data,
+                       out=a.out)
 
 
 if __name__ == '__main__':

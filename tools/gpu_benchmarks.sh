@@ -12,7 +12,8 @@
 # cifar      ResNet-20 / ResNet-110 fast configs: DataLoader loop vs data on the GPU, whole
 #            iterations, and the projected 64k-iteration time (targets 3 / 12 min)
 # cifar-full the real 64k-iteration ResNet-20 and -110 runs on synthetic CIFAR-shaped data
-# pipeline   ImageNet-format input pipeline per decoder, 8 and 16 workers, vs 7000 img/s
+# pipeline   ImageNet-format input pipeline per decoder, 8 and 16 workers, vs 7000 img/s;
+#            then ResNet-50 training end to end on those JPEGs vs synthetic crops (>= 0.8)
 set -euo pipefail
 STEP=${1:-all}
 OUT=${2:-work_dirs/gpu_bench}
@@ -59,8 +60,16 @@ run_cifar_full() {
   done
 }
 run_pipeline() {
+  # writes 2048 ImageNet-shaped JPEGs under work_dirs/pipeline_bench/jpegs2048 once
   $PY tools/benchmark_pipeline.py --num-images 2048 --workers 8 16 --batch 256 --batches 8 \
     --target 7000 --out "$OUT/pipeline.json"
+  # end to end: the JPEG pipeline with 15 workers vs decoded synthetic crops, same model
+  $PY tools/benchmark_train.py configs/resnet/paper-resnet50_b256_imagenet_fast.py \
+    --loops IterBasedTrainLoop --data synthetic real --iters 40 --warmup 15 --cfg-options \
+    train_dataloader.dataset.type=ImageListDataset \
+    train_dataloader.dataset.data_root=work_dirs/pipeline_bench/jpegs2048 \
+    train_dataloader.dataset.ann_file=train.txt train_dataloader.batch_size=256 \
+    train_dataloader.num_workers=15 --out "$OUT/imagenet_end_to_end.json"
 }
 case "$STEP" in
   cls) run_cls ;;

@@ -8,7 +8,10 @@ MMEngine's ``IterBasedTrainLoop`` with its DataLoader and workers, and
 ``DeviceIterBasedTrainLoop`` with the data set on the device. Reported: iterations/s after
 ``warmup`` iterations, images/s, and the time the config's whole schedule (its
 ``train_cfg.max_iters``, 64k for the paper's CIFAR recipe) would take at that speed,
-validation excluded. Printed, never asserted.
+validation excluded. With ``data=('synthetic', 'real')`` the same loop also runs on
+synthetic data with decoding and augmentation taken out (:func:`synthetic_dataset`), and the
+ratio real / synthetic says whether the input pipeline keeps up (the ImageNet target: at
+least 0.8). Printed, never asserted.
 """
 import copy
 import os.path as osp
@@ -22,6 +25,7 @@ from mmengine.hooks import Hook
 from .benchmark import environment, write_report
 
 LOOPS = ('IterBasedTrainLoop', 'DeviceIterBasedTrainLoop')
+DATA = ('synthetic', 'real')
 
 
 class _IterClock(Hook):
@@ -43,30 +47,55 @@ class _IterClock(Hook):
             self.t1, self.n = self._now(runner), batch_idx + 1 - self.start
 
 
+def _type(t):
+    return t.get('type') if isinstance(t, dict) else None
+
+
+def synthetic_dataset(cfg, num_array=50000, num_files=1024):
+    """A synthetic stand-in for ``cfg``'s training set.
+
+    - Array data sets (CIFAR-like): ``num_array`` seeded random images of the pipeline's
+      crop size, the pipeline kept (augmentation still timed).
+    - File data sets (a pipeline with ``LoadImage``): ``num_files`` images already decoded
+      and augmented (the crop size), packed only: the speed with decoding and augmentation
+      taken out, which the real pipeline is compared against.
+    """
+    pipeline = list(cfg.train_dataloader.dataset.get('pipeline', []))
+    channels = len(cfg.model.data_preprocessor.get('mean', [0, 0, 0]))
+    size = next((t.get('size') for t in pipeline if _type(t) == 'RandomCropPad'), 32)
+    hw = (size, size) if isinstance(size, int) else tuple(size)
+    files = any(_type(t) == 'LoadImage' for t in pipeline)
+    return dict(type='SyntheticClsDataset', num_samples=num_files if files else num_array,
+                img_shape=(*hw, channels), num_classes=cfg.model.get('num_classes', 10),
+                pipeline=[dict(type='PackClsInputs')] if files else pipeline)
+
+
 def loop_config(config, loop, iters, warmup, work_dir, cfg_options=None, synthetic=True):
     """The config to time: ``loop`` for ``warmup + iters`` iterations, no validation or
-    checkpoints, optionally on a 50k-image CIFAR-shaped synthetic data set (the pipeline
-    is kept)."""
+    checkpoints, epoch-based LR schedulers left out, on the config's data or
+    :func:`synthetic_dataset`.
+
+    Returns:
+        tuple: (config, the whole schedule in iterations or None when epoch-based).
+    """
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    schedule = int(cfg.train_cfg.get('max_iters', 0))
+    schedule = cfg.train_cfg.get('max_iters')
     if synthetic:
-        ds = cfg.train_dataloader.dataset
-        shape = (32, 32, cfg.model.data_preprocessor.get('mean', [0, 0, 0]).__len__())
-        cfg.train_dataloader.dataset = dict(
-            type='SyntheticClsDataset', num_samples=50000, img_shape=shape,
-            num_classes=cfg.model.get('num_classes', 10), pipeline=ds.pipeline)
-    train_cfg = {k: v for k, v in cfg.train_cfg.items() if k not in ('type', 'max_iters')}
-    train_cfg.update(type=loop, max_iters=warmup + iters, val_interval=10**9)
-    cfg.train_cfg = train_cfg
+        cfg.train_dataloader.dataset = synthetic_dataset(cfg)
+    cfg.train_cfg = dict(type=loop, max_iters=warmup + iters, val_interval=10**9)
+    schedulers = cfg.get('param_scheduler') or []
+    schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
+    cfg.param_scheduler = [p for p in schedulers if p.get('by_epoch', True) is False] or None
     for key in ('val', 'test'):
         cfg[f'{key}_dataloader'] = cfg[f'{key}_cfg'] = cfg[f'{key}_evaluator'] = None
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10**9, by_epoch=False,
                                         save_last=False)
+    cfg.log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
     cfg.work_dir = work_dir
     cfg.log_level = 'WARNING'
-    return cfg, schedule
+    return cfg, int(schedule) if schedule else None
 
 
 def time_loop(cfg, warmup):
@@ -80,50 +109,76 @@ def time_loop(cfg, warmup):
 
 
 def run_loop_benchmark(config, loops=LOOPS, iters=200, warmup=20, cfg_options=None,
-                       synthetic=True, out=None, log=print):
-    """Time ``config`` under each loop; returns the report (also JSON at ``out``)."""
+                       data=('synthetic', ), out=None, log=print):
+    """Time ``config`` under each loop and data source; returns the report (JSON at ``out``).
+
+    Args:
+        loops (Sequence[str]): Of :data:`LOOPS`.
+        data (Sequence[str]): 'synthetic' (:func:`synthetic_dataset`) and/or 'real' (the
+            config's own data set and pipeline).
+    """
     for loop in loops:
         if loop not in LOOPS:
             raise ValueError(f'unknown loop {loop!r}; allowed values: {LOOPS}')
+    for d in data:
+        if d not in DATA:
+            raise ValueError(f'unknown data {d!r}; allowed values: {DATA}')
     if not isinstance(iters, int) or iters < 1 or not isinstance(warmup, int) or warmup < 1:
         raise ValueError(f'iters and warmup must be positive ints, got {iters}, {warmup}')
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     results, schedule = [], None
     with tempfile.TemporaryDirectory() as tmp:
-        for loop in loops:
-            cfg, schedule = loop_config(config, loop, iters, warmup, osp.join(tmp, loop),
-                                        cfg_options, synthetic)
-            n, seconds, batch = time_loop(cfg, warmup)
-            its = n / seconds
-            results.append(dict(loop=loop, iters=n, seconds=seconds, it_per_s=its,
-                                img_per_s=its * batch, batch=batch,
-                                schedule_min=schedule / its / 60 if schedule else None))
+        for d in data:
+            for loop in loops:
+                cfg, schedule = loop_config(config, loop, iters, warmup,
+                                            osp.join(tmp, f'{loop}_{d}'), cfg_options,
+                                            synthetic=d == 'synthetic')
+                n, seconds, batch = time_loop(cfg, warmup)
+                its = n / seconds
+                results.append(dict(loop=loop, data=d, iters=n, seconds=seconds,
+                                    it_per_s=its, img_per_s=its * batch, batch=batch,
+                                    schedule_min=schedule / its / 60 if schedule else None))
     report = dict(env=environment(device), settings=dict(
         config=config if isinstance(config, str) else '<Config>', iters=iters, warmup=warmup,
-        cfg_options=cfg_options, synthetic=synthetic, schedule_iters=schedule,
+        cfg_options=cfg_options, data=list(data), schedule_iters=schedule,
         compile=bool(cfg.get('compile')), optim_wrapper=cfg.optim_wrapper.get('type'),
-        amp_dtype=cfg.optim_wrapper.get('dtype')), results=results)
+        amp_dtype=cfg.optim_wrapper.get('dtype')), results=results, ratios=loop_ratios(results))
     log(format_loop_report(report))
     write_report(report, out, log)
     return report
 
 
+def loop_ratios(results):
+    """Device loop / DataLoader loop on the same data; real / synthetic data in the same loop
+    (the input pipeline keeps up when this is near 1)."""
+    by = {(r['loop'], r['data']): r['it_per_s'] for r in results}
+    out = []
+    for (loop, d), v in by.items():
+        if loop == LOOPS[1] and (LOOPS[0], d) in by:
+            out.append(dict(what=f'{LOOPS[1]} / {LOOPS[0]} ({d} data)',
+                            ratio=v / by[LOOPS[0], d]))
+        if d == 'real' and (loop, 'synthetic') in by:
+            out.append(dict(what=f'real / synthetic data ({loop})',
+                            ratio=v / by[loop, 'synthetic']))
+    return out
+
+
 def format_loop_report(report):
     env, s = report['env'], report['settings']
-    data = 'synthetic 50k' if s['synthetic'] else 'config'
     lines = [f"{s['config']}: device {env['device']} ({env['device_name']}), torch "
              f"{env['torch']}, {env['date']}; optim wrapper {s['optim_wrapper']}"
              f"{' ' + s['amp_dtype'] if s['amp_dtype'] else ''}, compile {s['compile']}; "
-             f"{s['iters']} iterations timed after {s['warmup']}; data {data}",
-             '| loop | it/s | img/s | whole schedule (min) |', '|---|---|---|---|']
+             f"{s['iters']} iterations timed after {s['warmup']}",
+             '| loop | data | it/s | img/s | whole schedule (min) |', '|---|---|---|---|---|']
     for r in report['results']:
-        sched = f"{r['schedule_min']:.1f}" if r['schedule_min'] else '-'
-        lines.append(f"| {r['loop']} | {r['it_per_s']:.1f} | {r['img_per_s']:.0f} | "
-                     f'{sched} ({s["schedule_iters"]} it) |')
-    if len(report['results']) == 2:
-        a, b = report['results']
-        lines.append(f"ratio {b['loop']} / {a['loop']}: {b['it_per_s'] / a['it_per_s']:.2f}")
+        sched = (f"{r['schedule_min']:.1f} ({s['schedule_iters']} it)" if r['schedule_min']
+                 else '-')
+        lines.append(f"| {r['loop']} | {r['data']} | {r['it_per_s']:.1f} | "
+                     f"{r['img_per_s']:.0f} | {sched} |")
+    for q in report['ratios']:
+        lines.append(f"ratio {q['what']}: {q['ratio']:.2f}")
     return '\n'.join(lines)
 
 
-__all__ = ['run_loop_benchmark', 'loop_config', 'time_loop', 'format_loop_report', 'LOOPS']
+__all__ = ['run_loop_benchmark', 'loop_config', 'time_loop', 'format_loop_report',
+           'synthetic_dataset', 'loop_ratios', 'LOOPS', 'DATA']

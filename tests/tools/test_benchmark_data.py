@@ -95,8 +95,11 @@ def test_loop_benchmark_times_both_loops_on_the_fast_config(tmp_path):
     out = tmp_path / 'loops.json'
     report = run_loop_benchmark(cfg, iters=3, warmup=1, cfg_options=TINY_LOOP, out=str(out),
                                 **QUIET)
-    assert [r['loop'] for r in report['results']] == ['IterBasedTrainLoop',
-                                                      'DeviceIterBasedTrainLoop']
+    assert [(r['loop'], r['data']) for r in report['results']] == [
+        ('IterBasedTrainLoop', 'synthetic'), ('DeviceIterBasedTrainLoop', 'synthetic')]
+    (q, ) = report['ratios']
+    by = {r['loop']: r['it_per_s'] for r in report['results']}
+    assert q['ratio'] == pytest.approx(by['DeviceIterBasedTrainLoop'] / by['IterBasedTrainLoop'])
     for r in report['results']:
         assert r['iters'] == 3 and r['it_per_s'] > 0
         assert r['img_per_s'] == pytest.approx(r['it_per_s'] * 16)
@@ -106,6 +109,49 @@ def test_loop_benchmark_times_both_loops_on_the_fast_config(tmp_path):
     assert json.loads(out.read_text())['results'][1]['loop'] == 'DeviceIterBasedTrainLoop'
     with pytest.raises(ValueError, match="unknown loop 'EpochBasedTrainLoop'"):
         run_loop_benchmark('x.py', loops=['EpochBasedTrainLoop'], **QUIET)
+    with pytest.raises(ValueError, match="unknown data 'fake'.*synthetic"):
+        run_loop_benchmark('x.py', data=['fake'], **QUIET)
+
+
+def test_imagenet_config_real_pipeline_against_synthetic_crops(jpegs, tmp_path):
+    # The ImageNet recipe (epoch-based, plateau LR) through the iteration loop: the JPEG
+    # pipeline against the same model fed decoded, augmented 224 crops.
+    root, _ = jpegs
+    options = {'train_dataloader.dataset.type': 'ImageListDataset',
+               'train_dataloader.dataset.data_root': root,
+               'train_dataloader.dataset.ann_file': 'train.txt',
+               'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
+               'train_dataloader.persistent_workers': False, 'model.backbone.depth': 18}
+    report = run_loop_benchmark(
+        osp.join(ROOT, 'configs/resnet/paper-resnet50_b256_imagenet.py'),
+        loops=['IterBasedTrainLoop'], iters=2, warmup=1, cfg_options=options,
+        data=['synthetic', 'real'], **QUIET)
+    assert [r['data'] for r in report['results']] == ['synthetic', 'real']
+    assert report['settings']['schedule_iters'] is None  # epoch-based: no iteration count
+    assert all(r['schedule_min'] is None and r['it_per_s'] > 0 for r in report['results'])
+    (q, ) = report['ratios']
+    assert q['what'] == 'real / synthetic data (IterBasedTrainLoop)'
+    syn, real = (r['it_per_s'] for r in report['results'])
+    assert q['ratio'] == pytest.approx(real / syn)
+
+
+def test_synthetic_stand_ins():
+    from mmresnet.engine.loop_bench import synthetic_dataset
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/resnet/paper-resnet50_b256_imagenet.py'))
+    ds = synthetic_dataset(cfg)
+    assert ds['img_shape'] == (224, 224, 3) and ds['num_classes'] == 1000
+    assert ds['pipeline'] == [dict(type='PackClsInputs')]
+    fast = Config.fromfile(osp.join(ROOT, 'configs/resnet/paper-resnet50_b256_imagenet_fast.py'))
+    assert (fast.optim_wrapper.type, fast.optim_wrapper.dtype, fast.compile) == (
+        'AmpOptimWrapper', 'bfloat16', True)
+    assert fast.optim_wrapper.optimizer == cfg.optim_wrapper.optimizer  # same recipe
+    assert fast.custom_hooks == [dict(type='SpeedUpHook', channels_last=True)]
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs/fashion_mnist/paper-resnet20_b128-64k_fashion-mnist.py'))
+    ds = synthetic_dataset(cfg)
+    assert ds['img_shape'] == (28, 28, 1) and ds['num_samples'] == 50000
+    assert [t['type'] for t in ds['pipeline']] == ['RandomCropPad', 'mmcv.RandomFlip',
+                                                   'PackClsInputs']
 
 
 def test_gpu_benchmark_script_names_existing_configs_and_refuses_unknown_steps():
