@@ -28,6 +28,8 @@ def parse_args(argv=None):
     p.add_argument('--repeats', type=int, default=5, help='interleaved rounds of the stages')
     p.add_argument('--loader-repeats', type=int, default=1,
                    help='interleaved rounds of each DataLoader measurement')
+    p.add_argument('--collates', nargs='+', default=['default_collate'],
+                   choices=('default_collate', 'pseudo_collate'))
     p.add_argument('--target', type=float, help='images/s the model trains at')
     p.add_argument('--out', help='JSON output path')
     return p.parse_args(argv)
@@ -36,7 +38,8 @@ def parse_args(argv=None):
 def main(argv=None):
     a = parse_args(argv)
     run_pipeline_benchmark(a.data_root, a.num_images, a.workers, a.batch, a.batches,
-                           a.decoders, a.repeats, a.target, a.out, a.loader_repeats)
+                           a.decoders, a.repeats, a.target, a.out, a.loader_repeats,
+                           a.collates)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ import time
 import cv2
 import mmcv
 import numpy as np
+import torch
 
 from ..datasets.transforms import ensure_decoder
 from .benchmark import environment, write_report
@@ -35,6 +36,7 @@ TRAIN_PIPELINE = [
     dict(type='PackClsInputs'),
 ]
 # ImageNet's training images are mostly 500 px on the long side (mean about 400 x 350).
+COLLATES = ('default_collate', 'pseudo_collate')
 IMAGENET_SHAPES = ((375, 500), (333, 500), (500, 375), (500, 500), (281, 500), (500, 333))
 
 
@@ -81,7 +83,6 @@ def available_decoders():
 
 def _decoder(name):
     if name == 'torchvision':
-        import torch
         from torchvision.io import decode_jpeg
 
         def decode(data):
@@ -136,14 +137,17 @@ def stage_times(paths, decoders, repeats=3):
     return out
 
 
-def loader_throughput(root, decoder, workers, batch, batches, warmup=2):
-    """Images/s of the ImageNet training DataLoader (list file under ``root``)."""
+def loader_throughput(root, decoder, workers, batch, batches, warmup=2,
+                      collate='default_collate'):
+    """Images/s of the ImageNet training DataLoader (list file under ``root``), up to one
+    stacked batch tensor in the main process (with ``pseudo_collate`` the stacking the data
+    preprocessor would do is timed too)."""
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     init_default_scope('mmdet')
     cfg = dict(
         batch_size=batch, num_workers=workers, persistent_workers=False,
-        sampler=dict(type='InfiniteSampler', shuffle=True),
+        sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type=collate),
         dataset=dict(type='ImageListDataset', data_root=root, ann_file='train.txt',
                      pipeline=[dict(type='LoadImage', backend=decoder)] + TRAIN_PIPELINE))
     loader = Runner.build_dataloader(cfg, seed=0)
@@ -152,7 +156,9 @@ def loader_throughput(root, decoder, workers, batch, batches, warmup=2):
         next(it)
     start = time.perf_counter()
     for _ in range(batches):
-        next(it)
+        inputs = next(it)['inputs']
+        if isinstance(inputs, list):
+            torch.stack(inputs)
     dt = time.perf_counter() - start
     del it
     return batch * batches / dt
@@ -161,9 +167,8 @@ def loader_throughput(root, decoder, workers, batch, batches, warmup=2):
 def gpu_decode_throughput(paths, batch=128, repeats=3):
     """Images/s of torchvision's batched nvJPEG decoding on CUDA, or None."""
     try:
-        import torch
         from torchvision.io import decode_jpeg
-    except Exception:
+    except Exception:  # torchvision is optional
         return None
     if not torch.cuda.is_available():
         return None
@@ -182,7 +187,7 @@ def gpu_decode_throughput(paths, batch=128, repeats=3):
 
 def run_pipeline_benchmark(data_root=None, num_images=256, workers=(1, ), batch=64,
                            batches=4, decoders=None, repeats=3, target=None, out=None,
-                           loader_repeats=1, log=print):
+                           loader_repeats=1, collates=('default_collate', ), log=print):
     """Measure and report; returns the report (also written to ``out`` as JSON).
 
     Args:
@@ -194,9 +199,15 @@ def run_pipeline_benchmark(data_root=None, num_images=256, workers=(1, ), batch=
         target (float, optional): Images/s the model consumes (the figure to keep up with).
         repeats / loader_repeats (int): Interleaved rounds of the stage timings / of each
             DataLoader measurement (median reported).
+        collates (Sequence[str]): MMEngine collate functions to compare: 'default_collate'
+            (the configs': stacked in the workers) and/or 'pseudo_collate' (MMEngine's
+            default: a list of images, stacked by the data preprocessor).
     """
     avail = available_decoders()
     decoders = list(decoders or avail)
+    for c in collates:
+        if c not in COLLATES:
+            raise ValueError(f'unknown collate {c!r}; allowed values: {COLLATES}')
     for d in decoders:
         if d not in avail:
             raise ValueError(f'decoder {d!r} is not available here; available: {avail}')
@@ -214,13 +225,15 @@ def run_pipeline_benchmark(data_root=None, num_images=256, workers=(1, ), batch=
     report = dict(env=environment('cpu'), settings=dict(
         data_root=data_root, images=len(paths), workers=list(workers), batch=batch,
         batches=batches, decoders=decoders, target=target, repeats=repeats,
-        loader_repeats=loader_repeats))
+        loader_repeats=loader_repeats, collates=list(collates)))
     report['stages_ms'] = stage_times(sample, decoders, repeats)
     loader_decoders = [d for d in decoders if d != 'torchvision']  # not an mmcv backend
-    jobs = {(d, w): (lambda d, w: lambda: loader_throughput(data_root, d, w, batch, batches))(
-        d, w) for d in loader_decoders for w in workers}
+    jobs = {(d, w, c): (lambda d, w, c: lambda: loader_throughput(
+        data_root, d, w, batch, batches, collate=c))(d, w, c)
+        for d in loader_decoders for w in workers for c in collates}
     speeds = _interleaved_medians(jobs, loader_repeats)
-    report['loader'] = [dict(decoder=d, workers=w, img_per_s=v) for (d, w), v in speeds.items()]
+    report['loader'] = [dict(decoder=d, workers=w, collate=c, img_per_s=v)
+                        for (d, w, c), v in speeds.items()]
     report['gpu_decode_img_per_s'] = gpu_decode_throughput(paths)
     log(format_pipeline_report(report))
     write_report(report, out, log)
@@ -241,9 +254,10 @@ def format_pipeline_report(report):
     per_core = 1000 / (st['read'] + st[f'decode_{best}'] + st['augment'])
     lines.append(f'fastest decoder here: {best}; read + decode + augment = '
                  f'{per_core:.0f} images/s per core')
-    lines += ['| decoder | workers | DataLoader images/s |', '|---|---|---|']
+    lines += ['| decoder | workers | collate | DataLoader images/s |', '|---|---|---|---|']
     for r in report['loader']:
-        lines.append(f"| {r['decoder']} | {r['workers']} | {r['img_per_s']:.0f} |")
+        lines.append(f"| {r['decoder']} | {r['workers']} | {r['collate']} | "
+                     f"{r['img_per_s']:.0f} |")
     if report.get('gpu_decode_img_per_s'):
         lines.append(f"nvJPEG (torchvision, cuda, batched): "
                      f"{report['gpu_decode_img_per_s']:.0f} images/s")
@@ -252,7 +266,7 @@ def format_pipeline_report(report):
         lines.append(f"target {s['target']:.0f} images/s needs about {cores:.1f} cores of "
                      f'read + {best} decode + augment')
         for r in report['loader']:
-            lines.append(f"  {r['decoder']} x {r['workers']} workers: "
+            lines.append(f"  {r['decoder']} x {r['workers']} workers ({r['collate']}): "
                          f"{r['img_per_s'] / s['target']:.2f} of the target")
     return '\n'.join(lines)
 

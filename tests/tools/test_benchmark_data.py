@@ -58,18 +58,21 @@ def test_pipeline_benchmark_reports_every_stage_and_loader(jpegs, tmp_path):
     out = tmp_path / 'pipe.json'
     report = run_pipeline_benchmark(root, workers=(0, 1), batch=4, batches=1, repeats=1,
                                     decoders=['cv2', 'pillow'], target=1000.0, out=str(out),
-                                    **QUIET)
+                                    collates=('default_collate', 'pseudo_collate'), **QUIET)
     st = report['stages_ms']
     for key in ('read', 'decode_cv2', 'decode_pillow', 'augment', 'augment_resize_only'):
         assert st[key] > 0, key
     assert st['augment_resize_only'] < st['augment']
-    assert {(r['decoder'], r['workers']) for r in report['loader']} == {
-        ('cv2', 0), ('cv2', 1), ('pillow', 0), ('pillow', 1)}
+    assert {(r['decoder'], r['workers'], r['collate']) for r in report['loader']} == {
+        (d, w, c) for d in ('cv2', 'pillow') for w in (0, 1)
+        for c in ('default_collate', 'pseudo_collate')}
     assert all(r['img_per_s'] > 0 for r in report['loader'])
     assert json.loads(out.read_text())['settings']['target'] == 1000.0
     with pytest.raises(ValueError, match="decoder 'nvjpeg' is not available here"):
         run_pipeline_benchmark(root, decoders=['nvjpeg'], **QUIET)
     assert 'cv2' in available_decoders()
+    with pytest.raises(ValueError, match="unknown collate 'stack'.*default_collate"):
+        run_pipeline_benchmark(root, collates=['stack'], **QUIET)
 
 
 def test_pipeline_cli(jpegs, tmp_path):

@@ -12,6 +12,8 @@ test_pipeline = [dict(type='PackClsInputs')]
 test_pipelines = dict(single=test_pipeline)
 train_dataloader = dict(
     batch_size=128, num_workers=2, persistent_workers=True,
+    # stacked in the workers: one shared-memory tensor per batch, not one per image
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline))

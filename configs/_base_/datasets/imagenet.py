@@ -22,6 +22,8 @@ test_pipelines = dict(
 test_pipeline = test_pipelines['single']
 train_dataloader = dict(
     batch_size=32, num_workers=8, persistent_workers=True,
+    # stacked in the workers: one shared-memory tensor per batch, not one per image
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root + '/train',
                  pipeline=train_pipeline))
