@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (registers modules and safe checkpoint loading)
+from mmresnet.engine.config_check import check_amp_device  # noqa: E402
 from mmresnet.engine.launch import (add_common_args, build_runner, enable_amp,  # noqa: E402
                                     enable_auto_scale_lr, load_config)
 
@@ -32,6 +33,7 @@ def main(argv=None):
         enable_amp(cfg)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
+    check_amp_device(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -38,3 +38,14 @@ def test_good_values_pass_and_missing_config_named(cfg_file, tmp_path):
     assert load_config(args).train_cfg.max_iters == 20
     with pytest.raises(FileNotFoundError, match='nope.py'):
         load_config(parse_args([str(tmp_path / 'nope.py')]))
+
+
+def test_amp_without_a_gpu_is_named_before_the_runner(tmp_path):
+    from mmengine.config import Config
+
+    from mmresnet.engine.config_check import check_amp_device
+    cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16')))
+    with pytest.raises(RuntimeError, match='AmpOptimWrapper.*needs a GPU.*DeviceIterBased'):
+        check_amp_device(cfg, cuda_available=False)
+    check_amp_device(cfg, cuda_available=True)
+    check_amp_device(Config(dict(optim_wrapper=dict(type='OptimWrapper'))), False)
