@@ -19,6 +19,9 @@ def test_default_collate_gives_the_same_batches(config):
     init_default_scope('mmdet')
     cfg = Config.fromfile(osp.join(ROOT, config))
     assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
+    if 'cifar' in config:  # fixed-size test images: evaluation batches are stacked too
+        assert cfg.val_dataloader.collate_fn == cfg.test_dataloader.collate_fn == dict(
+            type='default_collate')
     pre = ClsDataPreprocessor(mean=cfg.model.data_preprocessor.mean)
     batches = []
     for collate in ('default_collate', 'pseudo_collate'):

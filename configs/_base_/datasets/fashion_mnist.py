@@ -20,6 +20,7 @@ train_dataloader = dict(
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=500, num_workers=2, persistent_workers=True,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test', test_mode=True,
                  pipeline=test_pipeline))
