@@ -307,5 +307,4 @@ class SyntheticClsDataset(_ArrayClsDataset):
 
 __all__ = ['CIFAR10Dataset', 'IDXDataset', 'FashionMNISTDataset', 'ImageFolderDataset',
            'ImageListDataset', 'load_cifar_batch', 'load_idx', 'CIFAR10_CLASSES',
-           'FASHION_MNIST_CLASSES',
-           'SyntheticClsDataset']
+           'FASHION_MNIST_CLASSES', 'SyntheticClsDataset']
