@@ -271,9 +271,6 @@ class ImageListDataset(_FileClsDataset):
         return data
 
 
-
-
-
 @DATASETS.register_module()
 class SyntheticClsDataset(_ArrayClsDataset):
     """Seeded random uint8 images and labels, held in memory (benchmarks and smoke runs:

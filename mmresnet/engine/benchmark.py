@@ -38,6 +38,22 @@ class BenchmarkSkipped(RuntimeError):
     """A benchmark entry cannot run here (missing config, package or device)."""
 
 
+# -- arguments ---------------------------------------------------------------------------
+def check_choices(kind, values, allowed):
+    """Raise naming the first of ``values`` that is not in ``allowed``, and the allowed."""
+    for v in values:
+        if v not in allowed:
+            raise ValueError(f'unknown {kind} {v!r}; allowed values: {allowed}')
+
+
+def check_counts(minimum=1, **counts):
+    """Raise naming the first of ``counts`` that is not an int >= ``minimum``."""
+    for key, val in counts.items():
+        if not isinstance(val, int) or val < minimum:
+            what = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
+            raise ValueError(f'{key} must be {what}, got {val!r}')
+
+
 # -- environment -------------------------------------------------------------------------
 def resolve_device(device):
     if device == 'auto':
@@ -440,13 +456,9 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
     """
     if model not in ('classifier', 'detector'):
         raise ValueError(f'unknown model {model!r}; allowed values: classifier, detector')
-    for m in modes:
-        if m not in MODES:
-            raise ValueError(f'unknown mode {m!r}; allowed values: {MODES}')
-    for key, val in (('batch', batch), ('warmup', warmup), ('iters', iters),
-                     ('repeats', repeats)):
-        if not isinstance(val, int) or val < (0 if key == 'warmup' else 1):
-            raise ValueError(f'{key} must be a positive int, got {val!r}')
+    check_choices('mode', modes, MODES)
+    check_counts(batch=batch, iters=iters, repeats=repeats)
+    check_counts(0, warmup=warmup)
     device = resolve_device(device)
     check_dtype(dtype, device)
     compile_cfg = (dict() if compile is True else compile) or None

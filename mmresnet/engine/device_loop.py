@@ -9,8 +9,6 @@ augmentation are read from the unchanged ``train_dataloader``::
 Validation and testing keep their DataLoaders. Resuming seeks the stream to the checkpoint's
 iteration at once (the stock loop draws and drops every batch already trained on).
 """
-import logging
-
 import torch
 from mmdet.registry import DATASETS, LOOPS
 from mmengine.dist import get_dist_info
@@ -76,7 +74,7 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         if self._iter > 0:
             print_log(f'Device data: continuing the stream at iteration {self._iter}',
-                      logger='current', level=logging.INFO)
+                      logger='current')
         self.dataloader.seek(self._iter)
         while self._iter < self._max_iters and not self.stop_training:
             self.runner.model.train()

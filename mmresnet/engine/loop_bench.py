@@ -22,7 +22,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from .benchmark import environment, write_report
+from .benchmark import check_choices, check_counts, environment, write_report
 
 LOOPS = ('IterBasedTrainLoop', 'DeviceIterBasedTrainLoop')
 DATA = ('synthetic', 'real')
@@ -117,14 +117,9 @@ def run_loop_benchmark(config, loops=LOOPS, iters=200, warmup=20, cfg_options=No
         data (Sequence[str]): 'synthetic' (:func:`synthetic_dataset`) and/or 'real' (the
             config's own data set and pipeline).
     """
-    for loop in loops:
-        if loop not in LOOPS:
-            raise ValueError(f'unknown loop {loop!r}; allowed values: {LOOPS}')
-    for d in data:
-        if d not in DATA:
-            raise ValueError(f'unknown data {d!r}; allowed values: {DATA}')
-    if not isinstance(iters, int) or iters < 1 or not isinstance(warmup, int) or warmup < 1:
-        raise ValueError(f'iters and warmup must be positive ints, got {iters}, {warmup}')
+    check_choices('loop', loops, LOOPS)
+    check_choices('data', data, DATA)
+    check_counts(iters=iters, warmup=warmup)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     results, schedule = [], None
     with tempfile.TemporaryDirectory() as tmp:

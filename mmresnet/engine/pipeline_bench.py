@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..datasets.transforms import ensure_decoder
-from .benchmark import environment, write_report
+from .benchmark import check_choices, check_counts, environment, write_report
 
 TRAIN_PIPELINE = [
     dict(type='ResizeShortSide', size=(256, 480)),
@@ -118,7 +118,6 @@ def stage_times(paths, decoders, repeats=3):
     from mmcv.transforms import Compose
     from mmengine.registry import init_default_scope
 
-    import mmresnet  # noqa: F401  (registers the transforms)
     init_default_scope('mmdet')
     cv2.setNumThreads(1)
     datas = [open(p, 'rb').read() for p in paths]
@@ -205,16 +204,12 @@ def run_pipeline_benchmark(data_root=None, num_images=256, workers=(1, ), batch=
     """
     avail = available_decoders()
     decoders = list(decoders or avail)
-    for c in collates:
-        if c not in COLLATES:
-            raise ValueError(f'unknown collate {c!r}; allowed values: {COLLATES}')
+    check_choices('collate', collates, COLLATES)
     for d in decoders:
         if d not in avail:
             raise ValueError(f'decoder {d!r} is not available here; available: {avail}')
-    for key, val in (('batch', batch), ('batches', batches), ('repeats', repeats),
-                     ('num_images', num_images), ('loader_repeats', loader_repeats)):
-        if not isinstance(val, int) or val < 1:
-            raise ValueError(f'{key} must be a positive int, got {val!r}')
+    check_counts(batch=batch, batches=batches, repeats=repeats, num_images=num_images,
+                 loader_repeats=loader_repeats)
     if data_root is None:
         data_root = osp.join('work_dirs', 'pipeline_bench', f'jpegs{num_images}')
         if not osp.exists(osp.join(data_root, 'train.txt')):
