@@ -62,7 +62,6 @@ def test_pipeline_benchmark_reports_every_stage_and_loader(jpegs, tmp_path):
     st = report['stages_ms']
     for key in ('read', 'decode_cv2', 'decode_pillow', 'augment', 'augment_resize_only'):
         assert st[key] > 0, key
-    assert st['augment_resize_only'] < st['augment']
     assert {(r['decoder'], r['workers'], r['collate']) for r in report['loader']} == {
         (d, w, c) for d in ('cv2', 'pillow') for w in (0, 1)
         for c in ('default_collate', 'pseudo_collate')}
