@@ -10,7 +10,9 @@
 #            R-101-FPN, and C4 vs mmdet's stock C4 at depth 101; 8 images 800x1216, fp16
 #            AMP, channels_last (target >= 1.3x)
 # cifar      ResNet-20 / ResNet-110 fast configs: DataLoader loop vs data on the GPU, whole
-#            iterations, and the projected 64k-iteration time (targets 3 / 12 min)
+#            iterations, and the projected 64k-iteration time (targets 3 / 12 min); then
+#            ResNet-20 with MMEngine's per-iteration host reads put back (the A/B of
+#            LazyRuntimeInfoHook + guard interval + AutocastOptimWrapper)
 # cifar-full the real 64k-iteration ResNet-20 and -110 runs on synthetic CIFAR-shaped data
 # pipeline   ImageNet-format input pipeline per decoder, 8 and 16 workers, vs 7000 img/s;
 #            then ResNet-50 training end to end on those JPEGs vs synthetic crops (>= 0.8)
@@ -49,6 +51,12 @@ run_cifar() {
     $PY tools/benchmark_train.py "configs/cifar/paper-resnet${d}_b128-64k_cifar10_fast.py" \
       --iters 1000 --warmup 100 --out "$OUT/cifar_r${d}_loops.json"
   done
+  # A/B of the sync-free iteration: the same ResNet-20 fast config with MMEngine's stock
+  # host reads back (log values and NaN guard every iteration, AmpOptimWrapper's GradScaler)
+  $PY tools/benchmark_train.py configs/cifar/paper-resnet20_b128-64k_cifar10_fast.py \
+    --loops DeviceIterBasedTrainLoop --iters 1000 --warmup 100 --cfg-options \
+    default_hooks.runtime_info.type=RuntimeInfoHook default_hooks.nan_guard.interval=1 \
+    optim_wrapper.type=AmpOptimWrapper --out "$OUT/cifar_r20_with_syncs.json"
 }
 run_cifar_full() {
   for d in ${DEPTHS:-20 110}; do  # ResNet-110 alone may outlast a 10-minute device call

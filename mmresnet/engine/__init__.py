@@ -1,5 +1,5 @@
 """Engine pieces: safe checkpoint loading (registered on import), atomic saves, guards,
-the backbone export, speed switches, and the logic behind tools/train.py and tools/test.py."""
+the backbone export, speed switches (sync-free iterations included), and the logic behind tools/train.py and tools/test.py."""
 from .checkpoint import (AtomicCheckpointHook, UnsafeCheckpointError, atomic_write,
                          load_checkpoint_file, register_safe_globals)
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
@@ -7,6 +7,7 @@ from .export import export_backbone
 from .hooks import DivergenceError, StopOnNonFiniteLossHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
                     to_channels_last)
+from .sync_free import AutocastOptimWrapper, LazyRuntimeInfoHook, read_scalars
 from .warmup import WarmupUntilErrorHook
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',

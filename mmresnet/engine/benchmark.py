@@ -141,31 +141,31 @@ def time_entries(entries, device, warmup, iters, repeats, log=print):
 
 
 # -- steps -------------------------------------------------------------------------------
-def _optim_wrapper(model, dtype, device):
-    """MMEngine's optim wrapper, as a config's ``optim_wrapper`` would build it."""
+def _optim_wrapper(model, dtype):
+    """The optim wrapper a config would build: bf16 -> ``AutocastOptimWrapper`` (the fast
+    configs'), fp16 -> MMEngine's ``AmpOptimWrapper`` (refused on CPUs by the checks)."""
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+    from .sync_free import AutocastOptimWrapper
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
     if DTYPES[dtype] is None:
-        return OptimWrapper(optimizer), contextlib.nullcontext
-    if device == 'cuda':
-        wrapper = AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype])
-        return wrapper, contextlib.nullcontext
-    # AmpOptimWrapper refuses CPUs; its optim_context is this same autocast.
-    return OptimWrapper(optimizer), lambda: torch.autocast('cpu', dtype=DTYPES[dtype])
+        return OptimWrapper(optimizer)
+    if DTYPES[dtype] is torch.bfloat16:
+        return AutocastOptimWrapper(optimizer=optimizer)
+    return AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype])
 
 
-def make_train_step(model, data, dtype, device, compile_cfg):
+def make_train_step(model, data, dtype, compile_cfg):
     """``model.train_step`` (what the Runner calls), compiled as MMEngine's
     ``compile=`` config key does it."""
-    wrapper, context = _optim_wrapper(model, dtype, device)
+    wrapper = _optim_wrapper(model, dtype)
     train_step = model.train_step
     if compile_cfg:
         train_step = torch.compile(train_step, **compile_cfg)
 
     def step():
-        with context():
-            train_step(data, wrapper)
+        train_step(data, wrapper)
     return step
 
 
@@ -278,7 +278,7 @@ def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=
             for label, model, switches in _variants(name, build, ours, mode, device,
                                                     channels_last, fold_bn):
                 if mode == 'train':
-                    step = make_train_step(model, data, dtype, device, compile_cfg)
+                    step = make_train_step(model, data, dtype, compile_cfg)
                 else:
                     inputs = model.data_preprocessor(data)['inputs']
                     step = make_infer_step(
@@ -380,7 +380,7 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
             for label, model, switches in _variants(name, lambda: build_detector(cfg), ours,
                                                    mode, device, channels_last, fold_bn):
                 if mode == 'train':
-                    step = make_train_step(model, data, dtype, device, compile_cfg)
+                    step = make_train_step(model, data, dtype, compile_cfg)
                 else:
                     batch_data = model.data_preprocessor(data, False)
                     step = make_infer_step(  # NMS, dynamic RoI counts: not compiled

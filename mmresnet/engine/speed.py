@@ -7,9 +7,10 @@
 - :func:`fold_bn_into_conv`: for inference, every eval-mode BN right after a conv is
   folded into the conv's weight and bias (one pass over the activations fewer).
 - :func:`to_channels_last`: NHWC weights and inputs (faster convs with tensor cores / oneDNN).
-- :class:`SpeedUpHook`: applies the above from a config switch. ``torch.compile`` and AMP are
-  MMEngine's own switches (``compile=True`` and ``optim_wrapper=dict(type='AmpOptimWrapper',
-  dtype='bfloat16')``) and are not re-implemented here.
+- :class:`SpeedUpHook`: applies the above from a config switch. ``torch.compile`` and fp16
+  AMP are MMEngine's own switches (``compile=True``, ``AmpOptimWrapper``); bf16 autocast
+  without loss scaling and iterations without host-device waits are in
+  :mod:`mmresnet.engine.sync_free`.
 """
 import torch
 import torch.nn as nn
@@ -211,7 +212,7 @@ class SpeedUpHook(Hook):
         custom_hooks = [dict(type='SpeedUpHook', freeze_bn=True, channels_last=True,
                              fold_bn_test=True)]
         compile = True                                              # MMEngine: torch.compile
-        optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=...)  # AMP
+        optim_wrapper = dict(type='AutocastOptimWrapper', optimizer=...)  # bf16 (sync_free.py)
 
     Applied at ``before_train`` / ``before_test``, i.e. after the weights are loaded or
     resumed and after ``model.train()``/``eval()`` set the frozen BN's mode. Checkpoints

@@ -1,6 +1,7 @@
 """DeviceIterBasedTrainLoop: one config line, the same training as MMEngine's loop with a
 DataLoader, and an exact resume."""
 import os.path as osp
+import uuid
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ def make_cfg(work_dir, loop, max_iters=6, pipeline=None, shuffle=True, ckpt_inte
     cfg = Config.fromfile(CONFIG)
     cfg.model.backbone.depth = 8
     cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'devloop_{uuid.uuid4().hex}'  # its own message hub
     cfg.train_dataloader = dict(
         batch_size=8, num_workers=0,
         sampler=dict(type='InfiniteSampler', shuffle=shuffle),

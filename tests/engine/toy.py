@@ -4,6 +4,7 @@ Registered (as ``EngineTestToyModel`` / ``EngineTestToyData``) so that a config 
 ``tools/train.py`` in a subprocess can use them with ``custom_imports=['toy']``.
 """
 import time
+import uuid
 
 import torch
 import torch.nn as nn
@@ -45,12 +46,15 @@ class ToyData(Dataset):
         return dict(inputs=x, labels=x.sum(0, keepdim=True))
 
 
-def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=None):
+def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=None,
+               guard_interval=1):
     import mmresnet  # noqa: F401  (registers the hooks)
     from mmengine.runner import Runner
     return Runner(
         model=ToyModel(nan_at_iter),
         work_dir=str(work_dir),
+        # its own message hub (the default name is the second the run started)
+        experiment_name=f'toy_{uuid.uuid4().hex}',
         train_dataloader=dict(dataset=ToyData(), batch_size=4, collate_fn=dict(
             type='default_collate'), sampler=dict(type='DefaultSampler', shuffle=True)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
@@ -58,6 +62,6 @@ def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=
         default_hooks=dict(
             checkpoint=dict(type='AtomicCheckpointHook', interval=interval, by_epoch=False,
                             max_keep_ckpts=max_keep_ckpts),
-            nan_guard=dict(type='StopOnNonFiniteLossHook'),
+            nan_guard=dict(type='StopOnNonFiniteLossHook', interval=guard_interval),
             logger=dict(type='LoggerHook', interval=1)),
         default_scope='mmdet', randomness=dict(seed=0))
