@@ -4,7 +4,6 @@
 _base_ = ['./paper-resnet110_b128-64k_cifar10.py']
 train_cfg = dict(type='DeviceIterBasedTrainLoop')
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16')
-default_hooks = dict(runtime_info=dict(type='LazyRuntimeInfoHook'),
-                     nan_guard=dict(type='StopOnNonFiniteLossHook', interval=20))
+default_hooks = dict(nan_guard=dict(type='StopOnNonFiniteLossHook', interval=20))
 compile = True
 env_cfg = dict(cudnn_benchmark=True)

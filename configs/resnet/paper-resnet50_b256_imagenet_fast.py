@@ -5,8 +5,7 @@
 # iteration (log values read when logged, the NaN guard every 20 and before every save).
 _base_ = ['./paper-resnet50_b256_imagenet.py']
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16')
-default_hooks = dict(runtime_info=dict(type='LazyRuntimeInfoHook'),
-                     nan_guard=dict(type='StopOnNonFiniteLossHook', interval=20))
+default_hooks = dict(nan_guard=dict(type='StopOnNonFiniteLossHook', interval=20))
 custom_hooks = [dict(type='SpeedUpHook', channels_last=True)]
 compile = True
 env_cfg = dict(cudnn_benchmark=True)

@@ -7,7 +7,8 @@ from .export import export_backbone
 from .hooks import DivergenceError, StopOnNonFiniteLossHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
                     to_channels_last)
-from .sync_free import AutocastOptimWrapper, LazyRuntimeInfoHook, read_scalars
+from .sync_free import (AppendHistoryBuffer, AutocastOptimWrapper, LazyRuntimeInfoHook,
+                        read_scalars)
 from .warmup import WarmupUntilErrorHook
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',

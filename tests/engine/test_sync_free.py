@@ -2,15 +2,19 @@
 import copy
 import json
 import os.path as osp
+import pickle
+
+import numpy as np
 
 import pytest
 import torch
 from mmdet.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 
-from mmresnet.engine import (AutocastOptimWrapper, DivergenceError, LazyRuntimeInfoHook,
-                             load_checkpoint_file, read_scalars)
+from mmresnet.engine import (AppendHistoryBuffer, AutocastOptimWrapper, DivergenceError,
+                             LazyRuntimeInfoHook, load_checkpoint_file, read_scalars)
 from .test_device_loop import make_cfg, train
 from .test_speed import tiny_classifier
 from .toy import toy_runner
@@ -31,6 +35,26 @@ def test_read_scalars_equals_item():
     assert type(got[0]['n']) is int and type(got[0]['loss']) is float
     with pytest.raises(ValueError, match="'acc' must be a scalar.*shape \\(2,\\)"):
         read_scalars([dict(acc=torch.zeros(2))])
+
+
+def test_append_buffer_equals_history_buffer():
+    rng = np.random.default_rng(0)
+    for max_length, first in ((7, 3), (1000000, 0.5), (3, 1)):
+        ref, buf = HistoryBuffer([first], [1], max_length), AppendHistoryBuffer([first], [1],
+                                                                                max_length)
+        for i in range(300):
+            # ints then floats (numpy's promotion of the int history), counts of 1 and 2
+            value = int(rng.integers(100)) if i < 20 else float(rng.random())
+            ref.update(value, 1 + i % 2)
+            buf.update(value, 1 + i % 2)
+            for a, b in zip(ref.data, buf.data):
+                assert a.dtype == b.dtype and np.array_equal(a, b), i
+            assert buf.mean(5) == ref.mean(5) and buf.statistics('max', 9) == ref.max(9)
+        for proto in (2, 4, 5):
+            assert pickle.dumps(buf, proto) == pickle.dumps(ref, proto)
+        assert type(copy.deepcopy(buf)) is HistoryBuffer
+    with pytest.raises(TypeError, match='log_val must be int or float'):
+        buf.update(torch.tensor(1.0))
 
 
 def _hub_history(runner_or_hub, key):
@@ -63,6 +87,7 @@ def test_lazy_hook_gives_the_stock_logs_and_checkpoints(tmp_path):
     stock = train(fast_cfg(tmp_path / 'stock', lazy=False))
     lazy = train(fast_cfg(tmp_path / 'lazy', lazy=True))
     assert isinstance(lazy.hooks[0], LazyRuntimeInfoHook)
+    assert {type(b) for b in lazy.message_hub.log_scalars.values()} == {AppendHistoryBuffer}
     for key in ('train/loss', 'train/error'):
         want = _hub_history(stock, key)
         assert len(want) == 10
@@ -75,6 +100,17 @@ def test_lazy_hook_gives_the_stock_logs_and_checkpoints(tmp_path):
     # what the logger wrote (the window means at 4 and 8)
     assert _logged(tmp_path / 'lazy') == _logged(tmp_path / 'stock')
     assert [i for i, _ in _logged(tmp_path / 'lazy')] == [4, 8]
+
+
+def test_lazy_hook_resumes_with_the_whole_history(tmp_path):
+    # stop at 5 (checkpoint at 5, between the flushes at 4 and 8), resume to 10
+    full = train(fast_cfg(tmp_path / 'full', lazy=True))
+    train(fast_cfg(tmp_path / 'part', lazy=True, max_iters=5, ckpt_interval=5))
+    resumed = train(fast_cfg(tmp_path / 'part', lazy=True, ckpt_interval=5), resume=True)
+    assert resumed.iter == 10
+    assert {type(b) for b in resumed.message_hub.log_scalars.values()} == {AppendHistoryBuffer}
+    for key in ('train/loss', 'train/error'):
+        assert _hub_history(resumed, key) == _hub_history(full, key)
 
 
 class _CountReads(Hook):

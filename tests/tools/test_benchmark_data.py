@@ -3,6 +3,7 @@ report what they measured. Speed is printed, never asserted."""
 import json
 import os
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
@@ -176,3 +177,15 @@ def test_gpu_benchmark_script_names_existing_configs_and_refuses_unknown_steps()
     out = subprocess.run(['bash', osp.join(ROOT, 'tools', 'gpu_benchmarks.sh'), 'nope',
                           '/tmp'], capture_output=True, text=True)
     assert out.returncode == 2 and "unknown step 'nope'" in out.stderr
+
+
+def test_history_benchmark_prints_both_buffers(capsys):
+    main = runpy.run_path(osp.join(ROOT, 'tools', 'benchmark_history.py'))['main']
+    main(['--lengths', '10', '300', '--iters', '3', '--repeats', '1'])
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert len(rows) == 4 and 'AppendHistoryBuffer' in rows[0]
+    for row, n in zip(rows[2:], (10, 300)):
+        cells = [c.strip() for c in row.strip('|').split('|')]
+        assert int(cells[0]) == n and float(cells[1]) > 0 and float(cells[2]) > 0
+    with pytest.raises(ValueError, match='lengths must be a positive int, got 0'):
+        main(['--lengths', '0', '5'])
