@@ -14,6 +14,7 @@ them; the median round is reported.
 Speed is printed, never asserted.
 """
 import contextlib
+import copy
 import json
 import os
 import os.path as osp
@@ -100,13 +101,14 @@ def _peak_mem_mb(device):
 class Entry:
     """A named step function to time, and what it measured."""
 
-    def __init__(self, name, mode, step, batch, switches):
+    def __init__(self, name, mode, step, batch, switches, backbone=None):
         self.name, self.mode, self.step, self.batch = name, mode, step, batch
-        self.switches = switches
+        self.switches, self.backbone = switches, backbone
         self.samples, self.peak_mem_mb, self.step_mem_mb = [], 0.0, None
 
     def as_dict(self):
-        return dict(name=self.name, mode=self.mode, switches=self.switches,
+        return dict(name=self.name, mode=self.mode, backbone=self.backbone,
+                    switches=self.switches,
                     img_per_s=statistics.median(self.samples) if self.samples else None,
                     img_per_s_rounds=self.samples, peak_mem_mb=self.peak_mem_mb,
                     step_mem_mb=self.step_mem_mb)
@@ -284,7 +286,8 @@ def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=
                     step = make_infer_step(
                         lambda m=model, x=inputs: m(x, mode='tensor'), dtype, device,
                         compile_cfg)
-                entries.append(Entry(label, mode, step, batch, switches))
+                entries.append(Entry(label, mode, step, batch, switches,
+                                     type(getattr(model, 'backbone', model)).__name__))
     return entries
 
 
@@ -315,14 +318,32 @@ def load_detector_config(path, cfg_options=None):
     return cfg
 
 
-def build_detector(cfg):
+def build_detector(cfg, weights_from=None, seed=0, log=print):
+    """The detector of ``cfg`` with seeded random weights (nothing is downloaded).
+
+    At inference random weights decide how many proposals and boxes survive NMS, i.e. how
+    much work the heads do. With ``weights_from`` (another config) whose model has the same
+    parameter and buffer names and shapes (PaperResNet keeps mmdet ResNet's), that model's
+    seeded weights are loaded, so both do exactly the same work.
+    """
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
-    model_cfg = cfg.model.copy()
-    # Random weights: the speed does not depend on them, and nothing is downloaded.
+    model_cfg = copy.deepcopy(cfg.model)
     model_cfg.get('backbone', {}).pop('init_cfg', None)
-    return MODELS.build(model_cfg)
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    if weights_from is not None:
+        ref = build_detector(weights_from, seed=seed).state_dict()
+        own = model.state_dict()
+        if ref.keys() == own.keys() and all(ref[k].shape == own[k].shape for k in own):
+            model.load_state_dict(ref)
+            log('same weights as the reference (same layout): same work at inference')
+        else:
+            log('the reference has another layout: random weights differ, and so may the '
+                'number of proposals/boxes at inference (training work is fixed by the '
+                'samplers)')
+    return model
 
 
 def detector_data(batch, height, width, device, boxes_per_image=4, num_classes=80):
@@ -363,7 +384,7 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
     if config is None:
         if ref_cfg is None:
             raise BenchmarkSkipped('neither --config nor the reference config is available')
-        ours_cfg = ref_cfg.copy()
+        ours_cfg = copy.deepcopy(ref_cfg)  # Config.copy() shares the nested dicts
         ours_cfg.model.backbone = dict(ref_cfg.model.backbone, type='PaperResNet',
                                        shortcut='B')
         for key in ('init_cfg', 'num_stages', 'deep_stem', 'avg_down', 'dcn',
@@ -376,9 +397,11 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
     data = detector_data(batch, height, width, device)
     entries = []
     for name, cfg, ours in pairs:
+        share = ref_cfg if ours else None
         for mode in modes:
-            for label, model, switches in _variants(name, lambda: build_detector(cfg), ours,
-                                                   mode, device, channels_last, fold_bn):
+            for label, model, switches in _variants(
+                    name, lambda: build_detector(cfg, share, log=log), ours, mode, device,
+                    channels_last, fold_bn):
                 if mode == 'train':
                     step = make_train_step(model, data, dtype, compile_cfg)
                 else:
@@ -387,7 +410,8 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
                         lambda m=model, d=batch_data: m.predict(d['inputs'],
                                                                 d['data_samples']),
                         dtype, device, None)
-                entries.append(Entry(label, mode, step, batch, switches))
+                entries.append(Entry(label, mode, step, batch, switches,
+                                     type(getattr(model, 'backbone', model)).__name__))
     return entries
 
 
@@ -422,10 +446,10 @@ def format_table(report):
              f"input {s['input_size']}, compile {bool(s['compile'])}, "
              f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
              f"steps after {s['warmup']} warm-up, median",
-             "| model | mode | img/s (median) | peak mem (MiB) | switches |",
-             '|---|---|---|---|---|']
+             "| model | backbone | mode | img/s (median) | peak mem (MiB) | switches |",
+             '|---|---|---|---|---|---|']
     for r in report['results']:
-        lines.append(f"| {r['name']} | {r['mode']} | {r['img_per_s']:.3g} | "
+        lines.append(f"| {r['name']} | {r['backbone']} | {r['mode']} | {r['img_per_s']:.3g} | "
                      f"{r['peak_mem_mb']:.0f} | {', '.join(r['switches']) or '-'} |")
     for q in report['ratios']:
         lines.append(f"ratio [{q['mode']}] {q['ours']} / {q['reference']}: {q['ratio']:.3f}")

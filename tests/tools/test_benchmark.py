@@ -1,5 +1,6 @@
 """tools/benchmark.py runs on CPU with tiny settings and writes valid JSON. Speed is printed,
 never asserted: these tests check what was measured, not how fast."""
+import copy
 import json
 import os
 import os.path as osp
@@ -12,6 +13,7 @@ import torch
 from mmresnet.engine.benchmark import run_benchmark
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+C4_CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_demo.py')
 TINY = dict(batch=2, warmup=1, iters=1, repeats=2, device='cpu', log=lambda *a: None)
 # mmdet's stock R-101 FPN config cut to R-18 (the neck follows) and few proposals: the same
 # code paths in seconds. Both detectors get the same overrides.
@@ -50,7 +52,8 @@ def test_classifier_cli_writes_json(tmp_path):
                           ('PaperResNet-18 +fold', 'infer'), ('mmdet ResNet-18', 'train'),
                           ('mmdet ResNet-18', 'infer')})
     assert report['settings']['input_size'] == [32, 32]
-    assert '| PaperResNet-18 | infer |' in proc.stdout  # the printed table
+    assert '| PaperResNet-18 | PaperResNet | infer |' in proc.stdout  # the printed table
+    assert '| mmdet ResNet-18 | ResNet | infer |' in proc.stdout
     assert 'ratio [infer] PaperResNet-18 / mmdet ResNet-18' in proc.stdout
 
 
@@ -88,7 +91,38 @@ def test_detector_vs_stock_config(tmp_path):
     # stock frozen_stages=1: the BN of the stem and of conv2_x (2 basic blocks x 2) are
     # frozen in training; at inference every BN folds (stem + 8 blocks x 2 + 3 projections)
     assert fold == {'train': ['frozen BN->affine x5'], 'infer': ['BN->conv x20']}
+    # the reference really is mmdet's ResNet (a shallow config copy once swapped both)
+    assert {r['name']: r['backbone'] for r in report['results']} == {
+        ours: 'PaperResNet', ours + ' +fold': 'PaperResNet', stock: 'ResNet'}
     assert json.loads((tmp_path / 'det.json').read_text())['results']
+
+
+def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
+    # Random weights decide how many proposals survive NMS: ours gets the stock model's
+    # (seeded) weights, so both detect the same boxes, i.e. do the same inference work.
+    from mmresnet.engine.benchmark import (STOCK_DETECTOR, build_detector, detector_data,
+                                           load_detector_config)
+    ref_cfg = load_detector_config(STOCK_DETECTOR, TINY_DET)
+    ref_cfg.model.test_cfg.rcnn.score_thr = 0.0  # random class scores are ~1/81
+    ours_cfg = copy.deepcopy(ref_cfg)
+    ours_cfg.model.backbone = dict(ref_cfg.model.backbone, type='PaperResNet', shortcut='B')
+    for key in ('init_cfg', 'num_stages'):
+        ours_cfg.model.backbone.pop(key, None)
+    messages = []
+    ours = build_detector(ours_cfg, weights_from=ref_cfg, log=messages.append).eval()
+    ref = build_detector(ref_cfg).eval()
+    assert type(ours.backbone).__name__ == 'PaperResNet' != type(ref.backbone).__name__
+    assert messages == ['same weights as the reference (same layout): same work at inference']
+    data = ref.data_preprocessor(detector_data(1, 96, 96, 'cpu'), False)
+    with torch.no_grad():
+        a, b = (m.predict(data['inputs'], data['data_samples'])[0].pred_instances
+                for m in (ours, ref))
+    assert len(b.bboxes) > 0
+    torch.testing.assert_close(a.bboxes, b.bboxes, rtol=1e-4, atol=1e-3)
+    assert torch.equal(a.labels, b.labels)
+    # another layout (the C4 config) keeps its own weights and says so
+    build_detector(load_detector_config(C4_CONFIG), weights_from=ref_cfg, log=messages.append)
+    assert 'another layout' in messages[-1]
 
 
 def test_missing_detector_config_is_skipped_with_a_message(tmp_path):
