@@ -323,8 +323,10 @@ def build_detector(cfg, weights_from=None, seed=0, log=print):
 
     At inference random weights decide how many proposals and boxes survive NMS, i.e. how
     much work the heads do. With ``weights_from`` (another config) whose model has the same
-    parameter and buffer names and shapes (PaperResNet keeps mmdet ResNet's), that model's
-    seeded weights are loaded, so both do exactly the same work.
+    parameter and buffer names and shapes (PaperResNet keeps mmdet ResNet's; our C4 head
+    keeps mmdet's ResLayer's), that model's seeded weights are loaded: with the same
+    architecture and preprocessing (the backbone-swapped comparison) both do exactly the
+    same work.
     """
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
@@ -338,7 +340,7 @@ def build_detector(cfg, weights_from=None, seed=0, log=print):
         own = model.state_dict()
         if ref.keys() == own.keys() and all(ref[k].shape == own[k].shape for k in own):
             model.load_state_dict(ref)
-            log('same weights as the reference (same layout): same work at inference')
+            log('same weights as the reference (same parameter layout)')
         else:
             log('the reference has another layout: random weights differ, and so may the '
                 'number of proposals/boxes at inference (training work is fixed by the '

@@ -112,7 +112,7 @@ def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
     ours = build_detector(ours_cfg, weights_from=ref_cfg, log=messages.append).eval()
     ref = build_detector(ref_cfg).eval()
     assert type(ours.backbone).__name__ == 'PaperResNet' != type(ref.backbone).__name__
-    assert messages == ['same weights as the reference (same layout): same work at inference']
+    assert messages == ['same weights as the reference (same parameter layout)']
     data = ref.data_preprocessor(detector_data(1, 96, 96, 'cpu'), False)
     with torch.no_grad():
         a, b = (m.predict(data['inputs'], data['data_samples'])[0].pred_instances
