@@ -1,5 +1,6 @@
 """Engine pieces: safe checkpoint loading (registered on import), atomic saves, guards,
-the backbone export, speed switches (sync-free iterations included), and the logic behind tools/train.py and tools/test.py."""
+the backbone export, speed switches (sync-free iterations included), and the logic behind
+tools/train.py and tools/test.py."""
 from .checkpoint import (AtomicCheckpointHook, UnsafeCheckpointError, atomic_write,
                          load_checkpoint_file, register_safe_globals)
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
@@ -15,4 +16,5 @@ __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
            'load_checkpoint_file', 'register_safe_globals', 'DeviceIterBasedTrainLoop',
            'build_device_loader', 'export_backbone',
            'DivergenceError', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
-           'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'WarmupUntilErrorHook']
+           'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'AppendHistoryBuffer',
+           'AutocastOptimWrapper', 'LazyRuntimeInfoHook', 'read_scalars', 'WarmupUntilErrorHook']

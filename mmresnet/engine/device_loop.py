@@ -18,7 +18,8 @@ from mmengine.runner import IterBasedTrainLoop
 from ..datasets.device_data import DeviceTensorLoader
 
 
-def _model_device(model):
+def model_device(model):
+    """Where ``model``'s parameters are (CPU for a model without any)."""
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device('cpu')
 
@@ -59,7 +60,7 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
         if not isinstance(dataloader, dict):
             raise TypeError('DeviceIterBasedTrainLoop builds its own loader: pass the '
                             f'train_dataloader config dict, got {type(dataloader).__name__}')
-        device = torch.device(device) if device else _model_device(runner.model)
+        device = torch.device(device) if device else model_device(runner.model)
         loader = build_device_loader(dataloader, device, seed=runner.seed)
         print_log(f'DeviceIterBasedTrainLoop: {len(loader.images)} images '
                   f'({loader.images.numel() / 2**20:.1f} MiB) on {device}, '
@@ -89,4 +90,4 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
         return self.runner.model
 
 
-__all__ = ['DeviceIterBasedTrainLoop', 'build_device_loader']
+__all__ = ['DeviceIterBasedTrainLoop', 'build_device_loader', 'model_device']

@@ -29,13 +29,15 @@ ResNet-20 target) these waits are a large share of the iteration.
 import copyreg
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from mmdet.registry import HOOKS, OPTIM_WRAPPERS
-import numpy as np
 from mmengine.hooks import LoggerHook, RuntimeInfoHook
 from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 from mmengine.utils import apply_to
+
+from .device_loop import model_device
 
 
 def read_scalars(records):
@@ -237,10 +239,8 @@ class AutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model):
-        param = next(model.parameters(), None)
-        device_type = param.device.type if param is not None else 'cpu'
-        with super().optim_context(model), torch.autocast(device_type=device_type,
-                                                          dtype=self.cast_dtype):
+        with super().optim_context(model), torch.autocast(
+                device_type=model_device(model).type, dtype=self.cast_dtype):
             yield
 
 
