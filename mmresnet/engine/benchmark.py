@@ -318,15 +318,14 @@ def load_detector_config(path, cfg_options=None):
     return cfg
 
 
-def build_detector(cfg, weights_from=None, seed=0, log=print):
+def build_detector(cfg, weights=None, seed=0, log=print):
     """The detector of ``cfg`` with seeded random weights (nothing is downloaded).
 
     At inference random weights decide how many proposals and boxes survive NMS, i.e. how
-    much work the heads do. With ``weights_from`` (another config) whose model has the same
-    parameter and buffer names and shapes (PaperResNet keeps mmdet ResNet's; our C4 head
-    keeps mmdet's ResLayer's), that model's seeded weights are loaded: with the same
-    architecture and preprocessing (the backbone-swapped comparison) both do exactly the
-    same work.
+    much work the heads do. ``weights`` (the reference model's state dict) are loaded when
+    they have the same parameter and buffer names and shapes (PaperResNet keeps mmdet
+    ResNet's; our C4 head keeps mmdet's ResLayer's): with the same architecture and
+    preprocessing (the backbone-swapped comparison) both then do exactly the same work.
     """
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
@@ -335,11 +334,11 @@ def build_detector(cfg, weights_from=None, seed=0, log=print):
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
-    if weights_from is not None:
-        ref = build_detector(weights_from, seed=seed).state_dict()
+    if weights is not None:
         own = model.state_dict()
-        if ref.keys() == own.keys() and all(ref[k].shape == own[k].shape for k in own):
-            model.load_state_dict(ref)
+        if weights.keys() == own.keys() and all(weights[k].shape == own[k].shape
+                                                for k in own):
+            model.load_state_dict(weights)
             log('same weights as the reference (same parameter layout)')
         else:
             log('the reference has another layout: random weights differ, and so may the '
@@ -397,9 +396,11 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
         pairs.insert(0, (f'PaperResNet ({osp.basename(config)})',
                          load_detector_config(config, cfg_options), True))
     data = detector_data(batch, height, width, device)
+    # the reference's seeded weights, built once, for ours to start from
+    ref_weights = build_detector(ref_cfg).state_dict() if ref_cfg is not None else None
     entries = []
     for name, cfg, ours in pairs:
-        share = ref_cfg if ours else None
+        share = ref_weights if ours else None
         for mode in modes:
             for label, model, switches in _variants(
                     name, lambda: build_detector(cfg, share, log=log), ours, mode, device,
