@@ -5,11 +5,11 @@
 Every iteration puts 5 values into the message hub (lr, time, data_time, loss, error);
 MMEngine's ``HistoryBuffer.update`` is ``np.append`` (a copy of the whole history),
 ``AppendHistoryBuffer`` (what ``LazyRuntimeInfoHook`` installs) appends in amortised O(1).
-Prints ms per iteration (5 updates) after N iterations of history, median of the rounds.
+Prints ms per iteration (5 updates) after N iterations of history, median of interleaved
+rounds.
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
 import time
 
@@ -18,23 +18,20 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
 
-from mmresnet.engine.benchmark import check_counts  # noqa: E402
+from mmresnet.engine.benchmark import check_counts, interleaved_medians  # noqa: E402
 from mmresnet.engine.sync_free import AppendHistoryBuffer  # noqa: E402
 
 
-def time_updates(cls, length, keys=5, iters=50, repeats=5):
-    """Median ms per iteration (``keys`` updates) with ``length`` values of history."""
-    rounds = []
-    for _ in range(repeats):
-        bufs = [cls(list(np.random.rand(length)), [1] * length) for _ in range(keys)]
-        for buf in bufs:  # untimed: the appending buffer's one-off growth (amortised in a run)
+def round_ms(cls, length, keys=5, iters=50):
+    """ms per iteration (``keys`` updates) with ``length`` values of history, one round."""
+    bufs = [cls(list(np.random.rand(length)), [1] * length) for _ in range(keys)]
+    for buf in bufs:  # untimed: the appending buffer's one-off growth (amortised in a run)
+        buf.update(0.5)
+    start = time.perf_counter()
+    for _ in range(iters):
+        for buf in bufs:
             buf.update(0.5)
-        start = time.perf_counter()
-        for _ in range(iters):
-            for buf in bufs:
-                buf.update(0.5)
-        rounds.append((time.perf_counter() - start) / iters * 1e3)
-    return statistics.median(rounds)
+    return (time.perf_counter() - start) / iters * 1e3
 
 
 def main(argv=None):
@@ -49,8 +46,10 @@ def main(argv=None):
           'ms/iteration | ratio |')
     print('|---|---|---|---|')
     for n in args.lengths:
-        stock = time_updates(HistoryBuffer, n, iters=args.iters, repeats=args.repeats)
-        fast = time_updates(AppendHistoryBuffer, n, iters=args.iters, repeats=args.repeats)
+        ms = interleaved_medians(
+            {cls: (lambda cls=cls: round_ms(cls, n, iters=args.iters))
+             for cls in (HistoryBuffer, AppendHistoryBuffer)}, args.repeats)
+        stock, fast = ms[HistoryBuffer], ms[AppendHistoryBuffer]
         print(f'| {n} | {stock:.3f} | {fast:.3f} | {stock / fast:.1f}x |')
 
 

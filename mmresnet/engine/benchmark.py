@@ -142,6 +142,18 @@ def time_entries(entries, device, warmup, iters, repeats, log=print):
     return entries
 
 
+def interleaved_medians(jobs, repeats):
+    """Median over ``repeats`` rounds of each job's value; the jobs of a round run one after
+    another, every other round in reverse order, so a load change on a shared machine hits
+    all of them."""
+    values = {name: [] for name in jobs}
+    names = list(jobs)
+    for r in range(repeats):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            values[name].append(jobs[name]())
+    return {name: statistics.median(v) for name, v in values.items()}
+
+
 # -- steps -------------------------------------------------------------------------------
 def _optim_wrapper(model, dtype):
     """The optim wrapper a config would build: bf16 -> ``AutocastOptimWrapper`` (the fast

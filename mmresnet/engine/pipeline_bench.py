@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from ..datasets.transforms import ensure_decoder
-from .benchmark import check_choices, check_counts, environment, write_report
+from .benchmark import (check_choices, check_counts, environment, interleaved_medians,
+                        write_report)
 
 TRAIN_PIPELINE = [
     dict(type='ResizeShortSide', size=(256, 480)),
@@ -93,18 +94,6 @@ def _decoder(name):
     return lambda data: mmcv.imfrombytes(data, backend=name)
 
 
-def _interleaved_medians(jobs, repeats):
-    """Median over ``repeats`` rounds of each job's value; the jobs of a round run one after
-    another, every other round in reverse order, so a load change on a shared machine hits
-    all of them."""
-    values = {name: [] for name in jobs}
-    names = list(jobs)
-    for r in range(repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            values[name].append(jobs[name]())
-    return {name: statistics.median(v) for name, v in values.items()}
-
-
 def _ms_per_image(fn, items):
     start = time.perf_counter()
     for it in items:
@@ -131,7 +120,7 @@ def stage_times(paths, decoders, repeats=3):
         lambda img: aug(dict(img=img, gt_label=0, img_shape=img.shape[:2])), decoded)
     jobs['augment_resize_only'] = lambda: _ms_per_image(
         lambda img: resize(dict(img=img, img_shape=img.shape[:2])), decoded)
-    out = _interleaved_medians(jobs, repeats)
+    out = interleaved_medians(jobs, repeats)
     out['mean_file_kb'] = sum(map(len, datas)) / len(datas) / 1024
     return out
 
@@ -226,7 +215,7 @@ def run_pipeline_benchmark(data_root=None, num_images=256, workers=(1, ), batch=
     jobs = {(d, w, c): (lambda d, w, c: lambda: loader_throughput(
         data_root, d, w, batch, batches, collate=c))(d, w, c)
         for d in loader_decoders for w in workers for c in collates}
-    speeds = _interleaved_medians(jobs, loader_repeats)
+    speeds = interleaved_medians(jobs, loader_repeats)
     report['loader'] = [dict(decoder=d, workers=w, collate=c, img_per_s=v)
                         for (d, w, c), v in speeds.items()]
     report['gpu_decode_img_per_s'] = gpu_decode_throughput(paths)
