@@ -1,15 +1,27 @@
-"""The main job on a CPU: train a PaperResNet Faster R-CNN on the embedded photographs,
-evaluate its box mAP, and draw its predictions.
+"""The main job on a CPU, the paper's pipeline end to end on the embedded photographs:
+classification pretraining, backbone export, C4 Faster R-CNN fine-tuning with BN frozen,
+COCO evaluation with drawn predictions.
 
-    python tools/demo.py [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
-                         [--work-dir work_dirs/demo] [--cfg-options k=v ...]
+    python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch]
+        [--pretrain-config configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py]
+        [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
+        [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...]
 
-Training and testing are tools/train.py's and tools/test.py's own steps (same flags, same
-config handling), run one after the other. A smoke run of the whole pipeline (a few minutes
-from scratch on 29 aerial tiles), not a paper number.
+1. pretrain  tools/train.py PRETRAIN_CONFIG: a PaperResNet classifier on crowns vs
+             background cut from the training tiles (DetectionCropDataset);
+2. export    tools/export_backbone.py: its backbone as WORK_DIR/pretrain/backbone.pth;
+3. detect    tools/train.py CONFIG with backbone and conv5_x head initialised from it,
+             BN frozen (Section 4.3), validated every few epochs;
+4. evaluate  tools/test.py CONFIG CHECKPOINT --show-dir: COCO box mAP on the validation
+             tiles, ground truth drawn beside the predictions.
+``--from-scratch`` then trains the same detector without pretraining (BN learning, He
+init) for as long as stages 1-3 took together, the paper's comparison in miniature.
+Results: WORK_DIR/summary.json, WORK_DIR/curves.png, WORK_DIR/detect/predictions/.
 """
 import argparse
+import copy
 import importlib.util
+import json
 import os.path as osp
 import sys
 import time
@@ -19,10 +31,13 @@ sys.path.insert(0, osp.dirname(TOOLS))
 
 from mmengine.config import DictAction  # noqa: E402
 
+from mmresnet.engine.export import export_backbone  # noqa: E402
 from mmresnet.engine.launch import (build_runner, enable_test_outputs,  # noqa: E402
                                     load_config)
 
+PRETRAIN_CONFIG = 'configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py'
 DEMO_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'
+SCRATCH_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py'
 
 
 def _tool(name):
@@ -36,11 +51,19 @@ def _tool(name):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default=DEMO_CONFIG, help='detection config')
+    parser.add_argument('--pretrain-config', default=PRETRAIN_CONFIG,
+                        help='classification pretraining config (stage 1)')
+    parser.add_argument('--config', default=DEMO_CONFIG, help='detection config (stage 3)')
+    parser.add_argument('--scratch-config', default=SCRATCH_CONFIG,
+                        help='detection config of the from-scratch comparison')
     parser.add_argument('--work-dir', default='work_dirs/demo',
-                        help='logs, checkpoint and drawn predictions go here')
+                        help='every stage writes under it; summary.json at its top')
+    parser.add_argument('--from-scratch', action='store_true',
+                        help='also train the detector from scratch in the same time budget')
+    parser.add_argument('--pretrain-cfg-options', nargs='+', action=DictAction, default={},
+                        help='override pretraining config keys, "key=value"')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys for both steps, "key=value"')
+                        help='override detection config keys (both detectors), "key=value"')
     return parser.parse_args(argv)
 
 
@@ -49,40 +72,194 @@ def _options(cfg_options):
         if cfg_options else []
 
 
+def _train_cfg(config, work_dir, cfg_options):
+    return load_config(_tool('train').parse_args(
+        [config, '--work-dir', work_dir] + _options(cfg_options)))
+
+
+def _last_checkpoint(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:  # written by the checkpoint hook
+        return f.read().strip()
+
+
+def pretrain(args, work_dir):
+    """Stage 1: train the classifier; returns its last checkpoint."""
+    runner = build_runner(_train_cfg(args.pretrain_config, work_dir,
+                                     args.pretrain_cfg_options))
+    runner.train()
+    return _last_checkpoint(work_dir)
+
+
+def set_pretrained(cfg, checkpoint):
+    """Point the backbone's and the C4 head's ``Pretrained`` init at ``checkpoint``."""
+    targets = [cfg.model.backbone]
+    head = cfg.model.get('roi_head', {}).get('shared_head')
+    if head is not None:
+        targets.append(head)
+    for part in targets:
+        init = part.get('init_cfg')
+        if not isinstance(init, dict) or init.get('type') != 'Pretrained':
+            raise ValueError(f'{part.get("type")}: the detection config must load the '
+                             "exported backbone with init_cfg=dict(type='Pretrained', "
+                             f'checkpoint=...), got init_cfg={init!r}')
+        init['checkpoint'] = checkpoint
+
+
+def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
+    """Stages 3-4: train the detector, then test it with predictions drawn.
+
+    Returns:
+        tuple: (test metrics, detector checkpoint, predictions folder, training seconds).
+    """
+    start = time.time()
+    cfg = _train_cfg(config, work_dir, cfg_options)
+    if checkpoint is not None:
+        set_pretrained(cfg, checkpoint)
+    if max_epochs is not None:
+        scale_epochs(cfg, max_epochs)
+    build_runner(cfg).train()
+    det_checkpoint = _last_checkpoint(work_dir)
+    seconds = time.time() - start
+
+    show_dir = osp.join(work_dir, 'predictions')
+    cfg = load_config(_tool('test').parse_args(
+        [config, det_checkpoint, '--work-dir', work_dir] + _options(cfg_options)))
+    cfg.load_from = det_checkpoint
+    for part in (cfg.model.backbone, cfg.model.get('roi_head', {}).get('shared_head')):
+        if part is not None:  # weights come from the detector checkpoint
+            part.init_cfg = None
+    enable_test_outputs(cfg, show_dir=show_dir)
+    metrics = build_runner(cfg).test()
+    return metrics, det_checkpoint, show_dir, seconds
+
+
+def scale_epochs(cfg, max_epochs):
+    """Train for ``max_epochs``, with the lr step and the checkpoint at the same fractions
+    of the run as in the config."""
+    old = cfg.train_cfg.max_epochs
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.train_cfg.val_interval = max(1, round(cfg.train_cfg.get('val_interval', old)
+                                              * max_epochs / old))
+    for sched in cfg.param_scheduler:
+        if sched.get('by_epoch', True):
+            sched['end'] = max_epochs
+            if 'milestones' in sched:
+                sched['milestones'] = [max(1, round(m * max_epochs / old))
+                                       for m in sched['milestones']]
+    cfg.default_hooks.checkpoint.interval = max_epochs
+
+
+def plot_detection_curves(run_dirs, out):
+    """Training loss against iteration and validation box mAP against epoch, one line per
+    run, from MMEngine's scalars.json."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from mmresnet.analysis.curves import find_scalars
+    fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, run_dir in run_dirs.items():
+        loss, maps = [], []
+        with open(find_scalars(run_dir)) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'loss' in rec and 'iter' in rec:
+                    loss.append((rec['iter'], rec['loss']))
+                if 'coco/bbox_mAP' in rec:
+                    maps.append((rec['step'], rec['coco/bbox_mAP'], rec['coco/bbox_mAP_50']))
+        if loss:
+            ax_loss.plot(*zip(*loss), label=label)
+        if maps:
+            epochs, m, m50 = zip(*maps)
+            line, = ax_map.plot(epochs, m50, marker='o', label=f'{label}: mAP@.5')
+            ax_map.plot(epochs, m, marker='s', ls='--', color=line.get_color(),
+                        label=f'{label}: mAP@[.5:.95]')
+    ax_loss.set(xlabel='iteration', ylabel='training loss (sum)', yscale='log')
+    ax_map.set(xlabel='epoch', ylabel='validation box mAP (COCO)', ylim=(0, 1))
+    for ax in (ax_loss, ax_map):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def _map_line(metrics):
+    return (f'box mAP {metrics.get("coco/bbox_mAP", float("nan")):.3f} (COCO '
+            f'mAP@[.5:.95])   mAP@.5 {metrics.get("coco/bbox_mAP_50", float("nan")):.3f}')
+
+
 def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
-    start = time.time()
+    pre_dir, det_dir = osp.join(work_dir, 'pretrain'), osp.join(work_dir, 'detect')
+    stages = []
 
-    # 1. tools/train.py CONFIG --work-dir WORK_DIR
-    cfg = load_config(_tool('train').parse_args(
-        [args.config, '--work-dir', work_dir] + _options(args.cfg_options)))
-    # Evaluated once, in step 2, where the predictions are also drawn.
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    runner = build_runner(cfg)
-    runner.train()
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:  # written by the checkpoint hook
-        checkpoint = f.read().strip()
-    train_time = time.time() - start
+    def stage(name, fn, *fn_args, **fn_kwargs):
+        print(f'\n=== demo stage {len(stages) + 1}: {name} ===', flush=True)
+        start = time.time()
+        result = fn(*fn_args, **fn_kwargs)
+        stages.append(dict(name=name, seconds=round(time.time() - start, 1)))
+        print(f'=== {name}: {stages[-1]["seconds"]:.0f} s ===', flush=True)
+        return result
 
-    # 2. tools/test.py CONFIG CHECKPOINT --work-dir WORK_DIR --show-dir WORK_DIR/predictions
-    show_dir = osp.join(work_dir, 'predictions')
-    cfg = load_config(_tool('test').parse_args(
-        [args.config, checkpoint, '--work-dir', work_dir] + _options(args.cfg_options)))
-    cfg.load_from = checkpoint
-    enable_test_outputs(cfg, show_dir=show_dir)  # absolute: not under the timestamp dir
-    metrics = build_runner(cfg).test()
-    total = time.time() - start
+    cls_checkpoint = stage('pretrain (classification, crowns vs background)', pretrain,
+                           args, pre_dir)
+    backbone = osp.join(pre_dir, 'backbone.pth')
+    stage('export backbone', export_backbone, cls_checkpoint, backbone)
+    metrics, det_checkpoint, show_dir, det_seconds = stage(
+        'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
+        detect, args.config, det_dir, args.cfg_options, checkpoint=backbone)
 
-    print('\n=== PaperResNet Faster R-CNN demo (a smoke run, not a paper number) ===')
-    print(f'config       {args.config}')
-    print(f'box mAP      {metrics.get("coco/bbox_mAP", float("nan")):.3f} (COCO mAP@[.5:.95])'
-          f'   mAP@.5 {metrics.get("coco/bbox_mAP_50", float("nan")):.3f}')
-    print(f'time         train {train_time / 60:.1f} min, total {total / 60:.1f} min')
-    print(f'checkpoint   {checkpoint}')
-    print(f'predictions  {show_dir}/ (validation images with predicted boxes drawn)')
-    print(f'logs         {work_dir}/')
-    return metrics
+    summary = dict(
+        bbox_mAP=float(metrics.get('coco/bbox_mAP', float('nan'))),
+        bbox_mAP_50=float(metrics.get('coco/bbox_mAP_50', float('nan'))),
+        stages=copy.deepcopy(stages), backbone_checkpoint=backbone,
+        classifier_checkpoint=cls_checkpoint, detector_checkpoint=det_checkpoint,
+        predictions=show_dir, config=args.config, pretrain_config=args.pretrain_config)
+    runs = {'pretrained': det_dir}
+    if args.from_scratch:
+        # the same budget: stages 1-3 (pretraining, export, detector training)
+        budget = sum(s['seconds'] for s in stages[:2]) + det_seconds
+        base = _train_cfg(args.scratch_config, osp.join(work_dir, 'scratch'),
+                          args.cfg_options).train_cfg.max_epochs
+        ref_epochs = _train_cfg(args.config, det_dir, args.cfg_options).train_cfg.max_epochs
+        epochs = max(1, round(ref_epochs * budget / det_seconds))
+        print(f'from scratch: {epochs} epochs (the {budget:.0f} s of stages 1-3 at the '
+              f'pretrained detector\'s {det_seconds / ref_epochs:.1f} s/epoch; config: '
+              f'{base})')
+        scratch_dir = osp.join(work_dir, 'scratch')
+        s_metrics, s_ckpt, s_show, s_seconds = stage(
+            'from scratch (same detector, He init, BN learning, same time budget)', detect,
+            args.scratch_config, scratch_dir, args.cfg_options, max_epochs=epochs)
+        summary['from_scratch'] = dict(
+            bbox_mAP=float(s_metrics.get('coco/bbox_mAP', float('nan'))),
+            bbox_mAP_50=float(s_metrics.get('coco/bbox_mAP_50', float('nan'))),
+            epochs=epochs, train_seconds=round(s_seconds, 1), budget_seconds=round(budget, 1),
+            detector_checkpoint=s_ckpt, predictions=s_show, config=args.scratch_config)
+        summary['stages'] = copy.deepcopy(stages)
+        runs['from scratch'] = scratch_dir
+    curves = plot_detection_curves(runs, osp.join(work_dir, 'curves.png'))
+    summary['curves'] = curves
+    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+
+    total = sum(s['seconds'] for s in stages)
+    print('\n=== PaperResNet demo: pretrain -> export -> C4 Faster R-CNN (frozen BN) ===')
+    for i, s in enumerate(stages, 1):
+        print(f'stage {i}      {s["name"]}: {s["seconds"]:.0f} s')
+    print(f'{_map_line(metrics)}   (validation tiles, pretrained)')
+    if args.from_scratch:
+        print(f'from scratch {_map_line(s_metrics)}   (same time budget)')
+    print(f'time         total {total / 60:.1f} min')
+    print(f'backbone     {backbone}')
+    print(f'detector     {det_checkpoint}')
+    print(f'predictions  {show_dir}/ (ground truth left, predictions scored >= the '
+          'visualization score_thr right)')
+    print(f'curves       {curves}')
+    print(f'summary      {osp.join(work_dir, "summary.json")}')
+    return summary
 
 
 if __name__ == '__main__':

@@ -3,10 +3,11 @@
 MMEngine's ``LocalVisBackend`` writes ``<work_dir>/<timestamp>/vis_data/scalars.json``: one
 JSON object per line. Training lines carry ``iter``/``step`` and the logged losses; the
 classifier logs its training error as ``error`` (mean over the logger window). Validation
-lines carry the metric (``error/top1`` for :class:`~mmresnet.evaluation.TopKError`) but, with
-LoggerHook's default ``log_metric_by_epoch=True`` and an iteration-based loop, their ``step``
-is the epoch (always 0). A validation line is therefore placed at the iteration of the last
-training line before it, which is the iteration at which the validation ran.
+lines carry the metric (``error/top1`` for :class:`~mmresnet.evaluation.TopKError`) and, in
+the project's iteration-based configs (``log_metric_by_epoch=False``), the iteration as
+``step``. Logs written with LoggerHook's default ``log_metric_by_epoch=True`` carry the
+epoch (always 0 in an iteration-based run): such a validation line is placed at the
+iteration of the last training line before it, the iteration at which it ran.
 """
 import glob
 import json
@@ -66,7 +67,7 @@ def read_curves(work_dir, train_key=DEFAULT_TRAIN_KEY, test_key=DEFAULT_TEST_KEY
             keys.update(rec)
             if 'iter' in rec:  # a training line
                 last_iter = int(rec['iter'])
-            it = int(rec['iter']) if 'iter' in rec else last_iter
+            it = int(rec['iter']) if 'iter' in rec else int(max(rec.get('step') or 0, last_iter))
             if train_key in rec:
                 train.append((it, float(rec[train_key])))
             if test_key in rec:

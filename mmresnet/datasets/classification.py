@@ -12,6 +12,7 @@
 Every reader checks what it reads and names the file (and line) it cannot use.
 """
 import gzip
+import zlib
 import os
 import os.path as osp
 import pickle
@@ -61,21 +62,28 @@ def load_cifar_batch(path):
 def _open_maybe_gz(path):
     with open(path, 'rb') as f:
         raw = f.read()
-    return gzip.decompress(raw) if raw[:2] == b'\x1f\x8b' else raw
+    if raw[:2] != b'\x1f\x8b':
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f'{path}: corrupt or truncated gzip stream ({type(e).__name__}: '
+                         f'{e or "it ends before the end-of-stream marker"}); download or '
+                         'install the file again') from None
 
 
 def load_idx(path):
     """Read an IDX file (MNIST format): magic 0x0000 08 <ndim>, big-endian dims, uint8."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'IDX file not found: {path}')
-    try:
-        raw = _open_maybe_gz(path)
-    except OSError as e:
-        raise ValueError(f'{path}: corrupt gzip stream ({e})') from None
+    raw = _open_maybe_gz(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f'{path} is not an unsigned-byte IDX file (expected magic '
                          f'00 00 08 <ndim>, got {raw[:4].hex(" ")})')
     ndim = raw[3]
+    if not 1 <= ndim <= 4 or len(raw) < 4 + 4 * ndim:
+        raise ValueError(f'{path}: IDX header gives {ndim} dimensions; allowed: 1 (labels) '
+                         'to 4, with 4 bytes per dimension after the magic')
     dims = np.frombuffer(raw, dtype='>u4', count=ndim, offset=4).astype(int)
     expected = int(np.prod(dims))
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
@@ -91,11 +99,12 @@ class _ArrayClsDataset(BaseDataset):
     def __init__(self, *args, serialize_data=False, **kwargs):
         super().__init__(*args, serialize_data=serialize_data, **kwargs)
 
-    def _set_arrays(self, images, labels):
+    def _set_arrays(self, images, labels, source=None):
         classes = self.metainfo.get('classes')
         if classes is not None and len(labels) and (labels.min() < 0
                                                      or labels.max() >= len(classes)):
-            raise ValueError(f'labels must be in [0, {len(classes) - 1}] for '
+            where = f'{source}: ' if source else ''
+            raise ValueError(f'{where}labels must be in [0, {len(classes) - 1}] for '
                              f'{len(classes)} classes, got {labels.min()}..{labels.max()}')
         self._images = images
         return [dict(sample_idx=i, gt_label=int(l)) for i, l in enumerate(labels)]
@@ -161,14 +170,15 @@ class IDXDataset(_ArrayClsDataset):
 
     def load_data_list(self):
         img_path = osp.join(self.data_root, self.img_file)
+        label_path = osp.join(self.data_root, self.label_file)
         images = load_idx(img_path)
-        labels = load_idx(osp.join(self.data_root, self.label_file)).astype(np.int64)
+        labels = load_idx(label_path).astype(np.int64)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(f'{img_path}: expected N x H x W images and N labels, got '
                              f'{images.shape} and {labels.shape}')
         if self.num_samples is not None:
             images, labels = images[:self.num_samples], labels[:self.num_samples]
-        return self._set_arrays(images, labels)
+        return self._set_arrays(images, labels, source=label_path)
 
 
 @DATASETS.register_module()

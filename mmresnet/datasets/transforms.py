@@ -12,6 +12,7 @@ import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 from mmdet.registry import TRANSFORMS
 from mmengine.fileio import get
 from mmengine.logging import print_log
@@ -96,6 +97,50 @@ class LoadImage(BaseTransform):
         results['img'] = img
         results['img_shape'] = results['ori_shape'] = img.shape[:2]
         return results
+
+
+@TRANSFORMS.register_module()
+class LoadDetImage(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` for detection pipelines (same arguments and outputs)
+    whose failures name the file: a missing, empty or undecodable image raises
+    ``ValueError: cannot read image PATH: ...`` instead of a bare ``cv2.error``, or, with
+    ``skip_bad=True``, is logged and counted and the dataset draws another image (in
+    training; at test time every image must load).
+
+    Args:
+        skip_bad (bool): Skip unreadable images instead of raising. Default: False.
+        **kwargs: As mmcv's ``LoadImageFromFile`` (``to_float32``, ``color_type``,
+            ``imdecode_backend``, ``backend_args``).
+    """
+
+    def __init__(self, skip_bad=False, **kwargs):
+        kwargs.setdefault('ignore_empty', False)
+        super().__init__(**kwargs)
+        self.skip_bad, self.skipped = skip_bad, 0
+
+    def transform(self, results):
+        path = results.get('img_path')
+        try:
+            try:
+                out = super().transform(results)
+            except FileNotFoundError:
+                raise ValueError(f'cannot read image {path}: file not found') from None
+            except Exception as e:  # cv2.error, PIL's OSError, ... name the file
+                raise ValueError(f'cannot read image {path}: {type(e).__name__}: '
+                                 f'{str(e).strip().splitlines()[-1] if str(e).strip() else e}'
+                                 ' (corrupt, empty or not an image)') from None
+            if out is None or out.get('img') is None:
+                raise ValueError(f'cannot read image {path}: not a decodable image '
+                                 '(corrupt, empty or not an image)')
+            return out
+        except ValueError as e:
+            if not self.skip_bad:
+                raise ValueError(f'{e} (or set skip_bad=True on LoadDetImage to skip such '
+                                 'images, counted in the log)') from None
+            self.skipped += 1
+            print_log(f'skipped bad image ({self.skipped} so far in this worker): {e}',
+                      logger='current', level=30)
+            return None
 
 
 @TRANSFORMS.register_module()

@@ -21,12 +21,16 @@ a pickle can run code); we allow-list exactly the globals MMEngine's checkpoints
 Every project loading path goes through MMEngine's ``CheckpointLoader`` (``init_cfg``
 Pretrained, ``load_from``, ``--resume``, ``tools/test.py``) or :func:`load_checkpoint_file`
 (tools); both raise :class:`UnsafeCheckpointError` naming the file and the refused global.
+Importing mmresnet replaces MMEngine's loader for every scheme it knows: local paths,
+http(s) (and the torch.hub cache it reads), torchvision:// / modelzoo://, open-mmlab://,
+mmcls://, s3:// / petrel:// go through the same restricted unpickler; pavi:// is refused.
 
 Saving. MMEngine's ``CheckpointHook`` writes the file in place and deletes the oldest kept
 checkpoint *before* writing the new one, so a crash mid-write can leave no loadable
 checkpoint. :class:`AtomicCheckpointHook` writes to a temporary file, renames it into place,
 updates ``last_checkpoint`` the same way, and only then deletes old checkpoints.
 """
+import errno
 import os
 import os.path as osp
 import pickle
@@ -84,6 +88,45 @@ def register_safe_globals():
         _numpy_safe_globals())
 
 
+class CheckpointFormatError(RuntimeError, ValueError):
+    """A file given as a checkpoint is not one (text, random bytes, empty, truncated)."""
+
+
+NOT_A_CHECKPOINT = ('is not a PyTorch checkpoint (torch.save writes a zip archive or a '
+                    'pickle of tensors): ')
+
+
+def safe_torch_load(source, name, map_location='cpu'):
+    """``torch.load(source, weights_only=True)`` with errors that name ``name`` and say
+    what went wrong: a refused global (:class:`UnsafeCheckpointError`, the payload never
+    runs) or a file that is not a checkpoint (:class:`CheckpointFormatError`)."""
+    try:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r'GLOBAL (\S+)', str(e))
+        if not found:  # e.g. "Unsupported operand": bytes that are no pickle at all
+            detail = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*)', str(e))
+            raise CheckpointFormatError(
+                f'{name} {NOT_A_CHECKPOINT}'
+                f'{detail.group(1) if detail else "unreadable pickle stream"}') from None
+        raise UnsafeCheckpointError(
+            f'refused to load checkpoint {name}: it holds the global {found.group(1)}, '
+            f'which is outside the safe allow-list and could execute code when unpickled '
+            f'(nothing was executed). Only load checkpoints you trust; re-save a trusted '
+            f'one as a plain state dict of tensors.') from None
+    except EOFError:
+        raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}the file is empty or ends '
+                                    'too early') from None
+    except (KeyError, IndexError, TypeError, AttributeError) as e:
+        # torch's pickle reader on text or other bytes: KeyError of a byte value, an empty
+        # mark stack, ...
+        raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}its bytes are no pickle '
+                                    f'({type(e).__name__}: {e}; a text file?)') from None
+    except (RuntimeError, ValueError) as e:
+        raise CheckpointFormatError(f'checkpoint {name} is corrupt or truncated '
+                                    f'({type(e).__name__}: {str(e).splitlines()[0]})') from e
+
+
 def load_checkpoint_file(filename, map_location='cpu'):
     """``torch.load`` with the restricted unpickler, and an error that says what was refused.
 
@@ -91,46 +134,172 @@ def load_checkpoint_file(filename, map_location='cpu'):
         FileNotFoundError: no such file.
         UnsafeCheckpointError: the file holds a global outside the allow-list (it could run
             code); the payload is never executed.
+        CheckpointFormatError: the file is no checkpoint (text, random bytes, empty,
+            truncated).
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r'GLOBAL (\S+)', str(e))
-        what = f'the global {found.group(1)}' if found else 'objects'
-        raise UnsafeCheckpointError(
-            f'refused to load checkpoint {filename}: it holds {what}, which is outside '
-            f'the safe allow-list and could execute code when unpickled (nothing was '
-            f'executed). Only load checkpoints you trust; re-save a trusted one as a plain '
-            f'state dict of tensors.') from None
-    except (RuntimeError, EOFError, ValueError) as e:
-        raise RuntimeError(f'checkpoint {filename} is corrupt or truncated '
-                           f'({type(e).__name__}: {e})') from e
+    return safe_torch_load(filename, filename, map_location)
 
 
 # Every local path MMEngine loads (init_cfg Pretrained, load_from, resume) comes here.
 CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint_file)
 
 
+def _url_cache_path(url, model_dir=None):
+    """Where torch.hub (and MMEngine's http loader) caches ``url``."""
+    from urllib.parse import urlparse
+    folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    return osp.join(folder, osp.basename(urlparse(url).path))
+
+
+def load_url_safely(url, map_location='cpu', model_dir=None, progress=False):
+    """MMEngine's http(s) scheme through the safe loader.
+
+    MMEngine's own calls torch.hub's ``load_state_dict_from_url``, whose ``weights_only``
+    defaults to False: a checkpoint given as a URL, or already in the hub cache, would run
+    its pickle. Here the file is fetched into the same cache (``$TORCH_HOME/hub/
+    checkpoints``; a cached file is not fetched again) and loaded with
+    :func:`load_checkpoint_file`.
+    """
+    from mmengine.dist import get_dist_info
+    path = _url_cache_path(url, model_dir)
+    rank, world_size = get_dist_info()
+    if rank == 0 and not osp.isfile(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        torch.hub.download_url_to_file(url, path, progress=progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+    return load_checkpoint_file(path, map_location)
+
+
+def _model_zoo_url(table, name, scheme):
+    if name not in table:
+        raise KeyError(f'{scheme}{name}: unknown model name; known: '
+                       f'{", ".join(sorted(table)[:10])}...')
+    return table[name]
+
+
+def load_torchvision_safely(filename, map_location='cpu'):
+    """``torchvision://NAME`` / ``modelzoo://NAME`` through the safe loader."""
+    from mmengine.runner.checkpoint import get_torchvision_models
+    scheme = 'modelzoo://' if filename.startswith('modelzoo://') else 'torchvision://'
+    url = _model_zoo_url(get_torchvision_models(), filename[len(scheme):], scheme)
+    return load_url_safely(url, map_location)
+
+
+def load_openmmlab_safely(filename, map_location='cpu'):
+    """``open-mmlab://NAME`` / ``openmmlab://NAME`` through the safe loader."""
+    from mmengine.runner.checkpoint import (_get_mmengine_home, get_deprecated_model_names,
+                                            get_external_models)
+    scheme = 'open-mmlab://' if filename.startswith('open-mmlab://') else 'openmmlab://'
+    name = filename[len(scheme):]
+    name = get_deprecated_model_names().get(name, name)
+    url = _model_zoo_url(get_external_models(), name, scheme)
+    if url.startswith(('http://', 'https://')):
+        return load_url_safely(url, map_location)
+    return load_checkpoint_file(osp.join(_get_mmengine_home(), url), map_location)
+
+
+def load_mmcls_safely(filename, map_location='cpu'):
+    """``mmcls://NAME`` through the safe loader (MMEngine strips its ``backbone.`` prefix
+    the same way)."""
+    from mmengine.runner.checkpoint import _process_mmcls_checkpoint, get_mmcls_models
+    url = _model_zoo_url(get_mmcls_models(), filename[len('mmcls://'):], 'mmcls://')
+    return _process_mmcls_checkpoint(load_url_safely(url, map_location))
+
+
+def load_ceph_safely(filename, map_location='cpu', backend='petrel'):
+    """``s3://`` / ``petrel://`` through the safe loader (bytes from MMEngine's backend)."""
+    import io
+
+    from mmengine.fileio import get_file_backend
+    data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
+    with io.BytesIO(data) as buffer:
+        return safe_torch_load(buffer, filename, map_location)
+
+
+def refuse_pavi(filename, map_location=None):
+    raise ValueError(f'{filename}: the pavi:// scheme is not supported by the safe '
+                     'checkpoint loader (its client loads the pickle unrestricted); download '
+                     'the file and pass its local path')
+
+
+# Every remote scheme MMEngine's CheckpointLoader knows goes through the same safe loader
+# (or is refused): http(s), torch.hub's cache, model zoos, s3/petrel, pavi.
+SAFE_SCHEMES = {
+    ('http://', 'https://'): load_url_safely,
+    ('modelzoo://', 'torchvision://'): load_torchvision_safely,
+    ('open-mmlab://', 'openmmlab://'): load_openmmlab_safely,
+    ('mmcls://', ): load_mmcls_safely,
+    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_ceph_safely,
+    ('pavi://', ): refuse_pavi,
+}
+for _prefixes, _loader in SAFE_SCHEMES.items():
+    CheckpointLoader.register_scheme(prefixes=list(_prefixes), loader=_loader, force=True)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(data, filepath, mode='wb'):
     """Write ``data`` to ``filepath`` so that readers see the old file or the new one,
-    never a partial file: temporary file in the same folder, fsync, rename."""
+    never a partial file: temporary file in the same folder, fsync, rename. The file gets
+    the permissions of any file the user creates (0666 less the umask).
+
+    Raises:
+        OSError: the disk is full (errno ENOSPC), naming the file, the size needed and
+            that the previous file is intact.
+    """
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp',
                                dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
+    except OSError as e:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        if e.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on the device to write {filepath} '
+                          f'({len(data) / 2**20:.1f} MiB needed); the previous '
+                          f'{osp.basename(filepath)} (if any) is intact, nothing was '
+                          'replaced') from None
+        raise
     except BaseException:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+STALE_TMP = re.compile(r'^\.(.+\.pth|last_checkpoint)\.[A-Za-z0-9_]+\.tmp$')
+
+
+def remove_stale_temp_files(folder):
+    """Remove what a save killed mid-write left behind in ``folder``: the temporary
+    ``.NAME.pth.*.tmp`` and ``.last_checkpoint.*.tmp`` files of :func:`atomic_write`.
+
+    Returns:
+        list[str]: the removed paths.
+    """
+    if not osp.isdir(folder):
+        return []
+    removed = []
+    for name in os.listdir(folder):
+        path = osp.join(folder, name)
+        if STALE_TMP.match(name) and osp.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed
 
 
 @register_backend('atomic_local', force=True)
@@ -157,6 +326,18 @@ class AtomicCheckpointHook(CheckpointHook):
         if backend_args is None:
             backend_args = dict(backend='atomic_local')
         super().__init__(*args, backend_args=backend_args, **kwargs)
+
+    def before_train(self, runner):
+        super().before_train(runner)
+        if is_main_process():
+            from mmengine.logging import print_log
+            removed = set()
+            for folder in {self.out_dir, runner.work_dir}:
+                removed.update(remove_stale_temp_files(folder))
+            if removed:
+                print_log(f'removed {len(removed)} temporary file(s) of interrupted saves: '
+                          + ', '.join(sorted(osp.basename(p) for p in removed)),
+                          logger='current')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         ckpt_filename = self.filename_tmpl.format(step)

@@ -23,31 +23,57 @@ def _last_saved(runner):
     return None
 
 
+def non_finite_tensors(state):
+    """Names of the floating-point tensors of ``state`` (a state dict) holding NaN or Inf,
+    found with one host-device transfer."""
+    names = [k for k, v in state.items()
+             if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel()]
+    if not names:
+        return []
+    flags = torch.stack([state[k].isfinite().all() for k in names]).cpu().tolist()
+    return [k for k, ok in zip(names, flags) if not ok]
+
+
 @HOOKS.register_module()
 class StopOnNonFiniteLossHook(Hook):
-    """Stop training when the loss is NaN or Inf, naming the iteration; never save it.
+    """Stop a diverging run, naming the iteration and a checkpoint verified finite; never
+    save a diverged model.
 
     MMEngine's ``CheckInvalidLossHook`` only asserts, every ``interval`` iterations. This
     hook records every iteration's losses and reads them every ``interval`` iterations,
-    at the end of training, and before every checkpoint is saved, so a diverged model is
-    never saved: the last good checkpoint and ``last_checkpoint`` stay as they were. With
-    ``interval=1`` it reads the loss in every iteration (one host-device wait each); a
-    larger interval reads the recorded losses of the interval in one transfer (see
-    :mod:`mmresnet.engine.sync_free`) and still names the first bad iteration.
+    at the end of training, and before every checkpoint is saved. The rules:
+
+    - a loss is NaN or Inf;
+    - the model's parameters or buffers hold NaN or Inf (BN's running variance goes inf
+      first when a run explodes; checked at the same points);
+    - a loss is more than ``max_loss_ratio`` times the median of the last 200 recorded
+      losses (an explosion still finite, e.g. 6e14 at lr 50), once 20 are recorded;
+    - before every save, every tensor of the checkpoint's state dict must be finite.
+
+    The named checkpoint is the one ``last_checkpoint`` points to, written only after a
+    save that passed the last rule. With ``interval=1`` the losses are read every
+    iteration (one host-device wait each); a larger interval reads the recorded losses of
+    the interval in one transfer (see :mod:`mmresnet.engine.sync_free`) and still names the
+    first bad iteration.
 
     Args:
-        interval (int): Read the recorded losses every ``interval`` iterations. Default: 1.
+        interval (int): Check every ``interval`` iterations. Default: 1.
+        max_loss_ratio (float, optional): The explosion rule's factor; None turns that
+            rule off. Default: 1e4.
     """
     priority = 'ABOVE_NORMAL'
+    HISTORY, MIN_HISTORY = 200, 20
 
-    def __init__(self, interval=1):
+    def __init__(self, interval=1, max_loss_ratio=1e4):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'interval must be a positive int, got {interval!r}')
-        self.interval = interval
-        self._pending = []
+        if max_loss_ratio is not None and not max_loss_ratio > 1:
+            raise ValueError(f'max_loss_ratio must be > 1 or None, got {max_loss_ratio!r}')
+        self.interval, self.max_loss_ratio = interval, max_loss_ratio
+        self._pending, self._history = [], []
 
     def before_train(self, runner):
-        self._pending = []
+        self._pending, self._history = [], []
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if outputs:
@@ -59,18 +85,48 @@ class StopOnNonFiniteLossHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint):
         self.check(runner)
+        bad = non_finite_tensors(checkpoint.get('state_dict', {}))
+        if bad:
+            self._stop(runner, f'the model to be saved holds NaN/Inf in {len(bad)} tensors '
+                       f'({", ".join(bad[:5])}{", ..." if len(bad) > 5 else ""}); it was '
+                       'not saved')
+
+    def _stop(self, runner, what, iteration=None, epoch=None):
+        last = _last_saved(runner)
+        iteration = runner.iter + 1 if iteration is None else iteration
+        epoch = runner.epoch + 1 if epoch is None else epoch
+        raise DivergenceError(
+            f'training diverged at iteration {iteration} (epoch {epoch}): '
+            f'{what}. Training stopped; the last checkpoint saved, verified finite, is '
+            f'{last or "none (none was saved yet)"}; lower the lr or use gradient clipping '
+            '(optim_wrapper.clip_grad) and resume from it.')
+
+    def _model_state(self, runner):
+        model = runner.model
+        model = getattr(model, 'module', model)
+        return {**dict(model.named_parameters()), **dict(model.named_buffers())}
 
     def check(self, runner):
-        """Read the recorded losses; raise :class:`DivergenceError` at the first bad one."""
+        """Read the recorded losses and the model; raise :class:`DivergenceError` at the
+        first broken rule."""
         pending, self._pending = self._pending, []
         values = read_scalars([losses for _, _, losses in pending])
         for (iteration, epoch, _), losses in zip(pending, values):
             bad = {k: v for k, v in losses.items()
                    if isinstance(v, (int, float)) and not math.isfinite(v)}
             if bad:
-                last = _last_saved(runner)
-                raise DivergenceError(
-                    f'training diverged at iteration {iteration} (epoch {epoch}): '
-                    f'{", ".join(f"{k}={v}" for k, v in bad.items())}. Training stopped; the '
-                    f'last good checkpoint is {last or "none (none was saved yet)"}; lower the '
-                    'lr or use gradient clipping (optim_wrapper.clip_grad) and resume from it.')
+                self._stop(runner, ', '.join(f'{k}={v}' for k, v in bad.items()),
+                           iteration, epoch)
+            total = sum(v for v in losses.values() if isinstance(v, (int, float)))
+            if self.max_loss_ratio and len(self._history) >= self.MIN_HISTORY:
+                median = sorted(self._history)[len(self._history) // 2]
+                if median > 0 and total > self.max_loss_ratio * median:
+                    self._stop(runner, f'loss {total:.4g} is over {self.max_loss_ratio:g} '
+                               f'times the median {median:.4g} of the last '
+                               f'{len(self._history)} iterations', iteration, epoch)
+            self._history = (self._history + [total])[-self.HISTORY:]
+        if pending:
+            bad = non_finite_tensors(self._model_state(runner))
+            if bad:
+                self._stop(runner, f'NaN/Inf in {len(bad)} model tensors '
+                           f'({", ".join(bad[:5])}{", ..." if len(bad) > 5 else ""})')

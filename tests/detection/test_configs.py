@@ -14,7 +14,7 @@ from .helpers import ROOT
 
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/faster_rcnn/*.py')) +
                  [osp.join(ROOT, 'configs/faster_rcnn_r101_coco.py')] +
-                 glob.glob(osp.join(ROOT, 'configs/demo/*.py')))
+                 glob.glob(osp.join(ROOT, 'configs/demo/faster-rcnn_*.py')))
 
 
 def test_the_expected_configs_exist():

@@ -1,28 +1,68 @@
-"""tools/demo.py end to end on a sliver of the embedded data: train, evaluate, draw."""
+"""tools/demo.py end to end on a sliver of the embedded data: pretrain, export, detect with
+frozen BN, evaluate, draw, summarise."""
+import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import torch
+
 from .helpers import ROOT
 
+# 128 px instead of 400 and 32 px crops: the pipeline, not the learning, is under test.
+PRETRAIN = ['train_cfg.max_iters=4', 'train_dataloader.batch_size=8',
+            'train_dataloader.dataset.crop_size=32', 'train_dataloader.dataset.crops_per_box=1',
+            'train_dataloader.dataset.pipeline.0.size=32',
+            'train_dataloader.dataset.pipeline.0.padding=4',
+            'param_scheduler.0.end=2', 'param_scheduler.1.milestones=[3]',
+            'default_hooks.checkpoint.interval=4']
+DETECT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+          'train_dataloader.dataset.indices=2', 'train_dataloader.num_workers=0',
+          'train_dataloader.persistent_workers=False',
+          'train_dataloader.dataset.pipeline.2.scale=(128,128)',
+          'param_scheduler.1.milestones=[1]', 'param_scheduler.1.end=1',
+          'default_hooks.checkpoint.interval=1']
+for part in ('val', 'test'):
+    DETECT += [f'{part}_dataloader.dataset.indices=2', f'{part}_dataloader.num_workers=0',
+               f'{part}_dataloader.persistent_workers=False',
+               f'{part}_dataloader.dataset.pipeline.1.scale=(128,128)']
 
-def test_demo_trains_evaluates_and_draws(tmp_path):
+
+def _bn(state, prefix=''):
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and any(
+        s in k for s in ('norm', 'bn', 'downsample.1', 'shortcut.1'))
+        and k.endswith(('weight', 'bias', 'running_mean', 'running_var'))}
+
+
+def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     work = tmp_path / 'demo'
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/demo.py'), '--work-dir', str(work),
-         '--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=2',
-         'test_dataloader.dataset.indices=2', 'train_dataloader.num_workers=0',
-         # 128 px instead of 400: the pipeline, not the learning, is under test here.
-         'train_dataloader.dataset.pipeline.2.scale=(128,128)',
-         'test_dataloader.dataset.pipeline.1.scale=(128,128)',
-         'train_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-         'test_dataloader.persistent_workers=False'],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+         '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, OMP_NUM_THREADS='2'))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    assert 'box mAP' in out and 'a smoke run' in out
-    assert osp.isfile(work / 'epoch_1.pth')
-    drawn = os.listdir(work / 'predictions')
-    assert len(drawn) == 2 and all(n.endswith('.jpg') for n in drawn)
+    assert 'box mAP' in out and 'Iter(train) [4/4]' in out and 'Epoch(train) [1]' in out
+    summary = json.loads((work / 'summary.json').read_text())
+    assert isinstance(summary['bbox_mAP'], float) and isinstance(summary['bbox_mAP_50'], float)
+    names = [s['name'] for s in summary['stages']]
+    assert 'pretrain' in names[0] and len(names) == 3
+    assert all(s['seconds'] > 0 for s in summary['stages'])
+    assert osp.isfile(summary['backbone_checkpoint']) and osp.isfile(summary['curves'])
+    assert len(os.listdir(summary['predictions'])) == 2
+
+    # The detector started from the exported backbone, and its BN stayed frozen: the BN
+    # affine and statistics of the trained detector are still the exported ones.
+    exported = torch.load(summary['backbone_checkpoint'], weights_only=True)['state_dict']
+    det = torch.load(summary['detector_checkpoint'], weights_only=True)['state_dict']
+    bb_bn, head_bn = _bn(det, 'backbone.'), _bn(det, 'roi_head.shared_head.')
+    assert bb_bn and head_bn
+    for k, v in bb_bn.items():
+        assert torch.equal(v, exported[k]), k
+    for k, v in head_bn.items():
+        assert torch.equal(v, exported[k]), k
+    # while the convolutions trained
+    assert not torch.equal(det['backbone.layer3.0.conv1.weight'],
+                           exported['layer3.0.conv1.weight'])

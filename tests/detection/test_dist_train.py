@@ -39,7 +39,7 @@ def _free_port():
 def test_dist_train_two_cpu_processes(tmp_path):
     cfg = tmp_path / 'tiny_dist.py'
     cfg.write_text(TINY.format(
-        demo=osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'),
+        demo=osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py'),
         data=osp.join(ROOT, 'data/demo_detection/')))
     work = tmp_path / 'work'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')

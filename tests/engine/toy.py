@@ -47,7 +47,7 @@ class ToyData(Dataset):
 
 
 def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=None,
-               guard_interval=1):
+               guard_interval=1, lr=0.1):
     import mmresnet  # noqa: F401  (registers the hooks)
     from mmengine.runner import Runner
     return Runner(
@@ -57,7 +57,7 @@ def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=
         experiment_name=f'toy_{uuid.uuid4().hex}',
         train_dataloader=dict(dataset=ToyData(), batch_size=4, collate_fn=dict(
             type='default_collate'), sampler=dict(type='DefaultSampler', shuffle=True)),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
             checkpoint=dict(type='AtomicCheckpointHook', interval=interval, by_epoch=False,

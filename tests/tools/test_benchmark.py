@@ -13,7 +13,7 @@ import torch
 from mmresnet.engine.benchmark import run_benchmark
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-C4_CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_demo.py')
+C4_CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
 TINY = dict(batch=2, warmup=1, iters=1, repeats=2, device='cpu', log=lambda *a: None)
 # mmdet's stock R-101 FPN config cut to R-18 (the neck follows) and few proposals: the same
 # code paths in seconds. Both detectors get the same overrides.

@@ -6,7 +6,7 @@ dataset_type = 'PaperCocoDataset'
 data_root = 'data/demo_detection/'
 metainfo = dict(classes=('tree', ), palette=[(0, 200, 0)])
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadDetImage'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(400, 400), keep_ratio=True),  # the tiles' own size
     # Seen from above, a tree is a tree upside down too: both flips are label-preserving.
@@ -15,7 +15,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadDetImage'),
     dict(type='Resize', scale=(400, 400), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import STYLES, BasicBlock, Bottleneck, check_shortcut, make_res_layer
-from ..utils import load_backbone_weights
+from ..utils import init_with_strict_pretrained, load_backbone_weights
 
 ARCHS = ('imagenet', 'cifar')
 
@@ -28,6 +28,23 @@ IMAGENET_SETTINGS = {
 # Section 4.2: the shortcut the paper used for each family (Table 3 'B' for ImageNet,
 # 'A' for every CIFAR net).
 DEFAULT_SHORTCUT = {'imagenet': 'B', 'cifar': 'A'}
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f'PaperResNet: {name} must be an int >= {minimum}, got {value!r}')
+    return value
+
+
+def _int_tuple(name, value, minimum=1):
+    """A tuple of ints >= ``minimum`` from a list/tuple; anything else is refused by name."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f'PaperResNet: {name} must be a tuple of ints (one per stage), got '
+                         f'{value!r}')
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise ValueError(f'PaperResNet: {name} must hold ints >= {minimum}, got {value!r}')
+    return tuple(value)
 
 
 def cifar_blocks_per_stage(depth):
@@ -106,13 +123,22 @@ class PaperResNet(BaseModule):
         if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
             raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
                              f'arch={arch!r}, got {num_stages!r}')
-        strides = tuple(strides) if strides is not None else (1, 2, 2, 2)[:num_stages]
-        dilations = tuple(dilations) if dilations is not None else (1, ) * num_stages
+        _positive_int('in_channels', in_channels)
+        if base_channels is not None:
+            _positive_int('base_channels', base_channels)
+        if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int):
+            raise ValueError(f'PaperResNet: frozen_stages must be an int in -1..{num_stages}, '
+                             f'got {frozen_stages!r}')
+        strides = (_int_tuple('strides', strides) if strides is not None
+                   else (1, 2, 2, 2)[:num_stages])
+        dilations = (_int_tuple('dilations', dilations) if dilations is not None
+                     else (1, ) * num_stages)
         for name, val in (('strides', strides), ('dilations', dilations)):
             if len(val) != num_stages:
                 raise ValueError(f'{name} must have num_stages={num_stages} entries, '
                                  f'got {val!r}')
-        out_indices = tuple(range(num_stages)) if out_indices is None else tuple(out_indices)
+        out_indices = (tuple(range(num_stages)) if out_indices is None
+                       else _int_tuple('out_indices', out_indices, minimum=0))
         if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
             raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
                              f'0..{num_stages - 1} (num_stages={num_stages})')
@@ -190,16 +216,14 @@ class PaperResNet(BaseModule):
 
     # -- init, freezing ----------------------------------------------------------------
     def init_weights(self):
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get(
-            'type') == 'Pretrained'
-        if pretrained:
-            # Not MMEngine's PretrainedInit: it loads with strict=False and only logs, so a
-            # wrong prefix or depth would silently train from random weights.
-            load_backbone_weights(self, self.init_cfg['checkpoint'],
-                                  prefix=self.init_cfg.get('prefix'),
-                                  map_location=self.init_cfg.get('map_location', 'cpu'))
-            self._is_init = True
-            return
+        # Not MMEngine's PretrainedInit: it loads with strict=False and only logs, so a
+        # wrong prefix or depth would silently train from random weights. Dict and list
+        # forms of init_cfg alike.
+        init_with_strict_pretrained(self, self._default_init, lambda pre: load_backbone_weights(
+            self, pre['checkpoint'], prefix=pre.get('prefix'),
+            map_location=pre.get('map_location', 'cpu')))
+
+    def _default_init(self):
         super().init_weights()
         if self.zero_init_residual:
             for m in self.modules():

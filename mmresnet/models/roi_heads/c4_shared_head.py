@@ -16,7 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..backbones.paper_resnet import DEFAULT_SHORTCUT, IMAGENET_SETTINGS
 from ..layers import STYLES, check_shortcut, make_res_layer
-from ..utils import load_backbone_weights
+from ..utils import init_with_strict_pretrained, load_backbone_weights, split_pretrained
 
 
 def load_shared_head_weights(head, checkpoint, prefix=None, map_location='cpu'):
@@ -90,10 +90,8 @@ class PaperResLayer(BaseModule):
             init_cfg = [  # Section 3.4: He (Kaiming) init, as the backbone
                 dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
-        elif isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            if not isinstance(init_cfg.get('checkpoint'), str):
-                raise ValueError('init_cfg Pretrained needs checkpoint=<path of a PaperResNet '
-                                 f'backbone checkpoint>, got {init_cfg!r}')
+        else:
+            split_pretrained(init_cfg, 'PaperResLayer')  # checks the Pretrained entry
         super().__init__(init_cfg)
         block, stage_blocks = IMAGENET_SETTINGS[depth]
         self.depth, self.stage, self.norm_eval = depth, stage, norm_eval
@@ -115,15 +113,11 @@ class PaperResLayer(BaseModule):
         return getattr(self, self.layer_name)
 
     def init_weights(self):
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            # Not MMEngine's PretrainedInit (strict=False, only logs): a wrong file or
-            # prefix must not leave the head randomly initialised.
-            load_shared_head_weights(self, self.init_cfg['checkpoint'],
-                                     prefix=self.init_cfg.get('prefix'),
-                                     map_location=self.init_cfg.get('map_location', 'cpu'))
-            self._is_init = True
-            return
-        super().init_weights()
+        # Not MMEngine's PretrainedInit (strict=False, only logs): a wrong file or prefix
+        # must not leave the head randomly initialised. Dict and list forms alike.
+        init_with_strict_pretrained(self, super().init_weights, lambda pre: load_shared_head_weights(
+            self, pre['checkpoint'], prefix=pre.get('prefix'),
+            map_location=pre.get('map_location', 'cpu')))
 
     def forward(self, x):
         return self.res_layer(x)

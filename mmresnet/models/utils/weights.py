@@ -15,6 +15,53 @@ class WeightsMismatchError(ValueError):
     """A checkpoint's weights do not fit the module they are loaded into."""
 
 
+def split_pretrained(init_cfg, owner='module'):
+    """``(pretrained, others)`` of an ``init_cfg`` in any form MMEngine accepts.
+
+    ``pretrained`` is the one ``dict(type='Pretrained', ...)`` entry (or None), ``others``
+    the remaining initialisers (a dict, a list, or None). The dict and the list form get
+    the same strict loading (:func:`load_backbone_weights`) this way.
+
+    Raises:
+        ValueError: more than one Pretrained entry, or one without a checkpoint path.
+    """
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    pre = [c for c in entries if isinstance(c, dict) and c.get('type') == 'Pretrained']
+    if len(pre) > 1:
+        raise ValueError(f'{owner}: init_cfg holds {len(pre)} Pretrained entries; allowed: '
+                         'one')
+    if pre and not isinstance(pre[0].get('checkpoint'), str):
+        raise ValueError(f"{owner}: init_cfg Pretrained needs checkpoint=<path of a "
+                         f"PaperResNet checkpoint>, got {pre[0]!r}")
+    if not pre:
+        return None, init_cfg
+    others = [c for c in entries if c is not pre[0] and c is not None]
+    if not isinstance(init_cfg, (list, tuple)):
+        others = None
+    return pre[0], (others or None)
+
+
+def init_with_strict_pretrained(module, default_init, load):
+    """``init_weights`` of a module whose ``init_cfg`` may hold a Pretrained entry.
+
+    Without one: ``default_init()`` (MMEngine's initialisers). With one: the other entries
+    first, then ``load(pretrained_cfg)``, which must fail loudly on a mismatch (MMEngine's
+    own PretrainedInit loads with ``strict=False`` and only logs).
+    """
+    pre, others = split_pretrained(module.init_cfg, type(module).__name__)
+    if pre is None:
+        default_init()
+        return
+    if others:
+        saved, module.init_cfg = module.init_cfg, others
+        try:
+            default_init()
+        finally:
+            module.init_cfg = saved
+    load(pre)
+    module._is_init = True
+
+
 def extract_state_dict(checkpoint, prefix=None):
     """The state dict of a loaded checkpoint, with ``prefix`` selected and stripped.
 
