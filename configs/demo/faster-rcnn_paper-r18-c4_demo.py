@@ -28,11 +28,12 @@ model = dict(
         bbox_head=dict(in_channels=128, num_classes=1)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=2000, max_per_img=500),
-        rcnn=dict(sampler=dict(num=128))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=300)))
 
-max_epochs = 24
-val_interval = 4
+# 100 epochs of 14 iterations (2 images each): about 7 minutes on 2 cores in bf16.
+max_epochs = 100
+val_interval = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
@@ -40,10 +41,12 @@ test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[int(max_epochs * 0.75)], gamma=0.1)
+         milestones=[int(max_epochs * 0.8)], gamma=0.1)
 ]
+# bf16 autocast where the CPU has it (backbone and conv5_x head; RPN, RoIAlign and the box
+# head stay float32); float32, said in the log, where it does not.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AutocastOptimWrapper', dtype='bfloat16',
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(logger=dict(interval=5),

@@ -103,17 +103,19 @@ def safe_torch_load(source, name, map_location='cpu'):
     try:
         return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        # bytes that are no pickle at all: torch's unpickler meets an unknown opcode
+        garbage = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*)', str(e))
+        if garbage:
+            raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}{garbage.group(1)}'
+                                        ) from None
         found = re.search(r'GLOBAL (\S+)', str(e))
-        if not found:  # e.g. "Unsupported operand": bytes that are no pickle at all
-            detail = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*)', str(e))
-            raise CheckpointFormatError(
-                f'{name} {NOT_A_CHECKPOINT}'
-                f'{detail.group(1) if detail else "unreadable pickle stream"}') from None
+        what = f'the global {found.group(1)}' if found else 'objects'
+        refused = re.search(r'refused getattr[^\n]*', str(e))
         raise UnsafeCheckpointError(
-            f'refused to load checkpoint {name}: it holds the global {found.group(1)}, '
-            f'which is outside the safe allow-list and could execute code when unpickled '
-            f'(nothing was executed). Only load checkpoints you trust; re-save a trusted '
-            f'one as a plain state dict of tensors.') from None
+            f'refused to load checkpoint {name}: it holds {what}, which is outside the '
+            f'safe allow-list and could execute code when unpickled (nothing was executed'
+            f'{"; " + refused.group(0) if refused else ""}). Only load checkpoints you '
+            'trust; re-save a trusted one as a plain state dict of tensors.') from None
     except EOFError:
         raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}the file is empty or ends '
                                     'too early') from None

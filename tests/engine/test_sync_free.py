@@ -165,7 +165,8 @@ def test_no_host_reads_between_logging_iterations(tmp_path, monkeypatch):
     stock = reads_per_iteration(
         fast_cfg(tmp_path / 'stock', lazy=False, max_iters=4, ckpt_interval=100, guard=1),
         monkeypatch)
-    assert stock[:3] == [3, 3, 3] and stock[3] >= 3, stock  # loss, error (log), loss (guard)
+    # loss, error (log); loss and the finite-weights check (guard) in every iteration
+    assert all(n >= 4 for n in stock), stock
 
 
 def test_guard_with_interval_names_the_first_bad_iteration(tmp_path):
