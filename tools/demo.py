@@ -105,6 +105,14 @@ def set_pretrained(cfg, checkpoint):
         init['checkpoint'] = checkpoint
 
 
+def _own_visualizer(cfg, tag):
+    """A visualizer of this run's own: MMEngine keeps one instance per name, so a second
+    runner in the process with the configs' name 'visualizer' would log into the first
+    one's work dir."""
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{tag}'
+
+
 def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     """Stages 3-4: train the detector, then test it with predictions drawn.
 
@@ -113,6 +121,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     """
     start = time.time()
     cfg = _train_cfg(config, work_dir, cfg_options)
+    _own_visualizer(cfg, f'{osp.basename(work_dir)}_train')
     if checkpoint is not None:
         set_pretrained(cfg, checkpoint)
     if max_epochs is not None:
@@ -125,6 +134,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     cfg = load_config(_tool('test').parse_args(
         [config, det_checkpoint, '--work-dir', work_dir] + _options(cfg_options)))
     cfg.load_from = det_checkpoint
+    _own_visualizer(cfg, f'{osp.basename(work_dir)}_test')
     for part in (cfg.model.backbone, cfg.model.get('roi_head', {}).get('shared_head')):
         if part is not None:  # weights come from the detector checkpoint
             part.init_cfg = None

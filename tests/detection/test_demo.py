@@ -39,7 +39,7 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     work = tmp_path / 'demo'
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/demo.py'), '--work-dir', str(work),
-         '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
+         '--from-scratch', '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, OMP_NUM_THREADS='2'))
     out = proc.stdout + proc.stderr
@@ -48,10 +48,14 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     summary = json.loads((work / 'summary.json').read_text())
     assert isinstance(summary['bbox_mAP'], float) and isinstance(summary['bbox_mAP_50'], float)
     names = [s['name'] for s in summary['stages']]
-    assert 'pretrain' in names[0] and len(names) == 3
+    assert 'pretrain' in names[0] and len(names) == 4 and 'scratch' in names[3]
     assert all(s['seconds'] >= 0 for s in summary['stages']) and summary['stages'][0]['seconds'] > 0
     assert osp.isfile(summary['backbone_checkpoint']) and osp.isfile(summary['curves'])
     assert len(os.listdir(summary['predictions'])) == 2
+    # the from-scratch twin: as many epochs as the budget of stages 1-3 allows, evaluated
+    scratch = summary['from_scratch']
+    assert scratch['epochs'] >= 1 and isinstance(scratch['bbox_mAP_50'], float)
+    assert osp.isfile(scratch['detector_checkpoint']) and 'from scratch' in out
 
     # The detector started from the exported backbone, and its BN stayed frozen: the BN
     # affine and statistics of the trained detector are still the exported ones.
