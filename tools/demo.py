@@ -117,7 +117,8 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     """Stages 3-4: train the detector, then test it with predictions drawn.
 
     Returns:
-        tuple: (test metrics, detector checkpoint, predictions folder, training seconds).
+        tuple: (test metrics, detector checkpoint, predictions folder, training seconds,
+        epochs trained).
     """
     start = time.time()
     cfg = _train_cfg(config, work_dir, cfg_options)
@@ -126,6 +127,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
         set_pretrained(cfg, checkpoint)
     if max_epochs is not None:
         scale_epochs(cfg, max_epochs)
+    epochs = cfg.train_cfg.max_epochs
     build_runner(cfg).train()
     det_checkpoint = _last_checkpoint(work_dir)
     seconds = time.time() - start
@@ -140,7 +142,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
             part.init_cfg = None
     enable_test_outputs(cfg, show_dir=show_dir)
     metrics = build_runner(cfg).test()
-    return metrics, det_checkpoint, show_dir, seconds
+    return metrics, det_checkpoint, show_dir, seconds, epochs
 
 
 def scale_epochs(cfg, max_epochs):
@@ -218,7 +220,7 @@ def main(argv=None):
                            args, pre_dir)
     backbone = osp.join(pre_dir, 'backbone.pth')
     stage('export backbone', export_backbone, cls_checkpoint, backbone)
-    metrics, det_checkpoint, show_dir, det_seconds = stage(
+    metrics, det_checkpoint, show_dir, det_seconds, det_epochs = stage(
         'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
         detect, args.config, det_dir, args.cfg_options, checkpoint=backbone)
 
@@ -232,15 +234,11 @@ def main(argv=None):
     if args.from_scratch:
         # the same budget: stages 1-3 (pretraining, export, detector training)
         budget = sum(s['seconds'] for s in stages[:2]) + det_seconds
-        base = _train_cfg(args.scratch_config, osp.join(work_dir, 'scratch'),
-                          args.cfg_options).train_cfg.max_epochs
-        ref_epochs = _train_cfg(args.config, det_dir, args.cfg_options).train_cfg.max_epochs
-        epochs = max(1, round(ref_epochs * budget / det_seconds))
+        epochs = max(1, round(det_epochs * budget / det_seconds))
         print(f'from scratch: {epochs} epochs (the {budget:.0f} s of stages 1-3 at the '
-              f'pretrained detector\'s {det_seconds / ref_epochs:.1f} s/epoch; config: '
-              f'{base})')
+              f'pretrained detector\'s {det_seconds / det_epochs:.1f} s/epoch)')
         scratch_dir = osp.join(work_dir, 'scratch')
-        s_metrics, s_ckpt, s_show, s_seconds = stage(
+        s_metrics, s_ckpt, s_show, s_seconds, _ = stage(
             'from scratch (same detector, He init, BN learning, same time budget)', detect,
             args.scratch_config, scratch_dir, args.cfg_options, max_epochs=epochs)
         summary['from_scratch'] = dict(

@@ -49,6 +49,15 @@ def ensure_decoder(backend):
             mmcv.use_backend(previous)
 
 
+def _skip_bad_image(transform, error):
+    """Count and log an unreadable image of a ``skip_bad`` loader; None makes the data set
+    draw another."""
+    transform.skipped += 1
+    print_log(f'skipped bad image ({transform.skipped} so far in this worker): {error}',
+              logger='current', level=30)
+    return None
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
     """Read ``results['img_path']``; a missing or undecodable file is an error naming it,
@@ -88,10 +97,7 @@ class LoadImage(BaseTransform):
         except (FileNotFoundError, ValueError) as e:
             if not self.skip_bad:
                 raise
-            self.skipped += 1
-            print_log(f'skipped bad image ({self.skipped} so far in this worker): {e}',
-                      logger='current', level=30)
-            return None
+            return _skip_bad_image(self, e)
         if img.ndim == 2:
             img = img[..., None]
         results['img'] = img
@@ -137,10 +143,7 @@ class LoadDetImage(MMCVLoadImageFromFile):
             if not self.skip_bad:
                 raise ValueError(f'{e} (or set skip_bad=True on LoadDetImage to skip such '
                                  'images, counted in the log)') from None
-            self.skipped += 1
-            print_log(f'skipped bad image ({self.skipped} so far in this worker): {e}',
-                      logger='current', level=30)
-            return None
+            return _skip_bad_image(self, e)
 
 
 @TRANSFORMS.register_module()

@@ -34,6 +34,10 @@ def non_finite_tensors(state):
     return [k for k, ok in zip(names, flags) if not ok]
 
 
+def _some(names, k=5):
+    return ', '.join(names[:k]) + (', ...' if len(names) > k else '')
+
+
 @HOOKS.register_module()
 class StopOnNonFiniteLossHook(Hook):
     """Stop a diverging run, naming the iteration and a checkpoint verified finite; never
@@ -88,8 +92,7 @@ class StopOnNonFiniteLossHook(Hook):
         bad = non_finite_tensors(checkpoint.get('state_dict', {}))
         if bad:
             self._stop(runner, f'the model to be saved holds NaN/Inf in {len(bad)} tensors '
-                       f'({", ".join(bad[:5])}{", ..." if len(bad) > 5 else ""}); it was '
-                       'not saved')
+                       f'({_some(bad)}); it was not saved')
 
     def _stop(self, runner, what, iteration=None, epoch=None):
         last = _last_saved(runner)
@@ -128,5 +131,4 @@ class StopOnNonFiniteLossHook(Hook):
         if pending:
             bad = non_finite_tensors(self._model_state(runner))
             if bad:
-                self._stop(runner, f'NaN/Inf in {len(bad)} model tensors '
-                           f'({", ".join(bad[:5])}{", ..." if len(bad) > 5 else ""})')
+                self._stop(runner, f'NaN/Inf in {len(bad)} model tensors ({_some(bad)})')

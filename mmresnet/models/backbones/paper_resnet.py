@@ -219,9 +219,7 @@ class PaperResNet(BaseModule):
         # Not MMEngine's PretrainedInit: it loads with strict=False and only logs, so a
         # wrong prefix or depth would silently train from random weights. Dict and list
         # forms of init_cfg alike.
-        init_with_strict_pretrained(self, self._default_init, lambda pre: load_backbone_weights(
-            self, pre['checkpoint'], prefix=pre.get('prefix'),
-            map_location=pre.get('map_location', 'cpu')))
+        init_with_strict_pretrained(self, self._default_init, load_backbone_weights)
 
     def _default_init(self):
         super().init_weights()

@@ -115,9 +115,7 @@ class PaperResLayer(BaseModule):
     def init_weights(self):
         # Not MMEngine's PretrainedInit (strict=False, only logs): a wrong file or prefix
         # must not leave the head randomly initialised. Dict and list forms alike.
-        init_with_strict_pretrained(self, super().init_weights, lambda pre: load_shared_head_weights(
-            self, pre['checkpoint'], prefix=pre.get('prefix'),
-            map_location=pre.get('map_location', 'cpu')))
+        init_with_strict_pretrained(self, super().init_weights, load_shared_head_weights)
 
     def forward(self, x):
         return self.res_layer(x)

@@ -45,8 +45,9 @@ def init_with_strict_pretrained(module, default_init, load):
     """``init_weights`` of a module whose ``init_cfg`` may hold a Pretrained entry.
 
     Without one: ``default_init()`` (MMEngine's initialisers). With one: the other entries
-    first, then ``load(pretrained_cfg)``, which must fail loudly on a mismatch (MMEngine's
-    own PretrainedInit loads with ``strict=False`` and only logs).
+    first, then ``load(module, checkpoint, prefix=..., map_location=...)`` with the entry's
+    values (:func:`load_backbone_weights` or the C4 head's loader), which fails loudly on a
+    mismatch (MMEngine's own PretrainedInit loads with ``strict=False`` and only logs).
     """
     pre, others = split_pretrained(module.init_cfg, type(module).__name__)
     if pre is None:
@@ -58,7 +59,8 @@ def init_with_strict_pretrained(module, default_init, load):
             default_init()
         finally:
             module.init_cfg = saved
-    load(pre)
+    load(module, pre['checkpoint'], prefix=pre.get('prefix'),
+         map_location=pre.get('map_location', 'cpu'))
     module._is_init = True
 
 
