@@ -42,7 +42,7 @@ run_det() {
     --channels-last --modes train --warmup 3 --iters 5 --repeats 3 \
     --out "$OUT/det_r101_c4_vs_stock_c4_b8_fp16.json"
   $PY tools/benchmark.py --model detector \
-    --config configs/faster_rcnn/faster-rcnn_paper-r101-fpn_1x_coco.py --batch 8 \
+    --config configs/faster_rcnn/faster-rcnn_paper-r101-caffe-fpn_1x_coco.py --batch 8 \
     --size 800 1216 --dtype fp16 --channels-last --modes train --warmup 3 --iters 5 \
     --repeats 3 --out "$OUT/det_r101_fpn_b8_fp16.json"
 }

@@ -16,6 +16,10 @@ default_hooks = dict(
     # on disk) and a stop on NaN/Inf loss before a diverged model can be saved.
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     nan_guard=dict(type='StopOnNonFiniteLossHook'),
+    # Every checkpoint carries its recipe (architecture, style, input normalisation); a
+    # checkpoint loaded with load_from / --resume / tools/test.py is checked against the
+    # model (check_normalisation=False loads weights trained with another normalisation).
+    recipe=dict(type='RecipeHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(
@@ -23,7 +27,15 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
 
+# The visualizer reads vis_backends: overriding this one variable in a config (or
+# --cfg-options vis_backends=...) switches backends, e.g. TensorBoard beside the local
+# scalars.json (pip install -e ".[tensorboard]"):
+#   vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+# (tools/train.py and tools/test.py carry an overridden vis_backends into the visualizer:
+# mmresnet.engine.launch.sync_vis_backends). No name: each runner gets a visualizer of its
+# own, named after its run, as with MMEngine's default visualizer.
 vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None

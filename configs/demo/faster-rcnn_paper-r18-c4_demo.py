@@ -9,7 +9,7 @@
 #       model.roi_head.shared_head.init_cfg.checkpoint=PATH
 # Trained on the 29 training tiles, evaluated (COCO box mAP) on the 9 validation tiles.
 _base_ = [
-    '../_base_/models/faster_rcnn_paper_r50_c4.py',
+    '../_base_/models/faster_rcnn_paper_r50_caffe_c4.py',
     '../_base_/datasets/demo_detection.py', '../_base_/det_runtime.py'
 ]
 checkpoint = 'work_dirs/demo/pretrain/backbone.pth'

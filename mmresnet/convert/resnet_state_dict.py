@@ -20,6 +20,9 @@ from collections import OrderedDict
 import torch
 
 SOURCES = ('torchvision', 'timm')
+# torchvision's and timm's ImageNet normalisation, in the 0..255 range of decoded images.
+TORCHVISION_MEAN = (123.675, 116.28, 103.53)
+TORCHVISION_STD = (58.395, 57.12, 57.375)
 _KEY = re.compile(r'^(conv1\.weight|bn1\.\w+|fc\.(weight|bias)|'
                   r'layer[1-4]\.\d+\.(conv[1-3]\.weight|bn[1-3]\.\w+|'
                   r'downsample\.[01]\.\w+))$')
@@ -94,9 +97,16 @@ def convert_resnet_state_dict(state, source='torchvision'):
     depth, _, _ = infer_arch(state)
     backbone = OrderedDict((k, v) for k, v in state.items() if not k.startswith('fc.'))
     head = OrderedDict((k, v) for k, v in state.items() if k.startswith('fc.'))
+    in_channels = int(state['conv1.weight'].shape[1])
     meta = dict(source=source, depth=depth, arch='imagenet', style='pytorch', shortcut='B',
-                in_channels=int(state['conv1.weight'].shape[1]),
-                num_classes=int(state['fc.weight'].shape[0]))
+                in_channels=in_channels, num_classes=int(state['fc.weight'].shape[0]))
+    meta['recipe'] = dict(
+        arch=dict(arch='imagenet', depth=depth, style='pytorch', shortcut='B', plain=False,
+                  base_channels=int(state['conv1.weight'].shape[0]),
+                  in_channels=in_channels),
+        # Both libraries train on RGB images scaled by ImageNet's mean and std.
+        normalisation=dict(mean=list(TORCHVISION_MEAN), std=list(TORCHVISION_STD),
+                           channel_order='rgb'))
     return dict(backbone=backbone, head=head, meta=meta)
 
 

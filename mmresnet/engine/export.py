@@ -1,7 +1,9 @@
 """Hand-off from classification to detection: a backbone-only checkpoint."""
 import io
+import logging
 
 import torch
+from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .checkpoint import atomic_write
@@ -25,7 +27,13 @@ def export_backbone(src, dst, prefix='backbone.'):
                          f'{list(state)[:3]}')
     meta = dict(source=str(src), prefix=prefix)
     if isinstance(ckpt, dict) and isinstance(ckpt.get('meta'), dict):
-        meta.update({k: ckpt['meta'][k] for k in ('epoch', 'iter') if k in ckpt['meta']})
+        # The recipe (architecture, input normalisation) travels with the weights, so the
+        # detector that loads them is checked against it.
+        meta.update({k: ckpt['meta'][k] for k in ('epoch', 'iter', 'recipe')
+                     if k in ckpt['meta']})
+    if 'recipe' not in meta:
+        print_log(f'{src} carries no recipe: {dst} will load without the architecture and '
+                  'normalisation check', logger='current', level=logging.WARNING)
     buf = io.BytesIO()
     torch.save(dict(state_dict=out, meta=meta), buf)
     atomic_write(buf.getvalue(), dst)

@@ -132,3 +132,91 @@ class StopOnNonFiniteLossHook(Hook):
             bad = non_finite_tensors(self._model_state(runner))
             if bad:
                 self._stop(runner, f'NaN/Inf in {len(bad)} model tensors ({_some(bad)})')
+
+
+@HOOKS.register_module()
+class RecipeHook(Hook):
+    """Writes the model's recipe into every checkpoint and checks recipes at load.
+
+    - ``before_save_checkpoint``: ``checkpoint['meta']['recipe']`` = the architecture of the
+      model's PaperResNet backbone and the normalisation of its data_preprocessor
+      (:func:`~mmresnet.models.utils.model_recipe`).
+    - ``after_load_checkpoint`` (``load_from``, ``--resume``, ``tools/test.py CKPT``): the
+      checkpoint's recipe against the model: another architecture or style raises, another
+      input normalisation raises unless ``check_normalisation=False``; a checkpoint without a
+      recipe loads with one log line saying nothing could be checked.
+    - ``before_train`` / ``before_val`` / ``before_test``: the normalisation of the weights
+      that ``init_cfg`` Pretrained loaded into the backbone and the C4 head (their
+      architecture was checked while loading).
+
+    Args:
+        check_normalisation (bool): Refuse weights trained with another input
+            normalisation (mean, std, channel order). Default: True. Opt out in a config
+            with ``default_hooks = dict(recipe=dict(type='RecipeHook',
+            check_normalisation=False))`` or ``--cfg-options
+            default_hooks.recipe.check_normalisation=False``.
+    """
+
+    priority = 'VERY_LOW'
+    OPT_OUT = '--cfg-options default_hooks.recipe.check_normalisation=False'
+
+    def __init__(self, check_normalisation=True):
+        self.check_normalisation = check_normalisation
+        self._checked_init = False
+
+    @staticmethod
+    def _model(runner):
+        from mmengine.model import is_model_wrapper
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        from ..models.utils import model_recipe
+        recipe = model_recipe(self._model(runner))
+        if recipe is not None:
+            checkpoint.setdefault('meta', {})['recipe'] = recipe
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        from ..models.utils import (check_arch, check_normalisation, checkpoint_recipe,
+                                    normalisation_recipe)
+        model = self._model(runner)
+        path = getattr(runner, '_load_from', None)
+        source = f'checkpoint {path}' if path else 'the resumed checkpoint'
+        recipe = checkpoint_recipe(checkpoint)
+        if recipe is None:
+            runner.logger.info(f'{source} carries no recipe (third-party weights?): its '
+                               'architecture, style and input normalisation could not be '
+                               'checked against the model')
+            return
+        backbone = getattr(model, 'backbone', None)
+        check_arch(recipe.get('arch'), backbone, source, 'model.backbone')
+        shared = getattr(getattr(model, 'roi_head', None), 'shared_head', None)
+        check_arch(recipe.get('arch'), shared, source, 'model.roi_head.shared_head')
+        if self.check_normalisation:
+            check_normalisation(recipe.get('normalisation'),
+                                normalisation_recipe(getattr(model, 'data_preprocessor', None)),
+                                source, self.OPT_OUT)
+
+    def _check_init(self, runner):
+        from ..models.utils import check_normalisation, normalisation_recipe
+        if self._checked_init or not self.check_normalisation:
+            return
+        self._checked_init = True
+        model = self._model(runner)
+        own = normalisation_recipe(getattr(model, 'data_preprocessor', None))
+        seen = set()
+        for module in model.modules():
+            loaded = getattr(module, '_loaded_recipe', None)
+            if not loaded or not loaded['recipe'] or loaded['source'] in seen:
+                continue
+            seen.add(loaded['source'])
+            check_normalisation(loaded['recipe'].get('normalisation'), own,
+                                loaded['source'], self.OPT_OUT)
+
+    def before_train(self, runner):
+        self._check_init(runner)
+
+    def before_val(self, runner):
+        self._check_init(runner)
+
+    def before_test(self, runner):
+        self._check_init(runner)

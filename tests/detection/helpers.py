@@ -10,8 +10,8 @@ from mmengine.registry import init_default_scope
 import mmresnet  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-C4_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_c4.py')
-FPN_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_fpn.py')
+C4_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_caffe_c4.py')
+FPN_BASE = osp.join(ROOT, 'configs/_base_/models/faster_rcnn_paper_r50_caffe_fpn.py')
 
 
 def tiny_detector_cfg(kind, base_channels=8, num_classes=3, checkpoint=None):

@@ -15,6 +15,7 @@ import torch
 
 from mmresnet.engine import load_checkpoint_file
 from mmresnet.models import PaperResNet
+from mmresnet.models.utils import RecipeMismatchError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -73,8 +74,18 @@ def test_train_test_export(tmp_path):
         preds = pickle.load(f)
     assert len(preds) == 64 and preds[0]['pred_score'].shape == (10, )
 
+    # The checkpoint carries its recipe (the RecipeHook of the base runtime), the export too.
+    recipe = load_checkpoint_file(ckpt)['meta']['recipe']
+    assert recipe['arch'] == dict(arch='cifar', depth=8, style='pytorch', shortcut='A',
+                                  plain=False, base_channels=16, in_channels=3)
+    assert recipe['normalisation'] == dict(mean=[125.31, 122.95, 113.87], std=[1.0] * 3,
+                                           channel_order='rgb')
     backbone = tmp_path / 'backbone.pth'
     run('export_backbone.py', str(ckpt), str(backbone))
+    assert load_checkpoint_file(backbone)['meta']['recipe'] == recipe
+    with pytest.raises(RecipeMismatchError, match=r"shortcut: checkpoint 'A', model 'B'"):
+        PaperResNet(8, arch='cifar', shortcut='B',
+                    init_cfg=dict(type='Pretrained', checkpoint=str(backbone))).init_weights()
     exported = load_checkpoint_file(backbone)['state_dict']
     assert 'conv1.weight' in exported and not any(k.startswith('backbone.') for k in exported)
     net = PaperResNet(8, arch='cifar', init_cfg=dict(type='Pretrained', checkpoint=str(backbone)))

@@ -4,5 +4,6 @@ model = dict(
     type='PaperResNetClassifier',
     backbone=dict(type='PaperResNet', depth=20, arch='cifar', shortcut='A', plain=False),
     num_classes=10,
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[125.31, 122.95, 113.87]),
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[125.31, 122.95, 113.87],
+                           input_order='rgb'),
     test_cfg=dict(protocol='single'))

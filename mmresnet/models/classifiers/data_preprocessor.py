@@ -15,10 +15,17 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         mean (Sequence[float]): Per-channel mean, in the channel order of the input.
         std (Sequence[float], optional): Per-channel std. Default: None (no division).
         to_rgb (bool): Swap BGR (OpenCV decoding) to RGB. Default: False.
+        input_order (str): Channel order of the images the pipeline delivers: 'bgr' for
+            image files (OpenCV decodes BGR), 'rgb' for the CIFAR-10 arrays. Recorded in
+            checkpoints with the mean and std (the recipe). Default: 'bgr'.
     """
 
-    def __init__(self, mean, std=None, to_rgb=False):
+    def __init__(self, mean, std=None, to_rgb=False, input_order='bgr'):
         super().__init__()
+        if input_order not in ('bgr', 'rgb'):
+            raise ValueError(f"ClsDataPreprocessor: input_order must be 'bgr' or 'rgb', got "
+                             f"{input_order!r}")
+        self.input_order = input_order
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
                              False)
         std = [1.0] * len(mean) if std is None else std

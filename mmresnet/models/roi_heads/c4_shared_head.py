@@ -38,7 +38,8 @@ def load_shared_head_weights(head, checkpoint, prefix=None, map_location='cpu'):
     """
     prefix = prefix or f'{head.layer_name}.'
     return load_backbone_weights(head.res_layer, checkpoint, prefix=prefix,
-                                 map_location=map_location)
+                                 map_location=map_location, owner=head,
+                                 config_key='model.roi_head.shared_head')
 
 
 @MODELS.register_module()
@@ -95,6 +96,7 @@ class PaperResLayer(BaseModule):
         super().__init__(init_cfg)
         block, stage_blocks = IMAGENET_SETTINGS[depth]
         self.depth, self.stage, self.norm_eval = depth, stage, norm_eval
+        self.style, self.plain, self.base_channels = style, plain, base_channels
         self.shortcut = check_shortcut(DEFAULT_SHORTCUT['imagenet']
                                        if shortcut is None else shortcut)
         planes = base_channels * 2**stage

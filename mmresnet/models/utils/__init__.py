@@ -1,5 +1,9 @@
+from .recipe import (RecipeMismatchError, check_arch, check_normalisation,
+                     checkpoint_recipe, model_recipe, module_recipe, normalisation_recipe)
 from .weights import (WeightsMismatchError, extract_state_dict, init_with_strict_pretrained,
                       load_backbone_weights, split_pretrained)
 
-__all__ = ['WeightsMismatchError', 'extract_state_dict', 'load_backbone_weights',
+__all__ = ['RecipeMismatchError', 'check_arch', 'check_normalisation', 'checkpoint_recipe',
+           'model_recipe', 'module_recipe', 'normalisation_recipe',
+           'WeightsMismatchError', 'extract_state_dict', 'load_backbone_weights',
            'split_pretrained', 'init_with_strict_pretrained']

@@ -83,7 +83,7 @@ def extract_state_dict(checkpoint, prefix=None):
 
 
 def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
-                          logger='current'):
+                          logger='current', owner=None, config_key='model.backbone'):
     """Load ``checkpoint`` (a path or a loaded dict) into ``module``; fail loudly.
 
     Args:
@@ -92,16 +92,32 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
             or an already loaded checkpoint.
         prefix (str, optional): Only keys under this prefix, with it stripped (e.g.
             ``'backbone.'`` for a classifier checkpoint, ``'layer4.'`` for the C4 head).
+        owner (nn.Module, optional): The PaperResNet / PaperResLayer whose architecture
+            the checkpoint's recipe is checked against (default: ``module``); the recipe is
+            kept on it as ``_loaded_recipe`` for the input-normalisation check of
+            :class:`~mmresnet.engine.RecipeHook`.
+        config_key (str): Where ``owner``'s arguments live in a config (for messages).
 
     Returns:
         tuple[list[str], list[str]]: missing and unexpected keys.
 
     Raises:
         WeightsMismatchError: no key matches, or matching keys have other shapes.
+        RecipeMismatchError: the checkpoint's recipe names another architecture or style.
     """
+    from .recipe import check_arch, checkpoint_recipe
     source = checkpoint if isinstance(checkpoint, str) else '<checkpoint dict>'
     if isinstance(checkpoint, str):
         checkpoint = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    owner = module if owner is None else owner
+    recipe = checkpoint_recipe(checkpoint)
+    if recipe is None:
+        print_log(f'{source} carries no recipe (third-party weights?): its architecture, '
+                  f'style and input normalisation could not be checked against '
+                  f'{type(owner).__name__}', logger=logger)
+    else:
+        check_arch(recipe.get('arch'), owner, source, config_key)
+    owner._loaded_recipe = dict(source=source, recipe=recipe)
     state = extract_state_dict(checkpoint, prefix)
     own = module.state_dict()
     matched = [k for k in state if k in own]
@@ -119,8 +135,26 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
             f'{len(bad_shapes)} weights of {source} have other shapes than '
             f'{type(module).__name__} (another depth or width?): ' + '; '.join(bad_shapes[:5]))
     missing, unexpected = module.load_state_dict(state, strict=False)
-    print_log(f'loaded {len(matched)}/{len(own)} tensors of {type(module).__name__} from '
+    unexpected, for_head = _split_c4(owner, unexpected)
+    split = ''
+    if for_head:
+        stages = sorted({k.split('.')[0] for k in for_head})
+        split = (f'; {len(for_head)} tensors of {", ".join(s + ".*" for s in stages)} not '
+                 f'built by this {owner.num_stages}-stage backbone (the C4 head, '
+                 f'PaperResLayer, loads them)')
+    print_log(f'loaded {len(matched)}/{len(own)} tensors of {type(owner).__name__} from '
               f'{source}; missing keys: {missing or "none"}; unexpected keys: '
-              f'{unexpected or "none"}', logger=logger,
+              f'{unexpected or "none"}{split}', logger=logger,
               level=30 if (missing or unexpected) else 20)
     return missing, unexpected
+
+
+def _split_c4(owner, unexpected):
+    """``(unexpected, for_head)``: keys of the stages a truncated PaperResNet does not
+    build (``layer4.*`` of the C4 backbone, ``num_stages=3``) are not unexpected."""
+    from ..backbones.paper_resnet import PaperResNet
+    if not isinstance(owner, PaperResNet):
+        return list(unexpected), []
+    later = tuple(f'layer{i + 1}.' for i in range(owner.num_stages, 4))
+    for_head = [k for k in unexpected if later and k.startswith(later)]
+    return [k for k in unexpected if k not in for_head], for_head

@@ -7,6 +7,8 @@
 # fixed (frozen_stages=1), as in the paper's released Caffe detector.
 # Both the backbone and the head load the PaperResNet classification checkpoint exported by
 # tools/export_backbone.py (a path, never a download); the head takes its layer4.* keys.
+# Caffe style (stride on a bottleneck's first 1x1, the paper's); the -pytorch- configs in
+# configs/faster_rcnn/ override style, normalisation and checkpoint for torchvision weights.
 norm_cfg = dict(type='BN', requires_grad=False)
 model = dict(
     type='FasterRCNN',

@@ -1,6 +1,8 @@
 # Faster R-CNN with FPN on a PaperResNet: the modern variant users compare the paper's C4
 # detector against (Lin et al. 2017; mmdet's faster-rcnn_r50_fpn). All four stages feed the
 # FPN; the RoI head is two shared fc layers. BN frozen and conv1 + conv2_x fixed, as in C4.
+# Caffe style (stride on a bottleneck's first 1x1, the paper's); the -pytorch- configs in
+# configs/faster_rcnn/ override style, normalisation and checkpoint for torchvision weights.
 model = dict(
     type='FasterRCNN',
     data_preprocessor=dict(

@@ -1,0 +1,13 @@
+# Faster R-CNN, PaperResNet-50, the FPN variant (all four stages into a feature pyramid);
+# trained on COCO 2017 train, evaluated on val2017 (mAP@[.5,.95] and mAP@.5, Table 8).
+# Caffe style (stride on a bottleneck's first 1x1, as the paper's released models; BGR,
+# mean subtracted, no std). Takes the PaperResNet-50 backbone checkpoint made by
+#   python tools/export_backbone.py work_dirs/<imagenet run>/epoch_N.pth \
+#       checkpoints/paper_resnet50_backbone.pth
+# (the torchvision/timm-weights twin: the -pytorch- config of the same name). Another path:
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = [
+    '../_base_/models/faster_rcnn_paper_r50_caffe_fpn.py',
+    '../_base_/datasets/coco_detection.py',
+    '../_base_/schedules/det_1x.py', '../_base_/det_runtime.py'
+]

@@ -1,0 +1,186 @@
+"""The recipe a checkpoint carries: the architecture and the input normalisation it was
+trained with, compared with the model it is loaded into.
+
+Weights trained with the stride on the 3x3 conv (``style='pytorch'``, torchvision/timm) load
+without a single shape error into a net with the stride on the 1x1 (``'caffe'``, the paper's
+and MSRA's), and RGB weights normalised by mean/std load into a BGR mean-only detector. Both
+run and give poor results. Every checkpoint the project writes (training checkpoints, the
+exported backbone, the converters) therefore holds ``meta['recipe']``::
+
+    dict(arch=dict(arch='imagenet', depth=50, style='caffe', shortcut='B', plain=False,
+                   base_channels=64, in_channels=3),
+         normalisation=dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
+                            channel_order='bgr'))
+
+``channel_order`` is the order of the channels the network sees ('bgr', 'rgb' or 'gray'),
+``mean`` and ``std`` are in that order. At load, an architecture mismatch raises
+:class:`RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet and PaperResLayer and
+in ``load_from``); a normalisation mismatch raises too unless the user opts out
+(``default_hooks.recipe.check_normalisation=False``, see :class:`~mmresnet.engine.RecipeHook`).
+"""
+import math
+
+from .weights import WeightsMismatchError
+
+ARCH_KEYS = ('arch', 'depth', 'style', 'shortcut', 'plain', 'base_channels', 'in_channels')
+CHANNEL_ORDERS = ('bgr', 'rgb', 'gray')
+
+
+class RecipeMismatchError(WeightsMismatchError):
+    """A checkpoint's recipe (architecture or input normalisation) differs from the model's."""
+
+
+def _uses_bottleneck(depth, arch='imagenet'):
+    return arch == 'imagenet' and depth in (50, 101, 152)
+
+
+def module_recipe(module):
+    """The architecture part of the recipe of a PaperResNet or PaperResLayer (else None)."""
+    from ..backbones.paper_resnet import PaperResNet
+    from ..roi_heads.c4_shared_head import PaperResLayer
+    if isinstance(module, PaperResNet):
+        return dict(arch=module.arch, depth=module.depth, style=module.style,
+                    shortcut=module.shortcut, plain=module.plain,
+                    base_channels=module.base_channels,
+                    in_channels=int(module.conv1.in_channels))
+    if isinstance(module, PaperResLayer):
+        return dict(arch='imagenet', depth=module.depth, style=module.style,
+                    shortcut=module.shortcut, plain=module.plain,
+                    base_channels=module.base_channels)
+    return None
+
+
+def _floats(t):
+    return [round(float(v), 4) for v in t.flatten().tolist()]  # float32 -> as written
+
+
+def normalisation_recipe(data_preprocessor):
+    """``dict(mean, std, channel_order)`` the network sees, from the project's
+    ClsDataPreprocessor or MMEngine's ImgDataPreprocessor (mmdet's DetDataPreprocessor);
+    None for anything else."""
+    from mmengine.model import ImgDataPreprocessor
+
+    from ..classifiers.data_preprocessor import ClsDataPreprocessor
+    if isinstance(data_preprocessor, ClsDataPreprocessor):
+        mean, std = _floats(data_preprocessor.mean), _floats(data_preprocessor.std)
+        order = data_preprocessor.input_order
+        if data_preprocessor.to_rgb:
+            order = dict(bgr='rgb', rgb='bgr').get(order, order)
+    elif isinstance(data_preprocessor, ImgDataPreprocessor):
+        if getattr(data_preprocessor, '_enable_normalize', False):
+            mean, std = _floats(data_preprocessor.mean), _floats(data_preprocessor.std)
+        else:
+            mean = std = None
+        # mmcv decodes image files as BGR; the conversion flag swaps them.
+        order = 'rgb' if data_preprocessor._channel_conversion else 'bgr'
+    else:
+        return None
+    if mean is not None and len(mean) == 1:
+        order = 'gray'
+    if mean is None:
+        mean, std = [0.0] * (1 if order == 'gray' else 3), [1.0] * (1 if order == 'gray' else 3)
+    return dict(mean=mean, std=std, channel_order=order)
+
+
+def model_recipe(model):
+    """The recipe of a classifier or detector: its ``backbone`` and ``data_preprocessor``.
+    None when the backbone is not a PaperResNet."""
+    arch = module_recipe(getattr(model, 'backbone', None))
+    if arch is None:
+        return None
+    return dict(arch=arch,
+                normalisation=normalisation_recipe(getattr(model, 'data_preprocessor', None)))
+
+
+def checkpoint_recipe(checkpoint):
+    """``checkpoint['meta']['recipe']`` of a loaded checkpoint, or None."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('meta'), dict):
+        recipe = checkpoint['meta'].get('recipe')
+        return recipe if isinstance(recipe, dict) else None
+    return None
+
+
+def _fmt(v):
+    return repr(v)
+
+
+def check_arch(recipe_arch, module, source, config_key):
+    """Raise :class:`RecipeMismatchError` listing every architecture key where the
+    checkpoint's recipe and ``module`` differ.
+
+    ``style`` is compared only for bottleneck nets: on basic blocks (ResNet-18/34, the CIFAR
+    nets) both styles build the same net.
+
+    Args:
+        recipe_arch (dict): ``recipe['arch']`` of the checkpoint.
+        module: PaperResNet or PaperResLayer being loaded.
+        source (str): The checkpoint (for the message).
+        config_key (str): Where the module's arguments live in a config, e.g.
+            ``'model.backbone'`` (for the message).
+    """
+    own = module_recipe(module)
+    if own is None or not isinstance(recipe_arch, dict):
+        return
+    keys = [k for k in ARCH_KEYS if k in own and k in recipe_arch]
+    if not _uses_bottleneck(own['depth'], own['arch']):
+        keys = [k for k in keys if k != 'style']
+    diff = [k for k in keys if recipe_arch[k] != own[k]]
+    if not diff:
+        return
+    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_arch[k])}, model {_fmt(own[k])}'
+                      for k in diff)
+    fix = ', '.join(f'{config_key}.{k}={_fmt(recipe_arch[k])}' for k in diff)
+    hint = ''
+    if 'style' in diff:
+        hint = (" (style: 'pytorch' puts the stride on the 3x3 conv, torchvision/timm "
+                "weights; 'caffe' on the first 1x1, the paper's and MSRA's weights; the "
+                "configs say which in their names: *-caffe-* / *-pytorch-*)")
+    raise RecipeMismatchError(
+        f'{source} was trained as another network than {type(module).__name__} '
+        f'({config_key}): {sides}. Set {fix}{hint}, or use weights made for this model.')
+
+
+def _close(a, b):
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-3, abs_tol=1e-3)
+                                    for x, y in zip(a, b))
+
+
+def normalisation_differences(recipe_norm, own_norm):
+    """Keys of ``dict(mean, std, channel_order)`` where the two differ."""
+    if not isinstance(recipe_norm, dict) or not isinstance(own_norm, dict):
+        return []
+    diff = []
+    if recipe_norm.get('channel_order') != own_norm.get('channel_order'):
+        diff.append('channel_order')
+    for k in ('mean', 'std'):
+        if k in recipe_norm and not _close(list(recipe_norm[k]), list(own_norm[k])):
+            diff.append(k)
+    return diff
+
+
+def check_normalisation(recipe_norm, own_norm, source, opt_out):
+    """Raise :class:`RecipeMismatchError` when the input normalisation the checkpoint was
+    trained with differs from the model's data_preprocessor.
+
+    Args:
+        recipe_norm (dict): ``recipe['normalisation']`` of the checkpoint.
+        own_norm (dict): :func:`normalisation_recipe` of the model's preprocessor.
+        source (str): The checkpoint (for the message).
+        opt_out (str): How the user switches the check off (for the message).
+    """
+    diff = normalisation_differences(recipe_norm, own_norm)
+    if not diff:
+        return
+    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_norm[k])}, model {_fmt(own_norm[k])}'
+                      for k in diff)
+    raise RecipeMismatchError(
+        f'{source} was trained on other inputs than this model gets: {sides}. Set '
+        f'model.data_preprocessor mean/std to the checkpoint\'s and its channel swap '
+        f'(bgr_to_rgb for detectors, to_rgb for classifiers) so that the network sees '
+        f'{recipe_norm.get("channel_order")!r}; to load anyway (e.g. fine-tuning on '
+        f'purpose with another normalisation): {opt_out}.')
+
+
+__all__ = ['ARCH_KEYS', 'CHANNEL_ORDERS', 'RecipeMismatchError', 'check_arch',
+           'check_normalisation', 'checkpoint_recipe', 'model_recipe', 'module_recipe',
+           'normalisation_differences', 'normalisation_recipe']

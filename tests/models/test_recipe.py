@@ -1,0 +1,144 @@
+"""Checkpoints carry their recipe (architecture, input normalisation); a mismatch at load is
+refused, a match accepted, a checkpoint without one loads with a line saying so."""
+import types
+
+import pytest
+import torch
+from mmdet.models.data_preprocessors import DetDataPreprocessor
+
+from mmresnet.convert import backbone_checkpoint, convert_resnet_state_dict, paper_to_torchvision
+from mmresnet.engine import RecipeHook
+from mmresnet.models import BackboneWithHead, PaperResLayer, PaperResNet
+from mmresnet.models.classifiers.data_preprocessor import ClsDataPreprocessor
+from mmresnet.models.utils import (RecipeMismatchError, load_backbone_weights, model_recipe,
+                                   module_recipe, normalisation_recipe)
+
+CAFFE_NORM = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)
+TV_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
+
+
+def torchvision_style_file(tmp_path, depth=50, base=8):
+    """A converted torchvision-layout checkpoint (backbone form) of a narrow ResNet."""
+    net = BackboneWithHead(PaperResNet(depth, style='pytorch', base_channels=base), 5)
+    converted = convert_resnet_state_dict(paper_to_torchvision(net.state_dict()))
+    path = tmp_path / 'tv_backbone.pth'
+    torch.save(backbone_checkpoint(converted), path)
+    return path
+
+
+def test_recipes_of_modules_and_preprocessors():
+    assert module_recipe(PaperResNet(50, style='caffe', base_channels=8)) == dict(
+        arch='imagenet', depth=50, style='caffe', shortcut='B', plain=False, base_channels=8,
+        in_channels=3)
+    assert module_recipe(PaperResLayer(101, base_channels=8, style='pytorch'))['style'] == \
+        'pytorch'
+    assert module_recipe(torch.nn.Conv2d(1, 1, 1)) is None
+    assert normalisation_recipe(DetDataPreprocessor(**TV_NORM)) == dict(
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], channel_order='rgb')
+    assert normalisation_recipe(DetDataPreprocessor(**CAFFE_NORM))['channel_order'] == 'bgr'
+    assert normalisation_recipe(ClsDataPreprocessor([1., 2., 3.], to_rgb=True)) == dict(
+        mean=[1., 2., 3.], std=[1., 1., 1.], channel_order='rgb')
+    assert normalisation_recipe(ClsDataPreprocessor([1., 2., 3.], input_order='rgb'))[
+        'channel_order'] == 'rgb'
+    assert normalisation_recipe(ClsDataPreprocessor([72.94]))['channel_order'] == 'gray'
+    with pytest.raises(ValueError, match="input_order must be 'bgr' or 'rgb'"):
+        ClsDataPreprocessor([1.], input_order='hsv')
+
+
+def test_converter_recipe_refuses_the_caffe_backbone_and_c4_head(tmp_path):
+    path = str(torchvision_style_file(tmp_path))
+    caffe = PaperResNet(50, style='caffe', base_channels=8, num_stages=3, out_indices=(2, ),
+                        init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(RecipeMismatchError,
+                       match=r"style: checkpoint 'pytorch', model 'caffe'.*"
+                             r"model\.backbone\.style='pytorch'"):
+        caffe.init_weights()
+    head = PaperResLayer(50, base_channels=8, style='caffe',
+                         init_cfg=dict(type='Pretrained', checkpoint=path, prefix='layer4.'))
+    with pytest.raises(RecipeMismatchError, match=r'model\.roi_head\.shared_head\.style'):
+        head.init_weights()
+    # The matching model loads; the C4 split is not reported as unexpected.
+    ok = PaperResNet(50, style='pytorch', base_channels=8, num_stages=3, out_indices=(2, ),
+                     init_cfg=dict(type='Pretrained', checkpoint=path))
+    ok.init_weights()
+    assert ok._loaded_recipe['recipe']['normalisation']['channel_order'] == 'rgb'
+    missing, unexpected = load_backbone_weights(ok, path)
+    assert missing == [] and unexpected == []
+    PaperResLayer(50, base_channels=8, style='pytorch',
+                  init_cfg=dict(type='Pretrained', checkpoint=path,
+                                prefix='layer4.')).init_weights()
+
+
+def test_depth_and_width_mismatch_named(tmp_path):
+    path = str(torchvision_style_file(tmp_path, depth=50, base=8))
+    with pytest.raises(RecipeMismatchError, match=r'depth: checkpoint 50, model 101'):
+        PaperResNet(101, style='pytorch', base_channels=8,
+                    init_cfg=dict(type='Pretrained', checkpoint=path)).init_weights()
+    with pytest.raises(RecipeMismatchError, match=r'base_channels: checkpoint 8, model 16'):
+        PaperResNet(50, style='pytorch', base_channels=16,
+                    init_cfg=dict(type='Pretrained', checkpoint=path)).init_weights()
+
+
+def test_style_not_compared_on_basic_blocks(tmp_path):
+    net = PaperResNet(18, style='pytorch', base_channels=8)
+    torch.save(dict(state_dict=net.state_dict(),
+                    meta=dict(recipe=dict(arch=module_recipe(net)))), tmp_path / 'r18.pth')
+    PaperResNet(18, style='caffe', base_channels=8, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'r18.pth'))).init_weights()
+
+
+def test_checkpoint_without_recipe_loads(tmp_path):
+    net = PaperResNet(18, base_channels=8)
+    torch.save(dict(state_dict=net.state_dict()), tmp_path / 'third_party.pth')
+    other = PaperResNet(18, base_channels=8, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'third_party.pth')))
+    other.init_weights()
+    assert other._loaded_recipe['recipe'] is None
+    assert torch.equal(other.conv1.weight, net.conv1.weight)
+
+
+class Detector(torch.nn.Module):
+    def __init__(self, style, norm, path=None):
+        super().__init__()
+        init = dict(type='Pretrained', checkpoint=str(path)) if path else None
+        self.backbone = PaperResNet(50, style=style, base_channels=8, num_stages=3,
+                                    out_indices=(2, ), init_cfg=init)
+        self.data_preprocessor = DetDataPreprocessor(**norm)
+
+
+def fake_runner(model, load_from=None):
+    return types.SimpleNamespace(model=model, _load_from=load_from,
+                                 logger=types.SimpleNamespace(info=lambda msg: None))
+
+
+def test_hook_writes_the_recipe_and_checks_load_from():
+    model = Detector('caffe', CAFFE_NORM)
+    ckpt = dict(meta=dict())
+    RecipeHook().before_save_checkpoint(fake_runner(model), ckpt)
+    assert ckpt['meta']['recipe'] == model_recipe(model)
+    assert ckpt['meta']['recipe']['normalisation']['channel_order'] == 'bgr'
+    RecipeHook().after_load_checkpoint(fake_runner(Detector('caffe', CAFFE_NORM), 'a.pth'), ckpt)
+    with pytest.raises(RecipeMismatchError, match=r"checkpoint a\.pth.*style: checkpoint "
+                                                  r"'caffe', model 'pytorch'"):
+        RecipeHook().after_load_checkpoint(
+            fake_runner(Detector('pytorch', CAFFE_NORM), 'a.pth'), ckpt)
+    with pytest.raises(RecipeMismatchError,
+                       match=r"channel_order: checkpoint 'bgr', model 'rgb'.*"
+                             r"check_normalisation=False"):
+        RecipeHook().after_load_checkpoint(
+            fake_runner(Detector('caffe', TV_NORM), 'a.pth'), ckpt)
+    RecipeHook(check_normalisation=False).after_load_checkpoint(
+        fake_runner(Detector('caffe', TV_NORM), 'a.pth'), ckpt)
+    RecipeHook().after_load_checkpoint(fake_runner(model, 'b.pth'), dict(meta={}))  # none
+
+
+def test_hook_checks_the_normalisation_of_pretrained_init(tmp_path):
+    path = torchvision_style_file(tmp_path)
+    wrong = Detector('pytorch', CAFFE_NORM, path)
+    wrong.backbone.init_weights()
+    with pytest.raises(RecipeMismatchError, match=r'mean: checkpoint \[123\.675'):
+        RecipeHook().before_train(fake_runner(wrong))
+    RecipeHook(check_normalisation=False).before_train(fake_runner(wrong))
+    right = Detector('pytorch', TV_NORM, path)
+    right.backbone.init_weights()
+    RecipeHook().before_train(fake_runner(right))
