@@ -39,8 +39,8 @@ def count_macs(model, input_shape):
 
 def build_paper_net(depth, arch, num_classes, **kwargs):
     """A whole classification net (backbone + pool + fc) for counting."""
-    from ..models import BackboneWithHead, PaperResNet
-    return BackboneWithHead(PaperResNet(depth, arch=arch, **kwargs), num_classes)
+    from ..models import PaperResNet, PaperResNetClassifier
+    return PaperResNetClassifier(PaperResNet(depth, arch=arch, **kwargs), num_classes)
 
 
 def paper_complexity_rows(imagenet_depths=tuple(PAPER_IMAGENET_MACS),

@@ -140,29 +140,21 @@ def paper_to_torchvision(state_dict):
 
 def build_paper_classifier(meta):
     """PaperResNet + pool + fc matching a converted checkpoint's ``meta``."""
-    from ..models import BackboneWithHead, PaperResNet
+    from ..models import PaperResNet, PaperResNetClassifier
     backbone = PaperResNet(meta['depth'], arch='imagenet', style=meta['style'],
                            shortcut=meta['shortcut'], in_channels=meta['in_channels'])
-    return BackboneWithHead(backbone, meta['num_classes'])
+    return PaperResNetClassifier(backbone, meta['num_classes'])
 
 
 def build_reference(meta):
     """The reference net, built without torchvision: mmdet's ``ResNet`` (torchvision's
-    layout, minus ``fc``) + global average pool + ``nn.Linear``."""
+    layout, minus ``fc``) + global average pool + fc, composed as the classifier is."""
     from mmdet.models.backbones import ResNet
 
-    class Reference(torch.nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.backbone = ResNet(meta['depth'], in_channels=meta['in_channels'],
-                                   style='pytorch', out_indices=(3, ))
-            self.fc = torch.nn.Linear(self.backbone.feat_dim, meta['num_classes'])
-
-        def forward(self, x):
-            return self.fc(self.backbone(x)[-1].mean(dim=(2, 3)))
-
-    return Reference()
+    from ..models import PaperResNetClassifier
+    return PaperResNetClassifier(
+        ResNet(meta['depth'], in_channels=meta['in_channels'], style='pytorch',
+               out_indices=(3, )), meta['num_classes'])
 
 
 @torch.no_grad()
@@ -183,8 +175,7 @@ def check_outputs(converted, size=64, batch=2, atol=1e-4):
     paper.load_state_dict(sd, strict=True)
     ref = build_reference(meta).eval()
     ref.backbone.load_state_dict(converted['backbone'], strict=True)
-    ref.fc.load_state_dict({k[len('fc.'):]: v for k, v in converted['head'].items()},
-                           strict=True)
+    ref.head.load_state_dict(converted['head'], strict=True)
     x = torch.randn(batch, meta['in_channels'], size, size,
                     generator=torch.Generator().manual_seed(0))
     diff = (paper(x) - ref(x)).abs().max().item()

@@ -230,16 +230,7 @@ class _TorchvisionTrunk(nn.Module):
 
 def _classifier(backbone, num_classes):
     from ..models.classifiers import PaperResNetClassifier
-    dummy = dict(type='PaperResNet', depth=18, base_channels=1, num_stages=1)
-    model = PaperResNetClassifier(
-        backbone=dummy if isinstance(backbone, nn.Module) else backbone,
-        num_classes=num_classes,
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.0] * 3))
-    if isinstance(backbone, nn.Module):
-        from ..models.classifiers.head import PoolFcHead
-        model.backbone = backbone
-        model.head = PoolFcHead(backbone.feat_dim, num_classes)
-    return model
+    return PaperResNetClassifier(backbone, num_classes)
 
 
 def classifier_models(depth, style, num_classes, references, arch='imagenet'):

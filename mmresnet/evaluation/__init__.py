@@ -1,2 +1,2 @@
 """Evaluation: top-k error."""
-from .metrics import TopKError  # noqa: F401
+from .metrics import TopKError, topk_error  # noqa: F401

@@ -4,6 +4,14 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 
 
+def topk_error(scores, labels, k=1):
+    """Percentage of samples whose label is not among the ``k`` highest scores (a 0-dim
+    tensor; ``k`` is capped at the number of classes)."""
+    k = min(k, scores.shape[1])
+    hit = (scores.topk(k, dim=1).indices == labels[:, None]).any(dim=1)
+    return 100.0 * (1 - hit.float().mean())
+
+
 @METRICS.register_module()
 class TopKError(BaseMetric):
     """Top-1 / top-5 error in percent over the evaluated set.
@@ -30,9 +38,4 @@ class TopKError(BaseMetric):
     def compute_metrics(self, results):
         scores = torch.stack([r[0] for r in results])
         labels = torch.tensor([r[1] for r in results])
-        ranked = scores.argsort(dim=1, descending=True)
-        out = {}
-        for k in self.topk:
-            hit = (ranked[:, :min(k, scores.shape[1])] == labels[:, None]).any(dim=1)
-            out[f'top{k}'] = 100.0 * (1.0 - hit.float().mean().item())
-        return out
+        return {f'top{k}': float(topk_error(scores, labels, k)) for k in self.topk}

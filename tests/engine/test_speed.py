@@ -100,7 +100,7 @@ def test_freeze_bn_replaces_only_frozen_bn_and_keeps_grads():
     assert_same(outputs_and_grads(ref, x), outputs_and_grads(net, x))
 
     # BN whose affine still trains (mmdet's requires_grad=True) stays BN; frozen stages'
-    # BN (stem and conv2_x: requires_grad=False by _freeze_stages) are replaced.
+    # BN (stem and conv2_x: requires_grad=False by _freeze) are replaced.
     partial = detector_backbone(norm_cfg=dict(type='BN', requires_grad=True)).train()
     ref = copy.deepcopy(partial)
     n = freeze_bn(partial)

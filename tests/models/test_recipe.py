@@ -8,7 +8,7 @@ from mmdet.models.data_preprocessors import DetDataPreprocessor
 
 from mmresnet.convert import backbone_checkpoint, convert_resnet_state_dict, paper_to_torchvision
 from mmresnet.engine import RecipeHook
-from mmresnet.models import BackboneWithHead, PaperResLayer, PaperResNet
+from mmresnet.models import PaperResLayer, PaperResNet, PaperResNetClassifier
 from mmresnet.models.classifiers.data_preprocessor import ClsDataPreprocessor
 from mmresnet.models.utils import (RecipeMismatchError, load_backbone_weights, model_recipe,
                                    module_recipe, normalisation_recipe)
@@ -19,7 +19,7 @@ TV_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_
 
 def torchvision_style_file(tmp_path, depth=50, base=8):
     """A converted torchvision-layout checkpoint (backbone form) of a narrow ResNet."""
-    net = BackboneWithHead(PaperResNet(depth, style='pytorch', base_channels=base), 5)
+    net = PaperResNetClassifier(PaperResNet(depth, style='pytorch', base_channels=base), 5)
     converted = convert_resnet_state_dict(paper_to_torchvision(net.state_dict()))
     path = tmp_path / 'tv_backbone.pth'
     torch.save(backbone_checkpoint(converted), path)

@@ -8,11 +8,9 @@ select Table 3's options and the plain twins; the decision itself lives in
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.registry import MODELS
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import STYLES, BasicBlock, Bottleneck, check_shortcut, make_res_layer
-from ..utils import init_with_strict_pretrained, load_backbone_weights
+from ..layers import BasicBlock, Bottleneck, check_shortcut, check_style, make_res_layer
+from ..utils import PaperModule, load_backbone_weights
 
 ARCHS = ('imagenet', 'cifar')
 
@@ -56,7 +54,7 @@ def cifar_blocks_per_stage(depth):
 
 
 @MODELS.register_module()
-class PaperResNet(BaseModule):
+class PaperResNet(PaperModule):
     """The ResNets of He et al., *Deep Residual Learning for Image Recognition*.
 
     Args:
@@ -117,8 +115,7 @@ class PaperResNet(BaseModule):
             block, stage_blocks = BasicBlock, (n, n, n)
             max_stages, default_base = 3, 16
         shortcut = check_shortcut(DEFAULT_SHORTCUT[arch] if shortcut is None else shortcut)
-        if style not in STYLES:
-            raise ValueError(f'unknown style {style!r}; allowed values: {STYLES}')
+        check_style(style, 'PaperResNet')
         num_stages = max_stages if num_stages is None else num_stages
         if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
             raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
@@ -145,13 +142,8 @@ class PaperResNet(BaseModule):
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages={frozen_stages!r} out of range; allowed '
                              f'values: -1..{num_stages} (num_stages={num_stages})')
-        if init_cfg is None:
-            # He et al. 2015, Section 3.4: "We initialize the weights as in [13]" (Kaiming).
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
-                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
-                dict(type='Normal', std=0.01, layer='Linear')]
-        super().__init__(init_cfg)
+        # init_cfg None: He init (Section 3.4), see PaperModule.
+        super().__init__(init_cfg, linear_std=0.01)
 
         self.depth, self.arch, self.shortcut, self.plain = depth, arch, shortcut, plain
         self.style = style
@@ -179,7 +171,7 @@ class PaperResNet(BaseModule):
             self.stage_channels.append(inplanes)
         self.out_channels = [self.stage_channels[i] for i in out_indices]
         self.feat_dim = inplanes
-        self._freeze_stages()
+        self._freeze()
 
     # -- structure ---------------------------------------------------------------------
     def _make_stem_layer(self, in_channels, stem_channels):
@@ -214,21 +206,19 @@ class PaperResNet(BaseModule):
             shapes.append((ch, stride))
         return [shapes[i] for i in self.out_indices]
 
-    # -- init, freezing ----------------------------------------------------------------
-    def init_weights(self):
-        # Not MMEngine's PretrainedInit: it loads with strict=False and only logs, so a
-        # wrong prefix or depth would silently train from random weights. Dict and list
-        # forms of init_cfg alike.
-        init_with_strict_pretrained(self, self._default_init, load_backbone_weights)
+    # -- init, freezing (strict Pretrained and norm_eval: PaperModule) -------------------
+    def load_pretrained(self, checkpoint, prefix=None, map_location='cpu'):
+        return load_backbone_weights(self, checkpoint, prefix=prefix,
+                                     map_location=map_location)
 
     def _default_init(self):
-        super().init_weights()
+        super()._default_init()
         if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):
                     nn.init.constant_(m.last_norm.weight, 0)
 
-    def _freeze_stages(self):
+    def _freeze(self):
         if self.frozen_stages >= 0:
             self.norm1.eval()
             for m in (self.conv1, self.norm1):
@@ -239,16 +229,6 @@ class PaperResNet(BaseModule):
             m.eval()
             for param in m.parameters():
                 param.requires_grad = False
-
-    def train(self, mode=True):
-        """Train mode that keeps frozen stages frozen and, with ``norm_eval``, BN in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.norm1(self.conv1(x))))

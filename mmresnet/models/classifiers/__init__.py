@@ -1,6 +1,6 @@
-from .classifier import PROTOCOLS, PaperResNetClassifier, topk_error
+from .classifier import PROTOCOLS, PaperResNetClassifier
 from .data_preprocessor import ClsDataPreprocessor
-from .head import BackboneWithHead, PoolFcHead
+from .head import PoolFcHead
 
-__all__ = ['PROTOCOLS', 'PaperResNetClassifier', 'topk_error', 'ClsDataPreprocessor',
-           'BackboneWithHead', 'PoolFcHead']
+__all__ = ['PROTOCOLS', 'PaperResNetClassifier', 'ClsDataPreprocessor',
+           'PoolFcHead']

@@ -10,24 +10,24 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
+from ...evaluation.metrics import topk_error
 from .head import PoolFcHead
 
 PROTOCOLS = ('single', 'ten_crop', 'multi_scale')
-
-
-def topk_error(scores, labels, k=1):
-    """Percentage of samples whose label is not among the top-k scores."""
-    k = min(k, scores.shape[1])
-    hit = (scores.topk(k, dim=1).indices == labels[:, None]).any(dim=1)
-    return 100.0 * (1 - hit.float().mean())
 
 
 @MODELS.register_module()
 class PaperResNetClassifier(BaseModel):
     """Image classifier of He et al. 2015.
 
+    The one backbone + global average pool + fc composition of the project: the
+    converters' and benchmarks' nets are this class around a built backbone, and
+    ``model(x)`` (mode 'tensor') gives the logits. State dict keys: ``backbone.*``,
+    ``head.fc.*``.
+
     Args:
-        backbone (dict): A ``PaperResNet`` config (its last stage feeds the head).
+        backbone (dict | nn.Module): A ``PaperResNet`` config, or a built backbone with a
+            ``feat_dim`` attribute (its last output feeds the head).
         num_classes (int): 1000 (ImageNet), 10 (CIFAR-10, Fashion-MNIST).
         data_preprocessor (dict): e.g. ``dict(type='ClsDataPreprocessor', mean=[...])``.
         test_cfg (dict, optional): ``protocol`` in ('single', 'ten_crop', 'multi_scale')
@@ -45,7 +45,8 @@ class PaperResNetClassifier(BaseModel):
         if init_cfg is None:
             init_cfg = dict(type='Normal', layer='Linear', std=0.01, bias=0)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = (backbone if isinstance(backbone, torch.nn.Module)
+                         else MODELS.build(backbone))
         self.head = PoolFcHead(self.backbone.feat_dim, num_classes)
         self.num_classes = num_classes
         self.test_cfg = dict(protocol='single', scales=(224, 256, 384, 480, 640))

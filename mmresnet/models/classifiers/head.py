@@ -21,14 +21,3 @@ class PoolFcHead(nn.Module):
         x = feats[-1] if isinstance(feats, (tuple, list)) else feats
         return self.fc(self.pool(x).flatten(1))
 
-
-class BackboneWithHead(nn.Module):
-    """``backbone`` followed by :class:`PoolFcHead`: the whole Table 1 / Table 6 network."""
-
-    def __init__(self, backbone, num_classes):
-        super().__init__()
-        self.backbone = backbone
-        self.head = PoolFcHead(backbone.feat_dim, num_classes)
-
-    def forward(self, x):
-        return self.head(self.backbone(x))

@@ -14,6 +14,13 @@ from .shortcuts import build_shortcut
 STYLES = ('pytorch', 'caffe')
 
 
+def check_style(style, owner='style'):
+    """``style`` if it is one of :data:`STYLES`, else a ValueError naming ``owner``."""
+    if style not in STYLES:
+        raise ValueError(f'{owner}: unknown style {style!r}; allowed values: {STYLES}')
+    return style
+
+
 class _ResBlockBase(nn.Module):
     expansion = 1
 
@@ -98,8 +105,7 @@ class Bottleneck(_ResBlockBase):
                  plain=False, style='pytorch', with_cp=False, conv_cfg=None,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        if style not in STYLES:
-            raise ValueError(f'unknown style {style!r}; allowed values: {STYLES}')
+        check_style(style, 'Bottleneck')
         self.with_cp = with_cp
         self.stride = stride
         s1, s2 = (stride, 1) if style == 'caffe' else (1, stride)

@@ -11,12 +11,10 @@ very :func:`~mmresnet.models.layers.make_res_layer` the backbone uses, so a Pape
 checkpoint's ``layer4.*`` loads into it unchanged (:func:`load_shared_head_weights`).
 """
 from mmdet.registry import MODELS
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..backbones.paper_resnet import DEFAULT_SHORTCUT, IMAGENET_SETTINGS
-from ..layers import STYLES, check_shortcut, make_res_layer
-from ..utils import init_with_strict_pretrained, load_backbone_weights, split_pretrained
+from ..layers import check_shortcut, check_style, make_res_layer
+from ..utils import PaperModule, load_backbone_weights
 
 
 def load_shared_head_weights(head, checkpoint, prefix=None, map_location='cpu'):
@@ -43,7 +41,7 @@ def load_shared_head_weights(head, checkpoint, prefix=None, map_location='cpu'):
 
 
 @MODELS.register_module()
-class PaperResLayer(BaseModule):
+class PaperResLayer(PaperModule):
     """One PaperResNet stage run per RoI: the paper's C4 head (conv5_x by default).
 
     Options are the backbone's (``shortcut``, ``plain``, ``style``, ``base_channels``), so
@@ -85,15 +83,8 @@ class PaperResLayer(BaseModule):
                              f'{tuple(IMAGENET_SETTINGS)}')
         if not isinstance(stage, int) or not 1 <= stage <= 3:
             raise ValueError(f'stage must be 1, 2 or 3 (conv3_x..conv5_x), got {stage!r}')
-        if style not in STYLES:
-            raise ValueError(f'unknown style {style!r}; allowed values: {STYLES}')
-        if init_cfg is None:
-            init_cfg = [  # Section 3.4: He (Kaiming) init, as the backbone
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
-                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
-        else:
-            split_pretrained(init_cfg, 'PaperResLayer')  # checks the Pretrained entry
-        super().__init__(init_cfg)
+        check_style(style, 'PaperResLayer')
+        super().__init__(init_cfg)  # None: He init (Section 3.4), as the backbone
         block, stage_blocks = IMAGENET_SETTINGS[depth]
         self.depth, self.stage, self.norm_eval = depth, stage, norm_eval
         self.style, self.plain, self.base_channels = style, plain, base_channels
@@ -114,22 +105,12 @@ class PaperResLayer(BaseModule):
         """The stage (``nn.Sequential`` of blocks)."""
         return getattr(self, self.layer_name)
 
-    def init_weights(self):
-        # Not MMEngine's PretrainedInit (strict=False, only logs): a wrong file or prefix
-        # must not leave the head randomly initialised. Dict and list forms alike.
-        init_with_strict_pretrained(self, super().init_weights, load_shared_head_weights)
+    def load_pretrained(self, checkpoint, prefix=None, map_location='cpu'):
+        return load_shared_head_weights(self, checkpoint, prefix=prefix,
+                                        map_location=map_location)
 
     def forward(self, x):
         return self.res_layer(x)
-
-    def train(self, mode=True):
-        """Train mode keeping BN in eval with ``norm_eval`` (statistics fixed, Sec. 4.3)."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
 
 __all__ = ['PaperResLayer', 'load_shared_head_weights']
