@@ -13,12 +13,14 @@ setup(
     # No torch pin here: GPU users keep their CUDA build. The CPU pin (torch==2.13.0)
     # belongs to tools/setup_env.sh, which creates the tested environment.
     install_requires=[
-        'torch>=1.13',
+        'torch>=2.4',  # torch.serialization.add_safe_globals (the safe checkpoint loader)
         'mmengine>=0.10,<1.0',
         'mmcv>=2.0.0rc4,<2.2.0',
         'mmdet>=3.0,<3.4',
         'numpy',
     ],
-    extras_require={'tests': ['pytest'], 'plots': ['matplotlib']},
+    # tensorboard: for vis_backends with TensorboardVisBackend (configs/_base_/default_runtime.py)
+    extras_require={'tests': ['pytest'], 'plots': ['matplotlib'],
+                    'tensorboard': ['tensorboard']},
     license='Apache-2.0',
 )

@@ -10,7 +10,7 @@
         --dtype fp16 --channels-last
 
 Prints a table (median images/s of training steps and inference, peak memory, ratios)
-and writes it as JSON. The logic is in :mod:`mmresnet.engine.benchmark`.
+and writes it as JSON. The logic is in :mod:`mmresnet.benchmarks.models`.
 """
 import argparse
 import os.path as osp
@@ -21,7 +21,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
-from mmresnet.engine.benchmark import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E402
+from mmresnet.benchmarks.models import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E402
                                        STOCK_DETECTOR, run_benchmark)
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
 
-from mmresnet.engine.benchmark import check_counts, interleaved_medians  # noqa: E402
+from mmresnet.benchmarks.models import check_counts, interleaved_medians  # noqa: E402
 from mmresnet.engine.sync_free import AppendHistoryBuffer  # noqa: E402
 
 

@@ -6,7 +6,7 @@
     python tools/benchmark_pipeline.py --data-root DATA --workers 16 --batch 256
 
 Prints ms per image of each stage in one process, the DataLoader's images/s, and how many
-cores the target would need; writes JSON with --out. Logic: mmresnet.engine.pipeline_bench.
+cores the target would need; writes JSON with --out. Logic: mmresnet.benchmarks.pipeline.
 """
 import argparse
 import os.path as osp
@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmresnet.engine.pipeline_bench import run_pipeline_benchmark  # noqa: E402
+from mmresnet.benchmarks.pipeline import run_pipeline_benchmark  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -13,7 +13,7 @@
         train_dataloader.dataset.ann_file=train.txt
 
 Default data: synthetic (CIFAR-like configs: 50k random images, pipeline kept). Logic:
-mmresnet.engine.loop_bench.
+mmresnet.benchmarks.loop.
 """
 import argparse
 import os.path as osp
@@ -24,7 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401
-from mmresnet.engine.loop_bench import DATA, LOOPS, run_loop_benchmark  # noqa: E402
+from mmresnet.benchmarks.loop import DATA, LOOPS, run_loop_benchmark  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -31,8 +31,8 @@ sys.path.insert(0, osp.dirname(TOOLS))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from mmresnet.engine.export import export_backbone  # noqa: E402
-from mmresnet.engine.launch import (build_runner, enable_test_outputs,  # noqa: E402
+from mmresnet.convert.export import export_backbone  # noqa: E402
+from mmresnet.apis.runner import (build_runner, enable_test_outputs,  # noqa: E402
                                     load_config)
 
 PRETRAIN_CONFIG = 'configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py'
@@ -163,38 +163,11 @@ def scale_epochs(cfg, max_epochs):
 
 def plot_detection_curves(run_dirs, out):
     """Training loss against iteration and validation box mAP against epoch, one line per
-    run, from MMEngine's scalars.json."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    from mmresnet.analysis.curves import find_scalars
-    fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, run_dir in run_dirs.items():
-        loss, maps = [], []
-        with open(find_scalars(run_dir)) as f:
-            for line in f:
-                rec = json.loads(line)
-                if 'loss' in rec and 'iter' in rec:
-                    loss.append((rec['iter'], rec['loss']))
-                if 'coco/bbox_mAP' in rec:
-                    maps.append((rec['step'], rec['coco/bbox_mAP'], rec['coco/bbox_mAP_50']))
-        if loss:
-            ax_loss.plot(*zip(*loss), label=label)
-        if maps:
-            epochs, m, m50 = zip(*maps)
-            line, = ax_map.plot(epochs, m50, marker='o', label=f'{label}: mAP@.5')
-            ax_map.plot(epochs, m, marker='s', ls='--', color=line.get_color(),
-                        label=f'{label}: mAP@[.5:.95]')
-    ax_loss.set(xlabel='iteration', ylabel='training loss (sum)', yscale='log')
-    ax_map.set(xlabel='epoch', ylabel='validation box mAP (COCO)', ylim=(0, 1))
-    for ax in (ax_loss, ax_map):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    run, from MMEngine's scalars.json (tools/analysis/plot_curves.py --kind det)."""
+    from mmresnet.analysis.curves import plot_detection_curves as plot
+    from mmresnet.analysis.curves import read_detection_curves
+    return plot({label: read_detection_curves(run_dir) for label, run_dir in run_dirs.items()},
+                out)
 
 
 def _map_line(metrics):

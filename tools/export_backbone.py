@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (safe checkpoint loading)
-from mmresnet.engine.export import export_backbone  # noqa: E402
+from mmresnet.convert.export import export_backbone  # noqa: E402
 
 
 def main(argv=None):

@@ -10,8 +10,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (registers modules and safe checkpoint loading)
-from mmresnet.engine.config_check import check_amp_device  # noqa: E402
-from mmresnet.engine.launch import (add_common_args, build_runner, enable_amp,  # noqa: E402
+from mmresnet.apis.config_check import check_amp_device  # noqa: E402
+from mmresnet.apis.runner import (add_common_args, build_runner, enable_amp,  # noqa: E402
                                     enable_auto_scale_lr, load_config)
 
 

@@ -2,5 +2,5 @@
 # DetVisualizationHook (tools/test.py --show-dir draws predicted boxes through it).
 _base_ = './default_runtime.py'
 default_hooks = dict(visualization=dict(type='DetVisualizationHook'))
-visualizer = dict(type='DetLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
-                  name='visualizer')
+# vis_backends: the shared runtime's (default_runtime.py), read through its visualizer.
+visualizer = dict(type='DetLocalVisualizer', name='visualizer')

@@ -3,7 +3,7 @@
 mmdet's ``CocoDataset`` and ``VOCDataset`` silently drop boxes they cannot use (a class not
 in ``classes``, a box outside its image) and surface a malformed file as a bare
 ``JSONDecodeError`` / ``ParseError`` from deep inside the loader. A detector then trains on
-less than the user thinks. :class:`PaperCocoDataset` and :class:`PaperVOCDataset` are the
+less than the user thinks. :class:`StrictCocoDataset` and :class:`StrictVOCDataset` are the
 same datasets, with every such problem raised as :class:`AnnotationError` naming the file
 and the annotation (id / object index, key), or, with ``on_invalid='skip'``, dropped and
 counted in the log.
@@ -105,7 +105,7 @@ class _CheckedMixin:
 
 
 @DATASETS.register_module()
-class PaperCocoDataset(_CheckedMixin, CocoDataset):
+class StrictCocoDataset(_CheckedMixin, CocoDataset):
     """mmdet's ``CocoDataset``, checking what it would silently drop.
 
     Raises :class:`AnnotationError` naming the file and the annotation id for: a file that
@@ -172,7 +172,7 @@ class PaperCocoDataset(_CheckedMixin, CocoDataset):
 
 
 @DATASETS.register_module()
-class PaperVOCDataset(_CheckedMixin, VOCDataset):
+class StrictVOCDataset(_CheckedMixin, VOCDataset):
     """mmdet's ``VOCDataset``, checking what it would silently drop.
 
     Raises :class:`AnnotationError` naming the XML file and the object (1-based index, key)
@@ -253,5 +253,5 @@ class PaperVOCDataset(_CheckedMixin, VOCDataset):
         return super()._parse_instance_info(raw_ann_info, minus_one=minus_one)
 
 
-__all__ = ['PaperCocoDataset', 'PaperVOCDataset', 'AnnotationError', 'read_coco_json',
+__all__ = ['StrictCocoDataset', 'StrictVOCDataset', 'AnnotationError', 'read_coco_json',
            'ON_INVALID']

@@ -1,22 +1,20 @@
-"""Engine pieces: safe checkpoint loading (registered on import), atomic saves, guards,
-the backbone export, speed switches (sync-free iterations included), and the logic behind
-tools/train.py and tools/test.py."""
+"""What plugs into MMEngine's Runner: safe checkpoint loading (registered on import) and
+atomic saves, hooks (divergence guard, recipe, ResNet-110 warm-up), the device-data loop,
+sync-free iterations and bf16 autocast, speed switches."""
 from .checkpoint import (AtomicCheckpointHook, CheckpointFormatError, UnsafeCheckpointError,
                          atomic_write, load_checkpoint_file, register_safe_globals,
                          remove_stale_temp_files)
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
-from .export import export_backbone
-from .hooks import DivergenceError, RecipeHook, StopOnNonFiniteLossHook
+from .hooks import DivergenceError, RecipeHook, StopOnNonFiniteLossHook, WarmupUntilErrorHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
                     to_channels_last)
 from .sync_free import (AppendHistoryBuffer, AutocastOptimWrapper, LazyRuntimeInfoHook,
                         cpu_has_native_bf16, read_scalars, run_in_float32)
-from .warmup import WarmupUntilErrorHook
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
            'CheckpointFormatError', 'remove_stale_temp_files',
            'load_checkpoint_file', 'register_safe_globals', 'DeviceIterBasedTrainLoop',
-           'build_device_loader', 'export_backbone',
+           'build_device_loader',
            'DivergenceError', 'RecipeHook', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
            'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'AppendHistoryBuffer',
            'AutocastOptimWrapper', 'LazyRuntimeInfoHook', 'read_scalars', 'WarmupUntilErrorHook',

@@ -16,12 +16,7 @@ from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from ..datasets.device_data import DeviceTensorLoader
-
-
-def model_device(model):
-    """Where ``model``'s parameters are (CPU for a model without any)."""
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device('cpu')
+from .sync_free import model_device
 
 
 def build_device_loader(dataloader_cfg, device, seed=0):
@@ -90,4 +85,4 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
         return self.runner.model
 
 
-__all__ = ['DeviceIterBasedTrainLoop', 'build_device_loader', 'model_device']
+__all__ = ['DeviceIterBasedTrainLoop', 'build_device_loader']

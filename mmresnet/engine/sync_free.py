@@ -37,7 +37,11 @@ from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 from mmengine.utils import apply_to
 
-from .device_loop import model_device
+
+def model_device(model):
+    """Where ``model``'s parameters are (CPU for a model without any)."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device('cpu')
 
 
 def read_scalars(records):

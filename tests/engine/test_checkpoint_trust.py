@@ -13,9 +13,10 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmresnet.convert import export_backbone
 from mmresnet.datasets import load_idx
 from mmresnet.engine import (CheckpointFormatError, UnsafeCheckpointError, atomic_write,
-                             export_backbone, load_checkpoint_file)
+                             load_checkpoint_file)
 from mmresnet.engine.hooks import DivergenceError
 from mmresnet.models import PaperResLayer, PaperResNet, WeightsMismatchError
 

@@ -1,7 +1,7 @@
 """Issue 6 item 4: a config value of the wrong type is named before anything is built."""
 import pytest
 
-from mmresnet.engine.launch import load_config
+from mmresnet.apis.runner import load_config
 from tools.train import parse_args
 
 CFG = '''
@@ -43,7 +43,7 @@ def test_good_values_pass_and_missing_config_named(cfg_file, tmp_path):
 def test_amp_without_a_gpu_is_named_before_the_runner(tmp_path):
     from mmengine.config import Config
 
-    from mmresnet.engine.config_check import check_amp_device
+    from mmresnet.apis.config_check import check_amp_device
     cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16')))
     with pytest.raises(RuntimeError, match='AmpOptimWrapper.*needs a GPU.*DeviceIterBased'):
         check_amp_device(cfg, cuda_available=False)

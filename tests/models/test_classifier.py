@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
-from mmresnet.engine.launch import apply_test_protocol
+from mmresnet.apis.runner import apply_test_protocol
 from mmresnet.models import ClsDataPreprocessor, PaperResNetClassifier
 
 BACKBONE = dict(type='PaperResNet', depth=8, arch='cifar', base_channels=4)

@@ -1,9 +1,9 @@
-# COCO 2017 detection (train2017 / val2017) under data/coco/, read by PaperCocoDataset
+# COCO 2017 detection (train2017 / val2017) under data/coco/, read by StrictCocoDataset
 # (mmdet's CocoDataset that names bad annotations instead of dropping them).
 # Scale: the paper's Faster R-CNN setting, shorter side 600 and longer side at most 1000
 # (Appendix A: single-scale training and testing as in Faster R-CNN); mmdet's stock COCO
 # configs use (1333, 800).
-dataset_type = 'PaperCocoDataset'
+dataset_type = 'StrictCocoDataset'
 data_root = 'data/coco/'
 backend_args = None
 train_pipeline = [

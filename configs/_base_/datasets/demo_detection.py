@@ -1,8 +1,8 @@
 # The embedded demo data (data/demo_detection, see its LICENSE.md): 38 real NEON aerial
 # photographs (400x400, 10 cm/pixel) with 762 hand-drawn tree-crown boxes, one class, from
 # the deepforest package (MIT). 29 train / 9 val images; COCO JSON layout here, the same
-# images are also in VOC XML layout (Annotations/, ImageSets/Main/) for PaperVOCDataset.
-dataset_type = 'PaperCocoDataset'
+# images are also in VOC XML layout (Annotations/, ImageSets/Main/) for StrictVOCDataset.
+dataset_type = 'StrictCocoDataset'
 data_root = 'data/demo_detection/'
 metainfo = dict(classes=('tree', ), palette=[(0, 200, 0)])
 train_pipeline = [

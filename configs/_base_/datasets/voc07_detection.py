@@ -1,8 +1,8 @@
 # PASCAL VOC 2007: train on 07 trainval, test on 07 test with the 11-point mAP of VOC 2007
 # (the metric of the paper's Table 7), under data/VOCdevkit/VOC2007/.
-# PaperVOCDataset: mmdet's VOCDataset that names bad annotations instead of dropping them.
+# StrictVOCDataset: mmdet's VOCDataset that names bad annotations instead of dropping them.
 # Shorter side 600, longer at most 1000 (Faster R-CNN's and the paper's scale).
-dataset_type = 'PaperVOCDataset'
+dataset_type = 'StrictVOCDataset'
 data_root = 'data/VOCdevkit/'
 backend_args = None
 train_pipeline = [

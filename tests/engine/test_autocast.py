@@ -8,7 +8,7 @@ from mmengine.optim import OptimWrapper
 from mmresnet.engine import AutocastOptimWrapper, cpu_has_native_bf16
 from mmresnet.engine import sync_free
 
-from .helpers import build_detector, tiny_batch, tiny_detector_cfg
+from ..models.detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
 
 
 def _sgd(model):

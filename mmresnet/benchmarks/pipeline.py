@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..datasets.transforms import ensure_decoder
-from .benchmark import (check_choices, check_counts, environment, interleaved_medians,
+from .models import (check_choices, check_counts, environment, interleaved_medians,
                         write_report)
 
 TRAIN_PIPELINE = [

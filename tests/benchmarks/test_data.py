@@ -13,8 +13,8 @@ import pytest
 from mmengine.config import Config
 
 from mmresnet.datasets import LoadImage
-from mmresnet.engine.loop_bench import run_loop_benchmark
-from mmresnet.engine.pipeline_bench import (IMAGENET_SHAPES, available_decoders, make_jpegs,
+from mmresnet.benchmarks.loop import run_loop_benchmark
+from mmresnet.benchmarks.pipeline import (IMAGENET_SHAPES, available_decoders, make_jpegs,
                                             run_pipeline_benchmark)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -141,7 +141,7 @@ def test_imagenet_config_real_pipeline_against_synthetic_crops(jpegs, tmp_path):
 
 
 def test_synthetic_stand_ins():
-    from mmresnet.engine.loop_bench import synthetic_dataset
+    from mmresnet.benchmarks.loop import synthetic_dataset
     cfg = Config.fromfile(osp.join(ROOT, 'configs/resnet/paper-resnet50_b256_imagenet.py'))
     ds = synthetic_dataset(cfg)
     assert ds['img_shape'] == (224, 224, 3) and ds['num_classes'] == 1000

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from mmresnet.engine.benchmark import run_benchmark
+from mmresnet.benchmarks.models import run_benchmark
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 C4_CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
@@ -100,7 +100,7 @@ def test_detector_vs_stock_config(tmp_path):
 def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
     # Random weights decide how many proposals survive NMS: ours gets the stock model's
     # (seeded) weights, so both detect the same boxes, i.e. do the same inference work.
-    from mmresnet.engine.benchmark import (STOCK_DETECTOR, build_detector, detector_data,
+    from mmresnet.benchmarks.models import (STOCK_DETECTOR, build_detector, detector_data,
                                            load_detector_config)
     ref_cfg = load_detector_config(STOCK_DETECTOR, TINY_DET)
     ref_cfg.model.test_cfg.rcnn.score_thr = 0.0  # random class scores are ~1/81

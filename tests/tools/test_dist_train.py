@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from .helpers import ROOT
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TINY = """
 _base_ = '{demo}'

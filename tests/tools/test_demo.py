@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from .helpers import ROOT
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # 128 px instead of 400 and 32 px crops: the pipeline, not the learning, is under test.
 PRETRAIN = ['train_cfg.max_iters=4', 'train_dataloader.batch_size=8',

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mmresnet.datasets import AnnotationError
 
-from .helpers import ROOT
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 DATA = osp.join(ROOT, 'data/demo_detection')
 CLASSES = dict(classes=('tree', ))
@@ -18,7 +18,7 @@ CLASSES = dict(classes=('tree', ))
 
 def coco(ann_file, data_root=DATA, **kwargs):
     init_default_scope('mmdet')
-    return DATASETS.build(dict(type='PaperCocoDataset', data_root=data_root,
+    return DATASETS.build(dict(type='StrictCocoDataset', data_root=data_root,
                                ann_file=ann_file, data_prefix=dict(img=''),
                                metainfo=kwargs.pop('metainfo', CLASSES), pipeline=[],
                                **kwargs))
@@ -26,7 +26,7 @@ def coco(ann_file, data_root=DATA, **kwargs):
 
 def voc(ann_file, data_root=DATA, **kwargs):
     init_default_scope('mmdet')
-    return DATASETS.build(dict(type='PaperVOCDataset', data_root=data_root,
+    return DATASETS.build(dict(type='StrictVOCDataset', data_root=data_root,
                                ann_file=ann_file, data_prefix=dict(sub_data_root=''),
                                metainfo=kwargs.pop('metainfo', CLASSES), pipeline=[],
                                **kwargs))

@@ -6,7 +6,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmresnet.models import PaperResNet
 
-from .helpers import build_detector, tiny_batch, tiny_detector_cfg
+from .detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
 
 
 def _bn_state(model):

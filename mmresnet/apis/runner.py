@@ -42,7 +42,81 @@ def load_config(args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_config_types(cfg)
+    sync_vis_backends(cfg)
     return cfg
+
+
+# What configs/_base_/default_runtime.py sets (``vis_backends`` and the visualizer's copy).
+DEFAULT_VIS_BACKENDS = [dict(type='LocalVisBackend')]
+
+
+def sync_vis_backends(cfg):
+    """Make the visualizer read the config's ``vis_backends`` variable.
+
+    A config file's variables are resolved file by file, so a config (or ``--cfg-options
+    vis_backends=...``) that overrides ``vis_backends`` leaves the runtime's
+    ``visualizer.vis_backends`` as it was. Here the one that differs from the runtime's
+    default wins: an overridden ``vis_backends`` goes into the visualizer, and a visualizer
+    given its own backends (MMDetection's ``visualizer = dict(vis_backends=[...])``) is
+    kept and copied back into ``vis_backends``. Different non-default values in both are
+    an error. ``TensorboardVisBackend`` without the tensorboard package is an error naming
+    the install command (MMEngine would fail later, when the Runner logs the config).
+    """
+    vis = cfg.get('visualizer')
+    top = cfg.get('vis_backends')
+    if top is not None:
+        top = cfg.vis_backends = _backend_cfgs(top, 'vis_backends')
+    if isinstance(vis, dict) and vis.get('vis_backends') is not None:
+        vis['vis_backends'] = _backend_cfgs(vis['vis_backends'], 'visualizer.vis_backends')
+    if isinstance(vis, dict) and top is not None:
+        inner = vis.get('vis_backends')
+        if inner is None or inner == DEFAULT_VIS_BACKENDS:
+            vis['vis_backends'] = top
+        elif top == DEFAULT_VIS_BACKENDS:
+            cfg.vis_backends = inner
+        elif inner != top:
+            raise ValueError(
+                f'vis_backends = {top!r} and visualizer.vis_backends = {inner!r} disagree: '
+                'set one of them (the visualizer reads vis_backends)')
+    backends = (vis.get('vis_backends') or []) if isinstance(vis, dict) else []
+    if any(str(b.get('type', '')).split('.')[-1] == 'TensorboardVisBackend' for b in backends
+           if isinstance(b, dict)):
+        import importlib.util
+        if importlib.util.find_spec('tensorboard') is None:
+            raise ImportError('vis_backends has TensorboardVisBackend, which needs the '
+                              'tensorboard package: pip install -e ".[tensorboard]" (or pip '
+                              'install tensorboard)')
+    return cfg
+
+
+def _backend_cfgs(backends, key):
+    """A list of backend configs from a config's list, whose entries ``--cfg-options`` may
+    give as strings (its parser makes ``vis_backends="[dict(type='A'),B]"`` a list of
+    strings): a type name ``B``, ``dict(type='A', ...)`` or ``{'type': 'A', ...}``, literal
+    values only (nothing is evaluated)."""
+    import ast
+    if not isinstance(backends, (list, tuple)):
+        backends = [backends]
+    out = []
+    for entry in backends:
+        if isinstance(entry, str):
+            text = entry.strip()
+            try:
+                node = ast.parse(text, mode='eval').body
+                if isinstance(node, ast.Name):
+                    entry = dict(type=node.id)
+                elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                      and node.func.id == 'dict' and not node.args):
+                    entry = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+                else:
+                    entry = ast.literal_eval(node)
+            except (SyntaxError, ValueError, TypeError):
+                pass
+        if not isinstance(entry, dict) or 'type' not in entry:
+            raise ValueError(f'{key}: each entry must be a backend config such as '
+                             f"dict(type='LocalVisBackend'), got {entry!r}")
+        out.append(entry)
+    return out
 
 
 def use_gloo_without_cuda(cfg):
@@ -99,22 +173,32 @@ def build_runner(cfg):
     return RUNNERS.build(cfg)
 
 
-def enable_test_outputs(cfg, out=None, show_dir=None):
-    """``--out``: add mmengine's DumpResults metric; ``--show-dir``: turn on the
-    visualization hook (mmdet's DetVisualizationHook) to draw predictions."""
+def enable_test_outputs(cfg, out=None, show_dir=None, show=False, wait_time=2):
+    """``--out``: add mmengine's DumpResults metric; ``--show-dir`` / ``--show``: turn on
+    the visualization hook (mmdet's DetVisualizationHook) to draw predictions into
+    ``work_dir/timestamp/SHOW_DIR`` / show them in a window for ``wait_time`` seconds each
+    (``draw=True, show=True, wait_time``, as mmdet's tools/test.py). Returns ``cfg``."""
     if out is not None:
         if not out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl or .pickle file, got {out!r}')
         evaluator = cfg.test_evaluator
         metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
         cfg.test_evaluator = metrics + [dict(type='DumpResults', out_file_path=out)]
-    if show_dir is not None:
+    if show_dir is not None or show:
         hooks = cfg.get('default_hooks', {})
         if 'visualization' not in hooks:
-            raise RuntimeError('--show-dir needs a "visualization" hook in default_hooks '
-                               '(a detection config has one)')
+            flags = ' and '.join(f for f, on in (('--show', show),
+                                                  ('--show-dir', show_dir is not None)) if on)
+            raise RuntimeError(f'{flags} needs a "visualization" hook in default_hooks (a '
+                               'detection config has one: DetVisualizationHook); this '
+                               'config has none (a classification config draws nothing)')
         hooks['visualization']['draw'] = True
-        hooks['visualization']['test_out_dir'] = show_dir
+        if show:
+            hooks['visualization']['show'] = True
+            hooks['visualization']['wait_time'] = wait_time
+        if show_dir is not None:
+            hooks['visualization']['test_out_dir'] = show_dir
+    return cfg
 
 
 def apply_test_protocol(cfg, protocol):

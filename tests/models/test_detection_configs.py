@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mmresnet.models import PaperResLayer, PaperResNet
 
-from .helpers import ROOT
+from .detector_helpers import ROOT
 
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/faster_rcnn/*.py')) +
                  [osp.join(ROOT, 'configs/faster_rcnn_r101_coco.py')] +
@@ -179,7 +179,7 @@ def test_voc0712_trains_on_both_years_and_tests_on_07_with_11_points():
 
 def test_amp_flag_gives_float16_amp_wrapper():
     """--amp on the paper's config: fp16 (mmcv's RoIAlign has no bf16 kernel)."""
-    from mmresnet.engine.launch import enable_amp
+    from mmresnet.apis.runner import enable_amp
     cfg = Config.fromfile(osp.join(ROOT, 'configs/faster_rcnn_r101_coco.py'))
     enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'

@@ -1,6 +1,6 @@
 """Whole training iterations of a config through MMEngine's Runner, per training loop.
 
-Unlike :mod:`mmresnet.engine.benchmark` (the model step alone, data already on the device),
+Unlike :mod:`mmresnet.benchmarks.models` (the model step alone, data already on the device),
 this times what a user's ``tools/train.py`` run spends per iteration: data loading and
 augmentation, the data preprocessor, forward, backward, the optimizer, and every hook
 (logging, schedulers, checkpoint checks). Each loop runs the same config in the same process:
@@ -22,7 +22,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from .benchmark import check_choices, check_counts, environment, write_report
+from .models import check_choices, check_counts, environment, write_report
 
 LOOPS = ('IterBasedTrainLoop', 'DeviceIterBasedTrainLoop')
 DATA = ('synthetic', 'real')

@@ -27,7 +27,7 @@ import time
 import torch
 import torch.nn as nn
 
-from .speed import fold_bn_into_conv, freeze_bn, to_channels_last
+from ..engine.speed import fold_bn_into_conv, freeze_bn, to_channels_last
 
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 MODES = ('train', 'infer')
@@ -160,7 +160,7 @@ def _optim_wrapper(model, dtype):
     configs'), fp16 -> MMEngine's ``AmpOptimWrapper`` (refused on CPUs by the checks)."""
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-    from .sync_free import AutocastOptimWrapper
+    from ..engine.sync_free import AutocastOptimWrapper
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
     if DTYPES[dtype] is None:

@@ -6,7 +6,7 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .checkpoint import atomic_write
+from ..engine.checkpoint import atomic_write
 
 
 def export_backbone(src, dst, prefix='backbone.'):

@@ -1,0 +1,157 @@
+"""Detection on image files with MMDetection's ``DetInferencer`` (the logic behind
+tools/infer.py).
+
+    from mmresnet.apis.inference import run_inference
+    written = run_inference(CONFIG, CHECKPOINT, ['img.jpg', 'folder/'], out_dir='outputs')
+    # outputs/vis/img.jpg (predictions drawn), outputs/preds/img.json (every prediction)
+
+The checkpoint loads through MMEngine's ``CheckpointLoader`` (``DetInferencer`` calls
+``mmengine.runner.checkpoint._load_checkpoint``), where importing mmresnet installed the
+project's safe loader: a checkpoint holding anything beyond tensors and MMEngine's own
+records is refused (:class:`~mmresnet.engine.UnsafeCheckpointError`), never executed.
+"""
+import os
+import os.path as osp
+
+import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
+
+# What mmdet's DetInferencer lists from a folder (mmdet.apis.det_inferencer.IMG_EXTENSIONS).
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+
+
+def collect_images(paths):
+    """Image files of ``paths`` (files, or folders whose images are taken, sorted).
+
+    Raises:
+        FileNotFoundError: a path does not exist (named), or a folder has no images.
+        ValueError: two images share a file name (their outputs would overwrite each other).
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    images = []
+    for path in paths:
+        if osp.isdir(path):
+            found = sorted(osp.join(path, f) for f in os.listdir(path)
+                           if f.lower().endswith(IMG_EXTENSIONS)
+                           and osp.isfile(osp.join(path, f)))
+            if not found:
+                raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) in folder '
+                                        f'{path}')
+            images += found
+        elif osp.isfile(path):
+            images.append(path)
+        else:
+            raise FileNotFoundError(f'image file or folder not found: {path}')
+    names = {}
+    for img in images:
+        name = osp.splitext(osp.basename(img))[0]
+        if name in names and osp.abspath(names[name]) != osp.abspath(img):
+            raise ValueError(f'{names[name]} and {img} would both write vis/{name}.* and '
+                             f'preds/{name}.json: give them in separate runs')
+        names[name] = img
+    return list(dict.fromkeys(images))
+
+
+def _inferencer_class():
+    from mmcv.transforms import LoadImageFromFile
+    from mmdet.apis import DetInferencer
+    from mmdet.registry import TRANSFORMS
+
+    class PaperDetInferencer(DetInferencer):
+        """``DetInferencer`` for the project's configs: their test pipelines read images with
+        ``LoadDetImage`` (mmcv's ``LoadImageFromFile`` whose errors name the file), which
+        ``DetInferencer`` does not recognise as the loading step it replaces with its own
+        ``InferencerLoader``. Such a subclass of ``LoadImageFromFile`` is given back as
+        ``LoadImageFromFile`` with the same arguments (the project's ``skip_bad`` dropped:
+        at inference every image given must load)."""
+
+        def _init_pipeline(self, cfg):
+            for step in cfg.test_dataloader.dataset.pipeline:
+                kind = step.get('type')
+                cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+                if (isinstance(cls, type) and issubclass(cls, LoadImageFromFile)
+                        and cls is not LoadImageFromFile and kind != 'LoadImageFromFile'):
+                    step['type'] = 'LoadImageFromFile'
+                    step.pop('skip_bad', None)
+                    break
+            return super()._init_pipeline(cfg)
+
+    return PaperDetInferencer
+
+
+def load_inference_config(config, cfg_options=None):
+    """The config file with ``cfg_options`` (``--cfg-options``) merged in."""
+    from mmengine.config import Config
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    for key in ('model', 'test_dataloader'):
+        if key not in cfg:
+            raise ValueError(f'{config} has no {key!r}: inference needs a detection config '
+                             '(model and test_dataloader with its pipeline)')
+    if isinstance(cfg.get('visualizer'), dict):
+        # The inferencer writes the drawn images itself (OUT_DIR/vis); logging backends
+        # have no run directory here (MMEngine would warn about each).
+        cfg.visualizer.vis_backends = []
+    return cfg
+
+
+def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette='none',
+                     show_progress=False):
+    """A ``DetInferencer`` of the config with the checkpoint's weights (and its
+    ``meta.dataset_meta`` class names, as mmdet).
+
+    Args:
+        config (str): Detection config file.
+        checkpoint (str): Checkpoint (local path or URL), loaded by the safe loader.
+        device (str, optional): 'cpu', 'cuda', 'cuda:1', ...; default: CUDA if available.
+        cfg_options (dict, optional): Config overrides, ``key.path: value``.
+        palette (str): mmdet's box colours: 'none' (the dataset's), 'random', 'coco', ...
+        show_progress (bool): Progress bar over the images.
+    """
+    from mmengine.registry import init_default_scope
+    cfg = load_inference_config(config, cfg_options)
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    scope = cfg.get('default_scope', 'mmdet')
+    init_default_scope(scope)
+    from mmdet.models.detectors import BaseDetector
+    from mmdet.registry import MODELS
+    model_cls = MODELS.get(cfg.model.get('type'))
+    if not (isinstance(model_cls, type) and issubclass(model_cls, BaseDetector)):
+        raise ValueError(f'{config}: model type {cfg.model.get("type")!r} is no detector; '
+                         'tools/infer.py runs detection configs (configs/faster_rcnn, '
+                         'configs/demo/faster-rcnn_*)')
+    return _inferencer_class()(model=cfg, weights=checkpoint, device=device, scope=scope,
+                               palette=palette, show_progress=show_progress)
+
+
+def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, device=None,
+                  batch_size=1, cfg_options=None, show=False, wait_time=0, palette='none'):
+    """Detect objects in ``images`` and write what mmdet's ``DetInferencer`` writes.
+
+    Files: ``OUT_DIR/vis/<image name>`` (the image with the predictions scored >=
+    ``score_thr`` drawn) and ``OUT_DIR/preds/<image stem>.json`` (every prediction:
+    ``labels``, ``scores``, ``bboxes`` as x1, y1, x2, y2 in the image's pixels).
+
+    Args:
+        images (str | list[str]): Image files and/or folders of images.
+        score_thr (float): Lowest score drawn. Default: 0.3 (as mmdet).
+        show (bool): Also show each drawn image in a window for ``wait_time`` s.
+        Others: as :func:`build_inferencer`.
+
+    Returns:
+        dict: ``vis`` and ``preds`` (lists of the files written, one per image, in the
+        order of the images), ``predictions`` (the inferencer's per-image dicts).
+    """
+    files = collect_images(images)
+    inferencer = build_inferencer(config, checkpoint, device=device, cfg_options=cfg_options,
+                                  palette=palette)
+    result = inferencer(files, batch_size=batch_size, out_dir=out_dir, no_save_pred=False,
+                        pred_score_thr=score_thr, show=show, wait_time=wait_time)
+    vis = [osp.join(out_dir, 'vis', osp.basename(f)) for f in files]
+    preds = [osp.join(out_dir, 'preds', osp.splitext(osp.basename(f))[0] + '.json')
+             for f in files]
+    return dict(vis=vis, preds=preds, predictions=result['predictions'])

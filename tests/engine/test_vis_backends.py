@@ -1,0 +1,101 @@
+"""Every runtime's visualizer reads ``vis_backends``: one line in a config (or
+``--cfg-options``) switches TensorBoard on."""
+import importlib.util
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from mmresnet.apis.runner import DEFAULT_VIS_BACKENDS, sync_vis_backends
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+RUNTIMES = ['default_runtime.py', 'cls_runtime.py', 'cls_runtime_epoch.py', 'det_runtime.py']
+CLS = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')
+DET = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
+TB = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+HAS_TB = importlib.util.find_spec('tensorboard') is not None
+
+
+def _train_cfg(*argv):
+    spec = importlib.util.spec_from_file_location('mmresnet_tool_train',
+                                                  osp.join(ROOT, 'tools/train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    from mmresnet.apis.runner import load_config
+    return load_config(tool.parse_args(list(argv)))
+
+
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_runtime_visualizer_reads_vis_backends(runtime):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_', runtime))
+    assert cfg.vis_backends == DEFAULT_VIS_BACKENDS
+    assert cfg.visualizer.vis_backends == cfg.vis_backends
+    kind = 'DetLocalVisualizer' if runtime == 'det_runtime.py' else 'Visualizer'
+    assert cfg.visualizer.type == kind
+
+
+@pytest.mark.parametrize('config', [CLS, DET])
+def test_overriding_vis_backends_reaches_the_visualizer(config, tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text(f'_base_ = [{config!r}]\n'
+                     "vis_backends = [dict(type='LocalVisBackend'), "
+                     "dict(type='WandbVisBackend')]\n")
+    cfg = _train_cfg(str(child), '--work-dir', str(tmp_path))
+    assert [b['type'] for b in cfg.visualizer.vis_backends] == ['LocalVisBackend',
+                                                                 'WandbVisBackend']
+    # --cfg-options: its parser gives the entries as strings
+    cfg = _train_cfg(config, '--work-dir', str(tmp_path), '--cfg-options',
+                     "vis_backends=[dict(type='LocalVisBackend'),WandbVisBackend]")
+    assert cfg.visualizer.vis_backends == [dict(type='LocalVisBackend'),
+                                           dict(type='WandbVisBackend')]
+
+
+def test_sync_rules():
+    # mmdet's way, the visualizer's own list, is kept and copied back
+    cfg = Config(dict(vis_backends=DEFAULT_VIS_BACKENDS,
+                      visualizer=dict(type='Visualizer', vis_backends=[dict(type='X')])))
+    sync_vis_backends(cfg)
+    assert cfg.vis_backends == cfg.visualizer.vis_backends == [dict(type='X')]
+    cfg = Config(dict(vis_backends=[dict(type='Y')], visualizer=dict(type='Visualizer')))
+    assert sync_vis_backends(cfg).visualizer.vis_backends == [dict(type='Y')]
+    cfg = Config(dict(vis_backends=[dict(type='Y')],
+                      visualizer=dict(type='Visualizer', vis_backends=[dict(type='X')])))
+    with pytest.raises(ValueError, match='disagree'):
+        sync_vis_backends(cfg)
+    cfg = Config(dict(vis_backends=['dict(type=1'], visualizer=dict(type='Visualizer')))
+    with pytest.raises(ValueError, match='each entry must be a backend config'):
+        sync_vis_backends(cfg)
+
+
+def test_classification_runner_builds_its_own_visualizer(tmp_path):
+    from mmresnet.apis.runner import build_runner
+    runner = build_runner(_train_cfg(CLS, '--work-dir', str(tmp_path)))
+    assert type(runner.visualizer).__name__ == 'Visualizer'
+    assert runner.visualizer.instance_name == runner.experiment_name  # not shared
+    assert [type(b).__name__ for b in runner.visualizer._vis_backends.values()] == [
+        'LocalVisBackend']
+
+
+@pytest.mark.skipif(HAS_TB, reason='tensorboard is installed')
+def test_tensorboard_missing_names_the_install():
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[tensorboard\]"'):
+        _train_cfg(CLS, '--cfg-options',
+                   'vis_backends=[LocalVisBackend,TensorboardVisBackend]')
+
+
+def test_tensorboard_backend_in_the_runner(tmp_path):
+    pytest.importorskip('tensorboard')
+    from mmresnet.apis.runner import build_runner
+    child = tmp_path / 'tb.py'
+    child.write_text(f'_base_ = [{CLS!r}]\n'
+                     "vis_backends = [dict(type='LocalVisBackend'), "
+                     "dict(type='TensorboardVisBackend')]\n")
+    runner = build_runner(_train_cfg(str(child), '--work-dir', str(tmp_path / 'work')))
+    backends = runner.visualizer._vis_backends
+    assert [type(b).__name__ for b in backends.values()] == [
+        'LocalVisBackend', 'TensorboardVisBackend']
+    runner.visualizer.add_scalars({'loss': 1.0}, step=1)
+    tb = backends['TensorboardVisBackend']
+    tb.close()
+    assert any('tfevents' in f for f in os.listdir(tb._save_dir))
