@@ -24,9 +24,8 @@ if ! has "import mmcv.ops"; then
   mkdir -p "$WHEELS"
   if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     echo "[setup] building mmcv 2.1.0 with ops (6-10 minutes on 2 cores, once per machine)"
-    SRC=mmcv==2.1.0
-    # The project's shared folder may carry the source archive (same file as on PyPI).
-    [ -f ../shared/device/wheels/mmcv-2.1.0.tar.gz ] && SRC=../shared/device/wheels/mmcv-2.1.0.tar.gz
+    # MMCV_SRC: a local mmcv-2.1.0 source archive (the PyPI file) for machines without PyPI.
+    SRC=${MMCV_SRC:-mmcv==2.1.0}
     # mmcv 2.1.0's setup.py needs an old setuptools; torch wants >= 77 back afterwards.
     pip_install "setuptools<70"
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} "$VPY" -m pip wheel -q \

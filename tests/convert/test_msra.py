@@ -104,6 +104,20 @@ def test_backbone_form_from_blobs_wrapper(source, tmp_path, capsys):
         feats = net(source['x'])
     for out, ref in zip(feats, source['feats']):
         torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    # Its recipe refuses the pytorch-style backbone and the torchvision normalisation.
+    from mmdet.models.data_preprocessors import DetDataPreprocessor
+
+    from mmresnet.models.utils import (RecipeMismatchError, check_normalisation,
+                                       normalisation_recipe)
+    with pytest.raises(RecipeMismatchError, match="style: checkpoint 'caffe', model 'pytorch'"):
+        PaperResNet(50, style='pytorch',
+                    init_cfg=dict(type='Pretrained', checkpoint=str(dst))).init_weights()
+    rgb = normalisation_recipe(DetDataPreprocessor(
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True))
+    with pytest.raises(RecipeMismatchError, match='channel_order'):
+        check_normalisation(RECIPE['normalisation'], rgb, str(dst), 'opt out')
+    check_normalisation(RECIPE['normalisation'], normalisation_recipe(DetDataPreprocessor(
+        mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)), str(dst), '')
 
 
 def test_classifier_form_from_plain_dict(source, tmp_path):
