@@ -71,6 +71,27 @@ def read_records(path):
                 raise ValueError(f'{path}, line {lineno}: not JSON ({e})') from None
 
 
+def walk_records(path, epoch_axis=False):
+    """``(record, x, is_train, by_epoch)`` for each record of a scalars.json.
+
+    A training line (it has ``iter``) is at its iteration. A validation line is at its
+    ``step`` when that is an iteration, and at the iteration of the last training line
+    before it when ``step`` is the epoch of an iteration-based run (always 0); with
+    ``epoch_axis`` and an epoch-based run (training lines carry ``epoch``) it stays at its
+    ``step``, the epoch. ``by_epoch``: an epoch-based run, as far as the file is read.
+    """
+    last_iter, by_epoch = 0, False
+    for rec in read_records(path):
+        if 'iter' in rec:
+            last_iter = int(rec['iter'])
+            by_epoch = by_epoch or 'epoch' in rec
+            yield rec, last_iter, True, by_epoch
+        else:
+            step = int(rec.get('step') or 0)
+            x = step if epoch_axis and by_epoch else max(step, last_iter)
+            yield rec, x, False, by_epoch
+
+
 def read_curves(work_dir, train_key=DEFAULT_TRAIN_KEY, test_key=DEFAULT_TEST_KEY):
     """Training and test curves of one run.
 
@@ -88,12 +109,8 @@ def read_curves(work_dir, train_key=DEFAULT_TRAIN_KEY, test_key=DEFAULT_TEST_KEY
     """
     path = find_scalars(work_dir)
     train, test, keys = [], [], set()
-    last_iter = 0
-    for rec in read_records(path):
+    for rec, it, _, _ in walk_records(path):
         keys.update(rec)
-        if 'iter' in rec:  # a training line
-            last_iter = int(rec['iter'])
-        it = int(rec['iter']) if 'iter' in rec else int(max(rec.get('step') or 0, last_iter))
         if train_key in rec:
             train.append((it, float(rec[train_key])))
         if test_key in rec:
@@ -246,17 +263,13 @@ def read_detection_curves(work_dir, train_key=DET_TRAIN_KEY, test_keys=None):
     wanted = DET_TEST_KEYS if test_keys is None else (
         (test_keys, ) if isinstance(test_keys, str) else tuple(test_keys))
     train, tests, keys = [], {k: [] for k in wanted}, set()
-    last_iter, by_epoch = 0, False
-    for rec in read_records(path):
+    by_epoch = False
+    for rec, x, is_train, by_epoch in walk_records(path, epoch_axis=True):
         keys.update(rec)
-        if 'iter' in rec:  # a training line
-            last_iter = int(rec['iter'])
-            by_epoch = by_epoch or 'epoch' in rec
+        if is_train:
             if train_key in rec:
-                train.append((last_iter, float(rec[train_key])))
+                train.append((x, float(rec[train_key])))
             continue
-        step = int(rec.get('step') or 0)
-        x = step if by_epoch else max(step, last_iter)
         for k in wanted:
             if k in rec:
                 tests[k].append((x, float(rec[k])))

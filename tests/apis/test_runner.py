@@ -9,6 +9,8 @@ from mmengine.config import Config
 
 from mmresnet.apis.runner import DEFAULT_VIS_BACKENDS, sync_vis_backends
 
+from ..tools.tool_loader import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIMES = ['default_runtime.py', 'cls_runtime.py', 'cls_runtime_epoch.py', 'det_runtime.py']
 CLS = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')
@@ -18,10 +20,7 @@ HAS_TB = importlib.util.find_spec('tensorboard') is not None
 
 
 def _train_cfg(*argv):
-    spec = importlib.util.spec_from_file_location('mmresnet_tool_train',
-                                                  osp.join(ROOT, 'tools/train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('train')
     from mmresnet.apis.runner import load_config
     return load_config(tool.parse_args(list(argv)))
 

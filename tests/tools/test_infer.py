@@ -1,12 +1,13 @@
 """tools/infer.py: a small detector checkpoint on an embedded photograph writes a drawn
 image and a predictions json, through the safe checkpoint loader."""
-import importlib.util
 import json
 import os
 import os.path as osp
 
 import pytest
 import torch
+
+from .tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
@@ -25,14 +26,6 @@ class Payload:
 
     def __reduce__(self):
         return (os.system, (f'touch {self.marker}', ))
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('mmresnet_tool_infer',
-                                                  osp.join(ROOT, 'tools/infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -55,7 +48,7 @@ def checkpoint(tmp_path_factory):
 
 def test_infer_writes_drawn_image_and_predictions(checkpoint, tmp_path, capsys):
     out = tmp_path / 'out'
-    written = _tool().main([CONFIG, checkpoint, IMAGE, '--out-dir', str(out), '--device',
+    written = load_tool('infer').main([CONFIG, checkpoint, IMAGE, '--out-dir', str(out), '--device',
                             'cpu', '--score-thr', '0.0', '--cfg-options', *SMALL])
     vis, pred = out / 'vis' / 'OSBS_029.jpg', out / 'preds' / 'OSBS_029.json'
     assert written['vis'] == [str(vis)] and written['preds'] == [str(pred)]
@@ -74,7 +67,7 @@ def test_image_folder_and_errors_name_the_path(checkpoint, tmp_path):
     from mmresnet.apis.inference import collect_images
     images = collect_images([IMAGES])
     assert len(images) == 38 and images == sorted(images) and IMAGE in images
-    main = _tool().main
+    main = load_tool('infer').main
     with pytest.raises(FileNotFoundError, match='config file not found: .*nope.py'):
         main([str(tmp_path / 'nope.py'), checkpoint, IMAGE])
     with pytest.raises(FileNotFoundError, match='checkpoint file not found: .*nope.pth'):
@@ -96,7 +89,7 @@ def test_checkpoint_loads_through_the_safe_loader(checkpoint, tmp_path):
     unsafe = tmp_path / 'unsafe.pth'
     torch.save(state, unsafe)
     with pytest.raises(UnsafeCheckpointError, match='refused to load checkpoint'):
-        _tool().main([CONFIG, str(unsafe), IMAGE, '--out-dir', str(tmp_path / 'out'),
+        load_tool('infer').main([CONFIG, str(unsafe), IMAGE, '--out-dir', str(tmp_path / 'out'),
                       '--device', 'cpu', '--cfg-options', *SMALL])
     assert not marker.exists() and not (tmp_path / 'out').exists()
 
@@ -104,4 +97,4 @@ def test_checkpoint_loads_through_the_safe_loader(checkpoint, tmp_path):
 def test_classification_config_is_refused(checkpoint):
     cls_config = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')
     with pytest.raises(ValueError, match='is no detector'):
-        _tool().main([cls_config, checkpoint, IMAGE])
+        load_tool('infer').main([cls_config, checkpoint, IMAGE])

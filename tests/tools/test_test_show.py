@@ -1,31 +1,23 @@
 """tools/test.py --show / --wait-time / --show-dir set the visualization hook as mmdet's
 tools/test.py does (checked on the config: no window is opened, nothing runs)."""
-import importlib.util
 import os.path as osp
 
 import pytest
+
+from .tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
 CLS = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')
 
 
-def _tool():
-    # by path: ``test`` would be Python's own package
-    spec = importlib.util.spec_from_file_location('mmresnet_tool_test',
-                                                  osp.join(ROOT, 'tools/test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _cfg(*argv):
-    tool = _tool()
+    tool = load_tool('test')
     return tool.prepare_config(tool.parse_args(list(argv)))
 
 
 def test_show_sets_the_hook_like_mmdet(tmp_path):
-    args = _tool().parse_args([DET, 'det.pth', '--show', '--wait-time', '2'])
+    args = load_tool('test').parse_args([DET, 'det.pth', '--show', '--wait-time', '2'])
     assert args.show is True and args.wait_time == 2 and args.show_dir is None
     hook = _cfg(DET, 'det.pth', '--work-dir', str(tmp_path), '--show', '--wait-time',
                 '2').default_hooks.visualization
