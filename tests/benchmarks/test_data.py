@@ -160,7 +160,7 @@ def test_synthetic_stand_ins():
 
 
 def test_gpu_benchmark_script_names_existing_configs_and_refuses_unknown_steps():
-    # A typo here would waste a GPU session: every config it names must exist.
+    # A typo here would waste a GPU run: every config it names must exist.
     import re
 
     import mmdet
