@@ -184,12 +184,27 @@ def _inputs_channels_last(module, args, kwargs):
     return args, kwargs
 
 
+def _inputs_contiguous(module, args, kwargs):
+    args = tuple(a.contiguous() if isinstance(a, torch.Tensor) and a.dim() == 4 else a
+                 for a in args)
+    return args, kwargs
+
+
+def _reads_nchw_memory(module):
+    """mmcv's compiled ops (RoIAlign, RoIPool, deformable convs, ...) index the data
+    pointer of a feature map as NCHW and do not check its layout: fed an NHWC tensor they
+    silently compute on scrambled features."""
+    return type(module).__module__.startswith('mmcv.ops')
+
+
 def to_channels_last(model):
     """NHWC (channels_last) weights, and NHWC inputs to the backbone, in place.
 
     Parameters keep their identity (``Module.to`` swaps ``.data``), so an optimizer built
     before stays valid. The inputs of ``model.backbone`` (or of ``model`` when it has no
-    backbone) are converted by a forward pre-hook; later layers keep the format.
+    backbone) are converted by a forward pre-hook; later layers keep the format, except the
+    modules of ``mmcv.ops`` (a detector's RoIAlign / RoIPool), whose inputs are made NCHW
+    contiguous again: their kernels read NCHW memory whatever the tensor's layout.
 
     Returns:
         nn.Module: ``model``.
@@ -200,6 +215,10 @@ def to_channels_last(model):
     if not getattr(target, '_mmresnet_channels_last', False):
         target.register_forward_pre_hook(_inputs_channels_last, with_kwargs=True)
         target._mmresnet_channels_last = True
+    for module in inner.modules():
+        if _reads_nchw_memory(module) and not getattr(module, '_mmresnet_nchw', False):
+            module.register_forward_pre_hook(_inputs_contiguous, with_kwargs=True)
+            module._mmresnet_nchw = True
     return model
 
 

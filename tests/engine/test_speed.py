@@ -160,6 +160,26 @@ def test_channels_last_same_outputs_and_grads():
     assert_same(a, b)
 
 
+def test_channels_last_detector_feeds_roi_align_nchw():
+    # mmcv's RoIAlign reads its input as NCHW memory: an NHWC feature map would give other
+    # RoI features (and losses) without any error.
+    from ..models.detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
+    ref = build_detector(tiny_detector_cfg('c4')).train()
+    randomize_bn(ref)
+    net = to_channels_last(copy.deepcopy(ref))
+
+    def losses(model):
+        torch.manual_seed(0)  # the same RPN and RoI samples
+        out = model(**tiny_batch(model), mode='loss')
+        return {k: float(sum(v) if isinstance(v, list) else v) for k, v in out.items()
+                if k.startswith('loss')}
+
+    a, b = losses(ref), losses(net)
+    assert a.keys() == b.keys() and 'loss_cls' in a
+    for k in a:
+        assert b[k] == pytest.approx(a[k], rel=1e-4, abs=1e-5), k
+
+
 def tiny_classifier():
     return PaperResNetClassifier(
         backbone=dict(type='PaperResNet', depth=8, arch='cifar', base_channels=8),
