@@ -37,12 +37,18 @@ def box_iou(box, boxes):
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def crop_window(img, box, context, size):
-    """The square window around ``box``'s centre, ``context`` times its longer side, warped
-    to ``size`` x ``size``; parts outside the image are mirrored in."""
+def crop_window(img, box, context, size, scale=None):
+    """The square window around ``box``'s centre, warped to ``size`` x ``size``; parts
+    outside the image are mirrored in. The window is ``context`` times the box's longer
+    side (``scale=None``: every box fills the crop alike) or, with a fixed ``scale``,
+    ``size / scale`` pixels of the image (``scale=1``: the image's own resolution, each box
+    at its own size)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    side = max(box[2] - box[0], box[3] - box[1], 1.0) * context
-    scale = size / side
+    if scale is None:
+        side = max(box[2] - box[0], box[3] - box[1], 1.0) * context
+        scale = size / side
+    else:
+        side = size / scale
     # affine map: window's top-left corner -> (0, 0), side -> size
     m = np.array([[scale, 0, -(cx - side / 2) * scale],
                   [0, scale, -(cy - side / 2) * scale]], dtype=np.float64)
@@ -60,15 +66,20 @@ class DetectionCropDataset(_ArrayClsDataset):
     scaled copies keeping IoU >= ``pos_iou`` with it. Per image: as many background windows
     as box windows (times ``background_ratio``), with the sizes of that image's boxes and an
     IoU below ``neg_iou`` with every box. Each window is ``context`` times the box's longer
-    side, warped to ``crop_size``. Sampling is seeded: the same file and seed give the same
-    crops.
+    side, warped to ``crop_size``; or, with ``scale`` set, every window is ``crop_size /
+    scale`` image pixels around the box's centre (``scale=1``: crops at the image's own
+    resolution, the scale a detector trained on the full images sees). Sampling is seeded:
+    the same file and seed give the same crops.
 
     Args:
         ann_file (str): COCO JSON, relative to ``data_root``.
         data_root (str): Root of the images and the file.
         data_prefix (dict): ``dict(img='')``: image folder, relative to ``data_root``.
         crop_size (int): Side of the crops in pixels. Default: 64.
-        context (float): Window side / box side (>= 1). Default: 1.5.
+        context (float): Window side / box side (>= 1), when ``scale`` is None.
+            Default: 1.5.
+        scale (float, optional): Fixed resize factor from image to crop (> 0) instead of
+            ``context``: windows of ``crop_size / scale`` image pixels. Default: None.
         crops_per_box (int): Windows per box, the first exact. Default: 4.
         pos_iou (float): Minimum IoU of a jittered window with its box. Default: 0.6.
         neg_iou (float): Background windows stay below this IoU with every box.
@@ -80,11 +91,12 @@ class DetectionCropDataset(_ArrayClsDataset):
     """
 
     def __init__(self, ann_file, data_root='', data_prefix=dict(img=''), crop_size=64,
-                 context=1.5, crops_per_box=4, pos_iou=0.6, neg_iou=0.3,
-                 background_ratio=1.0, min_size=4.0, color_type='color', seed=0, **kwargs):
+                 context=1.5, scale=None, crops_per_box=4, pos_iou=0.6,
+                 neg_iou=0.3, background_ratio=1.0, min_size=4.0, color_type='color', seed=0, **kwargs):
         checks = [('crop_size', crop_size, isinstance(crop_size, int) and crop_size >= 8,
                    'an int >= 8'),
                   ('context', context, context >= 1, '>= 1'),
+                  ('scale', scale, scale is None or scale > 0, 'None or > 0'),
                   ('crops_per_box', crops_per_box,
                    isinstance(crops_per_box, int) and crops_per_box >= 1, 'an int >= 1'),
                   ('pos_iou', pos_iou, 0 < pos_iou <= 1, 'in (0, 1]'),
@@ -97,6 +109,7 @@ class DetectionCropDataset(_ArrayClsDataset):
                 raise ValueError(f'DetectionCropDataset: {name} must be {allowed}, got '
                                  f'{value!r}')
         self.crop_size, self.context, self.crops_per_box = crop_size, context, crops_per_box
+        self.scale = scale
         self.pos_iou, self.neg_iou, self.background_ratio = pos_iou, neg_iou, background_ratio
         self.min_size, self.color_type, self.seed = min_size, color_type, seed
         super().__init__(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
@@ -168,11 +181,12 @@ class DetectionCropDataset(_ArrayClsDataset):
                 box = np.asarray(box, dtype=np.float64)
                 for k in range(self.crops_per_box):
                     crops.append(crop_window(img, box if k == 0 else self._jitter(box, rng),
-                                             self.context, self.crop_size))
+                                             self.context, self.crop_size, self.scale))
                     labels.append(label)
             n_bg = int(round(len(anns) * self.crops_per_box * self.background_ratio))
             for box in self._backgrounds(boxes, n_bg, img.shape[1], img.shape[0], rng):
-                crops.append(crop_window(img, box, self.context, self.crop_size))
+                crops.append(crop_window(img, box, self.context, self.crop_size,
+                                         self.scale))
                 labels.append(0)
         if not crops:
             raise ValueError(f'{self.ann_file}: no box of side >= {self.min_size} to crop')

@@ -55,8 +55,20 @@ def test_crop_window_is_the_box_with_context():
     assert out[12:28, 12:28].min() == 255 and out[:8].max() == 0 and out[:, -8:].max() == 0
 
 
+def test_crop_window_at_a_fixed_scale_keeps_the_box_size():
+    img = np.zeros((100, 100, 3), np.uint8)
+    img[40:60, 40:60] = 255
+    # scale 1: a 40 px window of the image itself, the 20 px box stays 20 px
+    out = crop_window(img, np.array([40., 40., 60., 60.]), context=3.0, size=40, scale=1.0)
+    assert out[11:29, 11:29].min() == 255 and out[:9].max() == 0 and out[:, 31:].max() == 0
+    # scale 2: a 20 px window enlarged twice, the box fills it
+    out = crop_window(img, np.array([40., 40., 60., 60.]), context=3.0, size=40, scale=2.0)
+    assert out[2:38, 2:38].min() == 255
+
+
 @pytest.mark.parametrize('kw, word', [(dict(crop_size=4), 'crop_size'),
                                       (dict(context=0.5), 'context'),
+                                      (dict(scale=0), 'scale'),
                                       (dict(neg_iou=1.5), 'neg_iou'),
                                       (dict(color_type='rgb'), 'color_type')])
 def test_bad_arguments_are_named(kw, word):
