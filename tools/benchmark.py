@@ -8,6 +8,9 @@
     # detector: ours (a config) vs mmdet's stock faster-rcnn_r101_fpn_1x_coco.py
     python tools/benchmark.py --model detector --config CONFIG --batch 8 --size 800 1216 \
         --dtype fp16 --channels-last
+    # one switch against no switch, same rounds: the demo detector, NCHW vs channels_last
+    python tools/benchmark.py --model detector --config configs/demo/CONFIG --ref-config none \
+        --batch 2 --size 800 --dtype bf16 --compare-channels-last --modes train
 
 Prints a table (median images/s of training steps and inference, peak memory, ratios)
 and writes it as JSON. The logic is in :mod:`mmresnet.benchmarks.models`.
@@ -42,6 +45,8 @@ def parse_args(argv=None):
     p.add_argument('--dtype', choices=tuple(DTYPES), default='fp32',
                    help='fp32, or AMP autocast in bf16 / fp16 (fp16: cuda only)')
     p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--compare-channels-last', action='store_true',
+                   help='time ours both in NCHW and channels_last, in the same rounds')
     p.add_argument('--compile', action='store_true', help='torch.compile the train step '
                    'and the classifier forward (as MMEngine\'s compile=True)')
     p.add_argument('--no-fold-bn', dest='fold_bn', action='store_false',
@@ -51,7 +56,8 @@ def parse_args(argv=None):
                    default=list(CLS_REFERENCES))
     p.add_argument('--config', help='our detector config (default: the stock config with '
                    'its backbone replaced by PaperResNet)')
-    p.add_argument('--ref-config', default=STOCK_DETECTOR, help='reference detector config')
+    p.add_argument('--ref-config', default=STOCK_DETECTOR,
+                   help='reference detector config; none: time ours alone')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='overrides for both detector configs, e.g. '
                    'model.test_cfg.rpn.max_per_img=100')
@@ -76,7 +82,8 @@ def main(argv=None):
         model=args.model, depth=args.depth, arch=args.arch, style=args.style,
         batch=args.batch, size=size,
         num_classes=args.num_classes, device=args.device, dtype=args.dtype,
-        channels_last=args.channels_last, compile=args.compile, fold_bn=args.fold_bn,
+        channels_last='both' if args.compare_channels_last else args.channels_last,
+        compile=args.compile, fold_bn=args.fold_bn,
         modes=args.modes, references=args.references, config=args.config,
         ref_config=args.ref_config, cfg_options=args.cfg_options, warmup=args.warmup,
         iters=args.iters, repeats=args.repeats, out=args.out)

@@ -297,14 +297,19 @@ def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=
 def _variants(name, build, ours, mode, device, channels_last, fold_bn):
     """``(label, model, switches)`` to time: every model with the generic switches, and
     ours once more with BN folding, so that the architecture and the switch are both
-    visible. A folding variant that folds nothing (all BN train) is left out."""
-    variants = [(name, False)] + ([(name + ' +fold', True)] if ours and fold_bn else [])
-    for label, fold in variants:
-        model = build().to(device)
-        switches = apply_switches(model, mode, channels_last, fold)
-        if fold and switches[0].endswith(' x0'):
-            continue
-        yield label, model, switches
+    visible. A folding variant that folds nothing (all BN train) is left out.
+    ``channels_last='both'``: ours is timed in NCHW and, as ``NAME +channels_last``, in
+    NHWC, in the same rounds (the references in NCHW)."""
+    layouts = [(False, ''), (True, ' +channels_last')] if channels_last == 'both' and ours \
+        else [(channels_last is True, '')]
+    folds = [(False, '')] + ([(True, ' +fold')] if ours and fold_bn else [])
+    for fold, fold_tag in folds:
+        for last, last_tag in layouts:
+            model = build().to(device)
+            switches = apply_switches(model, mode, last, fold)
+            if fold and switches[0].endswith(' x0'):
+                continue
+            yield name + fold_tag + last_tag, model, switches
 
 
 # -- detector ----------------------------------------------------------------------------
@@ -380,6 +385,8 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
     replaced by PaperResNet of the same depth and options (the FPN comparison)."""
     pairs = []
     try:
+        if ref_config in (None, 'none'):
+            raise BenchmarkSkipped('none asked for')
         ref_cfg = load_detector_config(ref_config, cfg_options)
         pairs.append((f'stock mmdet ({osp.basename(ref_config)})', ref_cfg, False))
     except BenchmarkSkipped as exc:
@@ -398,7 +405,10 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
     else:  # raises BenchmarkSkipped naming the file when it is missing
         pairs.insert(0, (f'PaperResNet ({osp.basename(config)})',
                          load_detector_config(config, cfg_options), True))
-    data = detector_data(batch, height, width, device)
+    # labels every compared detector has (the stock COCO configs: 80 classes)
+    classes = [cfg.model.get('roi_head', {}).get('bbox_head', {}).get('num_classes', 80)
+               for _, cfg, _ in pairs]
+    data = detector_data(batch, height, width, device, num_classes=min(classes))
     # the reference's seeded weights, built once, for ours to start from
     ref_weights = build_detector(ref_cfg).state_dict() if ref_cfg is not None else None
     entries = []
@@ -441,6 +451,10 @@ def ratios(results):
             for ref in (r for r in rows if not r['ours']):
                 out.append(dict(mode=mode, ours=o['name'], reference=ref['name'],
                                 ratio=o['img_per_s'] / ref['img_per_s']))
+        for o in ours:  # a switch against the same model without it (same rounds)
+            for base in (b for b in ours if o['name'].startswith(b['name'] + ' +')):
+                out.append(dict(mode=mode, ours=o['name'], reference=base['name'],
+                                ratio=o['img_per_s'] / base['img_per_s']))
     return out
 
 

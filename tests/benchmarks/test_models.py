@@ -75,7 +75,9 @@ def test_cifar_net_timed_alone_with_the_schedule_projection():
     assert {(r['name'], r['mode']) for r in report['results']} == {
         ('PaperResNet-8 (cifar)', 'train'), ('PaperResNet-8 (cifar)', 'infer'),
         ('PaperResNet-8 (cifar) +fold', 'infer')}
-    assert report['ratios'] == []  # nothing to compare with
+    # no reference to compare with: only the switch against the same net without it
+    assert [(q['ours'], q['reference']) for q in report['ratios']] == [
+        ('PaperResNet-8 (cifar) +fold', 'PaperResNet-8 (cifar)')]
     assert any("the paper's 64k iterations at batch 2 would take" in m for m in messages)
 
 
@@ -95,6 +97,21 @@ def test_detector_vs_stock_config(tmp_path):
     assert {r['name']: r['backbone'] for r in report['results']} == {
         ours: 'PaperResNet', ours + ' +fold': 'PaperResNet', stock: 'ResNet'}
     assert json.loads((tmp_path / 'det.json').read_text())['results']
+
+
+def test_one_switch_against_none_in_the_same_rounds_without_a_reference():
+    # the demo's one-class C4 detector: the synthetic labels stay within its classes
+    messages = []
+    report = run_benchmark(model='detector', config=C4_CONFIG, ref_config='none',
+                           size=(64, 64), channels_last='both', fold_bn=False,
+                           modes=('train', ), **dict(TINY, batch=1, log=messages.append))
+    name = 'PaperResNet (faster-rcnn_paper-r18-c4_scratch_demo.py)'
+    check_report(report, {(name, 'train'), (name + ' +channels_last', 'train')})
+    assert [(q['ours'], q['reference']) for q in report['ratios']] == [
+        (name + ' +channels_last', name)]
+    rows = {r['name']: r['switches'] for r in report['results']}
+    assert rows == {name: [], name + ' +channels_last': ['channels_last']}
+    assert any('skipping the reference detector' in m for m in messages)
 
 
 def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
