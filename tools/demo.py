@@ -5,15 +5,16 @@ COCO evaluation with drawn predictions.
     python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch]
         [--pretrain-config configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py]
         [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
-        [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...]
+        [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...] [--no-tta]
 
 1. pretrain  tools/train.py PRETRAIN_CONFIG: a PaperResNet classifier on crowns vs
              background cut from the training tiles (DetectionCropDataset);
 2. export    tools/export_backbone.py: its backbone as WORK_DIR/pretrain/backbone.pth;
 3. detect    tools/train.py CONFIG with backbone and conv5_x head initialised from it,
              BN frozen (Section 4.3), validated every few epochs;
-4. evaluate  tools/test.py CONFIG CHECKPOINT --show-dir: COCO box mAP on the validation
-             tiles, ground truth drawn beside the predictions.
+4. evaluate  tools/test.py CONFIG CHECKPOINT --tta --show-dir: COCO box mAP on the
+             validation tiles with the config's test-time augmentation (the tile and its
+             flips; --no-tta: the single view), ground truth drawn beside the predictions.
 ``--from-scratch`` then trains the same detector without pretraining (BN learning, He
 init) for as long as stages 1-3 took together, the paper's comparison in miniature.
 Results: WORK_DIR/summary.json, WORK_DIR/curves.png, WORK_DIR/detect/predictions/.
@@ -33,7 +34,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmresnet.convert.export import export_backbone  # noqa: E402
 from mmresnet.apis.runner import (build_runner, enable_test_outputs,  # noqa: E402
-                                    load_config)
+                                    enable_tta, load_config)
 
 PRETRAIN_CONFIG = 'configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py'
 DEMO_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'
@@ -60,6 +61,9 @@ def parse_args(argv=None):
                         help='every stage writes under it; summary.json at its top')
     parser.add_argument('--from-scratch', action='store_true',
                         help='also train the detector from scratch in the same time budget')
+    parser.add_argument('--no-tta', dest='tta', action='store_false',
+                        help='evaluate the single view only (default: with the config\'s '
+                        'test-time augmentation, where it has one)')
     parser.add_argument('--pretrain-cfg-options', nargs='+', action=DictAction, default={},
                         help='override pretraining config keys, "key=value"')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
@@ -113,12 +117,17 @@ def _own_visualizer(cfg, tag):
         cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{tag}'
 
 
-def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
-    """Stages 3-4: train the detector, then test it with predictions drawn.
+MAP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50')
+
+
+def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None, tta=True):
+    """Stages 3-4: train the detector, then test it with predictions drawn, with the
+    config's test-time augmentation when ``tta`` and the config has one.
 
     Returns:
         tuple: (test metrics, detector checkpoint, predictions folder, training seconds,
-        epochs trained).
+        epochs trained, the last validation's metrics: the single view of the same
+        weights).
     """
     start = time.time()
     cfg = _train_cfg(config, work_dir, cfg_options)
@@ -128,7 +137,11 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     if max_epochs is not None:
         scale_epochs(cfg, max_epochs)
     epochs = cfg.train_cfg.max_epochs
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    runner.train()  # the loop validates after the last epoch too
+    hub = runner.message_hub  # MMEngine's RuntimeInfoHook keeps each val metric there
+    single = {k: float(hub.get_scalar(f'val/{k}').current()) for k in MAP_KEYS
+              if f'val/{k}' in hub.log_scalars}
     det_checkpoint = _last_checkpoint(work_dir)
     seconds = time.time() - start
 
@@ -140,9 +153,12 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None):
     for part in (cfg.model.backbone, cfg.model.get('roi_head', {}).get('shared_head')):
         if part is not None:  # weights come from the detector checkpoint
             part.init_cfg = None
+    if tta and 'tta_model' in cfg:
+        enable_tta(cfg)
     enable_test_outputs(cfg, show_dir=show_dir)
     metrics = build_runner(cfg).test()
-    return metrics, det_checkpoint, show_dir, seconds, epochs
+    metrics['tta'] = bool(tta and 'tta_model' in cfg)
+    return metrics, det_checkpoint, show_dir, seconds, epochs, single
 
 
 def scale_epochs(cfg, max_epochs):
@@ -170,6 +186,10 @@ def plot_detection_curves(run_dirs, out):
                 out)
 
 
+def _maps(metrics):
+    return {k.split('/')[-1]: v for k, v in metrics.items()}
+
+
 def _map_line(metrics):
     return (f'box mAP {metrics.get("coco/bbox_mAP", float("nan")):.3f} (COCO '
             f'mAP@[.5:.95])   mAP@.5 {metrics.get("coco/bbox_mAP_50", float("nan")):.3f}')
@@ -193,13 +213,14 @@ def main(argv=None):
                            args, pre_dir)
     backbone = osp.join(pre_dir, 'backbone.pth')
     stage('export backbone', export_backbone, cls_checkpoint, backbone)
-    metrics, det_checkpoint, show_dir, det_seconds, det_epochs = stage(
+    metrics, det_checkpoint, show_dir, det_seconds, det_epochs, single = stage(
         'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
-        detect, args.config, det_dir, args.cfg_options, checkpoint=backbone)
+        detect, args.config, det_dir, args.cfg_options, checkpoint=backbone, tta=args.tta)
 
     summary = dict(
         bbox_mAP=float(metrics.get('coco/bbox_mAP', float('nan'))),
         bbox_mAP_50=float(metrics.get('coco/bbox_mAP_50', float('nan'))),
+        tta=metrics['tta'], single_view=_maps(single),
         stages=copy.deepcopy(stages), backbone_checkpoint=backbone,
         classifier_checkpoint=cls_checkpoint, detector_checkpoint=det_checkpoint,
         predictions=show_dir, config=args.config, pretrain_config=args.pretrain_config)
@@ -211,12 +232,14 @@ def main(argv=None):
         print(f'from scratch: {epochs} epochs (the {budget:.0f} s of stages 1-3 at the '
               f'pretrained detector\'s {det_seconds / det_epochs:.1f} s/epoch)')
         scratch_dir = osp.join(work_dir, 'scratch')
-        s_metrics, s_ckpt, s_show, s_seconds, _ = stage(
+        s_metrics, s_ckpt, s_show, s_seconds, _, s_single = stage(
             'from scratch (same detector, He init, BN learning, same time budget)', detect,
-            args.scratch_config, scratch_dir, args.cfg_options, max_epochs=epochs)
+            args.scratch_config, scratch_dir, args.cfg_options, max_epochs=epochs,
+            tta=args.tta)
         summary['from_scratch'] = dict(
             bbox_mAP=float(s_metrics.get('coco/bbox_mAP', float('nan'))),
             bbox_mAP_50=float(s_metrics.get('coco/bbox_mAP_50', float('nan'))),
+            tta=s_metrics['tta'], single_view=_maps(s_single),
             epochs=epochs, train_seconds=round(s_seconds, 1), budget_seconds=round(budget, 1),
             detector_checkpoint=s_ckpt, predictions=s_show, config=args.scratch_config)
         summary['stages'] = copy.deepcopy(stages)
@@ -230,9 +253,12 @@ def main(argv=None):
     print('\n=== PaperResNet demo: pretrain -> export -> C4 Faster R-CNN (frozen BN) ===')
     for i, s in enumerate(stages, 1):
         print(f'stage {i}      {s["name"]}: {s["seconds"]:.0f} s')
-    print(f'{_map_line(metrics)}   (validation tiles, pretrained)')
+    views = 'the tile and its flips' if metrics['tta'] else 'single view'
+    print(f'{_map_line(metrics)}   (validation tiles, pretrained, {views})')
+    if metrics['tta'] and single:
+        print(f'single view  {_map_line(single)}   (the last validation, same weights)')
     if args.from_scratch:
-        print(f'from scratch {_map_line(s_metrics)}   (same time budget)')
+        print(f'from scratch {_map_line(s_metrics)}   (same time budget, {views})')
     print(f'time         total {total / 60:.1f} min')
     print(f'backbone     {backbone}')
     print(f'detector     {det_checkpoint}')

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint with MMEngine's Runner (classification or detection).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
-                         [--show-dir DIR] [--show [--wait-time 2]]
+                         [--show-dir DIR] [--show [--wait-time 2]] [--tta]
                          [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
@@ -12,7 +12,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401
 from mmresnet.apis.runner import (add_common_args, apply_test_protocol,  # noqa: E402
-                                    build_runner, enable_test_outputs, load_config)
+                                    build_runner, enable_test_outputs, enable_tta,
+                                    load_config)
 
 
 def parse_args(argv=None):
@@ -26,6 +27,9 @@ def parse_args(argv=None):
                         help='show each image with its predictions in a window (detectors)')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='seconds each image is shown with --show (default: 2)')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_model and "
+                        'tta_pipeline (detectors, as mmdet)')
     parser.add_argument('--protocol', choices=('single', 'ten_crop', 'multi_scale'),
                         help='classification test protocol (default: the config\'s)')
     return parser.parse_args(argv)
@@ -39,6 +43,8 @@ def prepare_config(args):
                         wait_time=args.wait_time)
     if args.protocol is not None:
         apply_test_protocol(cfg, args.protocol)
+    if args.tta:
+        enable_tta(cfg)
     return cfg
 
 

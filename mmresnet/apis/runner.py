@@ -201,6 +201,26 @@ def enable_test_outputs(cfg, out=None, show_dir=None, show=False, wait_time=2):
     return cfg
 
 
+def enable_tta(cfg):
+    """``--tta``: mmdet's test-time augmentation, as its tools/test.py does it: the config's
+    ``tta_model`` (e.g. ``DetTTAModel``, which maps each view's boxes back and merges them
+    with NMS) wraps the model and ``tta_pipeline`` (a ``TestTimeAug``) replaces the test
+    pipeline. Returns ``cfg``."""
+    from mmengine.config import ConfigDict
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise ValueError(f'--tta needs {" and ".join(missing)} in the config (mmdet\'s '
+                         "layout: tta_model=dict(type='DetTTAModel', tta_cfg=...), "
+                         "tta_pipeline=[..., dict(type='TestTimeAug', transforms=...)]); "
+                         f'{cfg.filename or "the config"} has no {missing[0]}')
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset:  # wrappers (RepeatDataset, ...) hold the real one
+        dataset = dataset['dataset']
+    dataset.pipeline = cfg.tta_pipeline
+    return cfg
+
+
 def apply_test_protocol(cfg, protocol):
     """``--protocol``: the classifier's test protocol (Section 3.4) and its pipeline.
 

@@ -169,8 +169,8 @@ class RecipeHook(Hook):
 
     @staticmethod
     def _model(runner):
-        from mmengine.model import is_model_wrapper
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+        from .speed import unwrap_model  # the detector inside DDP or a --tta model
+        return unwrap_model(runner.model)
 
     def before_save_checkpoint(self, runner, checkpoint):
         from ..models.utils import model_recipe

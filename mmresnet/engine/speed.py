@@ -79,8 +79,11 @@ class FrozenBatchNorm2d(nn.Module):
         return f'{self.num_features}, eps={self.eps}'
 
 
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
+def unwrap_model(model):
+    """The model inside a DDP-style wrapper or a test-time-augmentation model."""
+    from mmengine.model import BaseTTAModel
+    return model.module if is_model_wrapper(model) or isinstance(model, BaseTTAModel) \
+        else model
 
 
 def _is_frozen_bn(module):
@@ -108,7 +111,7 @@ def freeze_bn(model, only_frozen=True):
         int: Number of BN layers replaced.
     """
     count = 0
-    for parent in list(_unwrap(model).modules()):
+    for parent in list(unwrap_model(model).modules()):
         for name, child in list(parent.named_children()):
             if not isinstance(child, _BatchNorm) or child.running_mean is None:
                 continue
@@ -152,7 +155,7 @@ def fold_bn_into_conv(model):
     Raises:
         RuntimeError: the model is in training mode.
     """
-    model = _unwrap(model)
+    model = unwrap_model(model)
     if model.training:
         raise RuntimeError('fold_bn_into_conv is for inference: call model.eval() first '
                            '(folding a BN that still updates its statistics changes results)')
@@ -209,7 +212,7 @@ def to_channels_last(model):
     Returns:
         nn.Module: ``model``.
     """
-    inner = _unwrap(model)
+    inner = unwrap_model(model)
     inner.to(memory_format=torch.channels_last)
     target = getattr(inner, 'backbone', inner)
     if not getattr(target, '_mmresnet_channels_last', False):
@@ -257,7 +260,7 @@ class SpeedUpHook(Hook):
         self.fold_bn_test = fold_bn_test
 
     def before_train(self, runner):
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         model.train()  # so that norm_eval / frozen stages put their BN in eval mode
         if self.freeze_bn:
             n = freeze_bn(model, only_frozen=True)
@@ -266,7 +269,7 @@ class SpeedUpHook(Hook):
             to_channels_last(model)
 
     def before_test(self, runner):
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         model.eval()
         if self.fold_bn_test:
             n = fold_bn_into_conv(model)
@@ -275,5 +278,5 @@ class SpeedUpHook(Hook):
             to_channels_last(model)
 
 
-__all__ = ['FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv', 'to_channels_last',
+__all__ = ['unwrap_model', 'FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv', 'to_channels_last',
            'SpeedUpHook']

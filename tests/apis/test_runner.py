@@ -98,3 +98,32 @@ def test_tensorboard_backend_in_the_runner(tmp_path):
     tb = backends['TensorboardVisBackend']
     tb.close()
     assert any('tfevents' in f for f in os.listdir(tb._save_dir))
+
+
+def test_tta_wraps_the_model_and_replaces_the_test_pipeline():
+    from mmresnet.apis.runner import enable_tta
+    from mmresnet.engine.hooks import RecipeHook
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'))
+    detector = cfg.model
+    enable_tta(cfg)
+    assert cfg.model.type == 'DetTTAModel' and cfg.model.module == detector
+    transforms = cfg.test_dataloader.dataset.pipeline[1]['transforms']
+    assert [t.get('direction') for t in transforms[1]] == [
+        'horizontal', 'vertical', 'diagonal', None]
+    # the recipe check and the speed switches reach the detector inside the TTA model
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from types import SimpleNamespace
+    init_default_scope('mmdet')
+    cfg.model.module.backbone.init_cfg = None
+    cfg.model.module.roi_head.shared_head.init_cfg = None
+    model = MODELS.build(cfg.model)
+    assert RecipeHook._model(SimpleNamespace(model=model)) is model.module
+
+
+def test_tta_without_its_keys_is_named():
+    from mmresnet.apis.runner import enable_tta
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/faster_rcnn/'
+                                   'faster-rcnn_paper-r50-caffe-c4_1x_coco.py'))
+    with pytest.raises(ValueError, match='--tta needs tta_model and tta_pipeline'):
+        enable_tta(cfg)

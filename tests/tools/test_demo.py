@@ -8,6 +8,8 @@ import sys
 
 import torch
 
+import mmresnet  # noqa: F401  (MMEngine's HistoryBuffer & co. as safe globals of torch.load)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # 128 px instead of 400 and 32 px crops: the pipeline, not the learning, is under test.
@@ -22,7 +24,8 @@ DETECT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
           'train_dataloader.persistent_workers=False',
           'train_dataloader.dataset.pipeline.2.scale=(128,128)',
           'param_scheduler.1.milestones=[1]', 'param_scheduler.1.end=1',
-          'default_hooks.checkpoint.interval=1']
+          'default_hooks.checkpoint.interval=1',
+          'tta_pipeline.1.transforms.0.0.scale=(128,128)']
 for part in ('val', 'test'):
     DETECT += [f'{part}_dataloader.dataset.indices=2', f'{part}_dataloader.num_workers=0',
                f'{part}_dataloader.persistent_workers=False',
@@ -47,6 +50,9 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     assert 'box mAP' in out and 'Epoch(val) [1]' in out and '=== pretrain' in out
     summary = json.loads((work / 'summary.json').read_text())
     assert isinstance(summary['bbox_mAP'], float) and isinstance(summary['bbox_mAP_50'], float)
+    # evaluated with the tile and its flips; the single view is the last validation
+    assert summary['tta'] is True and 'single view' in out
+    assert set(summary['single_view']) == {'bbox_mAP', 'bbox_mAP_50'}
     names = [s['name'] for s in summary['stages']]
     assert 'pretrain' in names[0] and len(names) == 4 and 'scratch' in names[3]
     assert all(s['seconds'] >= 0 for s in summary['stages']) and summary['stages'][0]['seconds'] > 0
