@@ -101,7 +101,8 @@ tta_pipeline = [
     dict(type='TestTimeAug', transforms=[
         [dict(type='Resize', scale=scale, keep_ratio=True)],
         [dict(type='RandomFlip', prob=1.0, direction=d)
-         for d in ('horizontal', 'vertical', 'diagonal')] + [dict(type='RandomFlip', prob=0.0)],
+         for d in ('horizontal', 'vertical', 'diagonal')]
+        + [dict(type='RandomFlip', prob=0.0)],
         [dict(type='LoadAnnotations', with_bbox=True)],
         [dict(type='PackDetInputs',
               meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',

@@ -92,7 +92,8 @@ class DetectionCropDataset(_ArrayClsDataset):
 
     def __init__(self, ann_file, data_root='', data_prefix=dict(img=''), crop_size=64,
                  context=1.5, scale=None, crops_per_box=4, pos_iou=0.6,
-                 neg_iou=0.3, background_ratio=1.0, min_size=4.0, color_type='color', seed=0, **kwargs):
+                 neg_iou=0.3, background_ratio=1.0, min_size=4.0, color_type='color', seed=0,
+                 **kwargs):
         checks = [('crop_size', crop_size, isinstance(crop_size, int) and crop_size >= 8,
                    'an int >= 8'),
                   ('context', context, context >= 1, '>= 1'),

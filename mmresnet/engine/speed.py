@@ -278,5 +278,5 @@ class SpeedUpHook(Hook):
             to_channels_last(model)
 
 
-__all__ = ['unwrap_model', 'FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv', 'to_channels_last',
-           'SpeedUpHook']
+__all__ = ['unwrap_model', 'FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv',
+           'to_channels_last', 'SpeedUpHook']

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-import mmresnet  # noqa: F401  (MMEngine's HistoryBuffer & co. as safe globals of torch.load)
+import mmresnet  # noqa: F401  (MMEngine's HistoryBuffer as a safe global of torch.load)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
