@@ -63,7 +63,8 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# 130 epochs of 14 iterations (2 images each): about 6 minutes on 2 cores in bf16.
+# 130 epochs of 14 iterations (2 images each): about 7 minutes on 2 cores (bf16,
+# channels_last), validations included.
 max_epochs = 130
 val_interval = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
