@@ -153,11 +153,12 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None, tta=
     for part in (cfg.model.backbone, cfg.model.get('roi_head', {}).get('shared_head')):
         if part is not None:  # weights come from the detector checkpoint
             part.init_cfg = None
-    if tta and 'tta_model' in cfg:
+    tta = tta and 'tta_model' in cfg
+    if tta:
         enable_tta(cfg)
     enable_test_outputs(cfg, show_dir=show_dir)
     metrics = build_runner(cfg).test()
-    metrics['tta'] = bool(tta and 'tta_model' in cfg)
+    metrics['tta'] = tta
     return metrics, det_checkpoint, show_dir, seconds, epochs, single
 
 

@@ -5,6 +5,7 @@ from .weights import (WeightsMismatchError, extract_state_dict, init_with_strict
                       load_backbone_weights, split_pretrained)
 
 __all__ = ['PaperModule', 'he_init_cfg', 'RecipeMismatchError', 'check_arch',
-           'check_normalisation', 'checkpoint_recipe', 'model_recipe', 'module_recipe', 'normalisation_recipe',
+           'check_normalisation', 'checkpoint_recipe', 'model_recipe', 'module_recipe',
+           'normalisation_recipe',
            'WeightsMismatchError', 'extract_state_dict', 'load_backbone_weights',
            'split_pretrained', 'init_with_strict_pretrained']
