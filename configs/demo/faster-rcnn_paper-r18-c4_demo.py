@@ -10,7 +10,7 @@
 # Trained on the 29 training tiles, evaluated (COCO box mAP) on the 9 validation tiles.
 # Scaled to the tiles' small objects (crowns 15-70 px on 400 px tiles), measured in
 # docs/demo.md:
-# - the tiles are resized to 800 px (the data config's scale), as mmdet resizes COCO images to 800 px and more: the
+# - the tiles are resized to 800 px, as mmdet resizes COCO images to 800 px and more: the
 #   stride-16 C4 map then has a cell per 8 tile pixels (a median crown covers 4-5 cells
 #   instead of 2-3), anchors of 32, 64 and 128 px (16-64 tile pixels);
 # - RoIAlign pools 4x4 (conv5_x makes it 2x2) instead of the paper's 14x14 (7x7): the
@@ -41,6 +41,28 @@ model = dict(
         rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=300)))
 
+# The tiles at twice their size (800 px), flipped in both axes and across the diagonal
+# (seen from above, a tree is a tree upside down too).
+scale = (800, 800)
+train_pipeline = [
+    dict(type='LoadDetImage'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=[0.25, 0.25, 0.25],
+         direction=['horizontal', 'vertical', 'diagonal']),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadDetImage'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
 # 130 epochs of 14 iterations (2 images each): about 7 minutes on 2 cores (bf16,
 # channels_last), validations included.
 max_epochs = 130
@@ -70,8 +92,20 @@ default_hooks = dict(logger=dict(interval=5),
                      visualization=dict(score_thr=0.5))
 log_processor = dict(window_size=5)
 randomness = dict(seed=0)
-# Test-time augmentation (tools/test.py --tta; tools/demo.py's evaluation): the views of the
-# data config's tta_pipeline (the tile and its three flips), the boxes mapped back and
-# merged by NMS at the test IoU (mmdet's DetTTAModel).
+# Test-time augmentation (tools/test.py --tta; tools/demo.py's evaluation): the tile and
+# its three flips, the boxes mapped back and merged by NMS at the test IoU (mmdet's
+# DetTTAModel).
 tta_model = dict(type='DetTTAModel',
                  tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
+tta_pipeline = [
+    dict(type='LoadDetImage'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=scale, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=1.0, direction=d)
+         for d in ('horizontal', 'vertical', 'diagonal')]
+        + [dict(type='RandomFlip', prob=0.0)],
+        [dict(type='LoadAnnotations', with_bbox=True)],
+        [dict(type='PackDetInputs',
+              meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+                         'flip', 'flip_direction'))]])
+]

@@ -5,13 +5,10 @@
 dataset_type = 'StrictCocoDataset'
 data_root = 'data/demo_detection/'
 metainfo = dict(classes=('tree', ), palette=[(0, 200, 0)])
-# The tiles at twice their size: crowns are 15-70 px at 10 cm/pixel, and the demo detector's
-# stride-16 map then has a cell per 8 tile pixels (as mmdet resizes COCO images to 800 px).
-scale = (800, 800)
 train_pipeline = [
     dict(type='LoadDetImage'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='Resize', scale=(400, 400), keep_ratio=True),  # the tiles' own size
     # Seen from above, a tree is a tree upside down too: both flips are label-preserving.
     dict(type='RandomFlip', prob=[0.25, 0.25, 0.25],
          direction=['horizontal', 'vertical', 'diagonal']),
@@ -19,24 +16,10 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadDetImage'),
-    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='Resize', scale=(400, 400), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-# Test-time augmentation (tools/test.py --tta, with a tta_model in the model config): the
-# tile and its three flips.
-tta_pipeline = [
-    dict(type='LoadDetImage'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=scale, keep_ratio=True)],
-        [dict(type='RandomFlip', prob=1.0, direction=d)
-         for d in ('horizontal', 'vertical', 'diagonal')]
-        + [dict(type='RandomFlip', prob=0.0)],
-        [dict(type='LoadAnnotations', with_bbox=True)],
-        [dict(type='PackDetInputs',
-              meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-                         'flip', 'flip_direction'))]])
 ]
 train_dataloader = dict(
     batch_size=2, num_workers=1, persistent_workers=True,
