@@ -2,10 +2,15 @@
 classification pretraining, backbone export, C4 Faster R-CNN fine-tuning with BN frozen,
 COCO evaluation with drawn predictions.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch]
+    python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch] [--budget-min 8]
+        [--data DIR [--train-ann F] [--val-ann F] [--skip-invalid] [--plan-only]]
         [--pretrain-config configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py]
         [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
         [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...] [--no-tta]
+
+``--data DIR``: the same pipeline on a COCO or VOC folder of one's own (docs/demo.md, "Your
+own data"): the data checked, classes read from the files, the detector sized to the boxes,
+the schedule fitted to ``--budget-min``, the configs written to WORK_DIR/configs/.
 
 1. pretrain  tools/train.py PRETRAIN_CONFIG: a PaperResNet classifier on crowns vs
              background cut from the training tiles (DetectionCropDataset);
@@ -23,6 +28,7 @@ import argparse
 import copy
 import importlib.util
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -33,12 +39,16 @@ sys.path.insert(0, osp.dirname(TOOLS))
 from mmengine.config import DictAction  # noqa: E402
 
 from mmresnet.convert.export import export_backbone  # noqa: E402
+from mmresnet.apis.own_data import (describe_plan, plan_embedded,  # noqa: E402
+                                     plan_own_data)
 from mmresnet.apis.runner import (build_runner, enable_test_outputs,  # noqa: E402
                                     enable_tta, load_config)
 
 PRETRAIN_CONFIG = 'configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py'
 DEMO_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py'
+# Minutes for the stages: the embedded run (about 7 on 2 cores) with room for a slower machine.
+BUDGET_MIN = 8.0
 
 
 def _tool(name):
@@ -64,11 +74,34 @@ def parse_args(argv=None):
     parser.add_argument('--no-tta', dest='tta', action='store_false',
                         help='evaluate the single view only (default: with the config\'s '
                         'test-time augmentation, where it has one)')
+    parser.add_argument('--data', metavar='DIR',
+                        help='a COCO (annotations/*.json) or VOC (Annotations/, JPEGImages/) '
+                        'data folder instead of the embedded tiles')
+    parser.add_argument('--train-ann', help='with --data: the COCO training file, relative to '
+                        'DIR or DIR/annotations (default: train.json or instances_train.json)')
+    parser.add_argument('--val-ann', help='with --data: the COCO validation file (default: '
+                        'val.json or instances_val.json; none: a deterministic split)')
+    parser.add_argument('--skip-invalid', action='store_true',
+                        help='with --data: drop bad boxes and images (counted in the log) '
+                        'instead of stopping with the list of problems')
+    parser.add_argument('--plan-only', action='store_true',
+                        help='with --data: check the data, size the detector, write the '
+                        'configs and the plan, and stop before training')
+    parser.add_argument('--budget-min', type=float, default=BUDGET_MIN,
+                        help='minutes for all stages (default: %(default)s); the detector '
+                        'trains for fewer iterations where its schedule would not fit')
     parser.add_argument('--pretrain-cfg-options', nargs='+', action=DictAction, default={},
                         help='override pretraining config keys, "key=value"')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override detection config keys (both detectors), "key=value"')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.data:
+        for name in ('train_ann', 'val_ann', 'skip_invalid', 'plan_only'):
+            if getattr(args, name):
+                parser.error(f'--{name.replace("_", "-")} needs --data DIR')
+    if not args.budget_min > 0:
+        parser.error(f'--budget-min must be > 0, got {args.budget_min}')
+    return args
 
 
 def _options(cfg_options):
@@ -120,23 +153,23 @@ def _own_visualizer(cfg, tag):
 MAP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50')
 
 
-def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None, tta=True):
+def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True):
     """Stages 3-4: train the detector, then test it with predictions drawn, with the
     config's test-time augmentation when ``tta`` and the config has one.
 
     Returns:
         tuple: (test metrics, detector checkpoint, predictions folder, training seconds,
-        epochs trained, the last validation's metrics: the single view of the same
-        weights).
+        epochs or iterations trained (``length``: the same unit, the config's loop's), the
+        last validation's metrics: the single view of the same weights).
     """
     start = time.time()
     cfg = _train_cfg(config, work_dir, cfg_options)
     _own_visualizer(cfg, f'{osp.basename(work_dir)}_train')
     if checkpoint is not None:
         set_pretrained(cfg, checkpoint)
-    if max_epochs is not None:
-        scale_epochs(cfg, max_epochs)
-    epochs = cfg.train_cfg.max_epochs
+    if length is not None:
+        scale_schedule(cfg, length)
+    epochs = schedule_length(cfg)
     runner = build_runner(cfg)
     runner.train()  # the loop validates after the last epoch too
     hub = runner.message_hub  # MMEngine's RuntimeInfoHook keeps each val metric there
@@ -162,9 +195,24 @@ def detect(config, work_dir, cfg_options, checkpoint=None, max_epochs=None, tta=
     return metrics, det_checkpoint, show_dir, seconds, epochs, single
 
 
-def scale_epochs(cfg, max_epochs):
-    """Train for ``max_epochs``, with the lr step and the checkpoint at the same fractions
-    of the run as in the config."""
+def schedule_length(cfg):
+    """(length, unit) of a config's training loop: max_epochs or max_iters."""
+    if 'max_epochs' in cfg.train_cfg:
+        return cfg.train_cfg.max_epochs
+    return cfg.train_cfg.max_iters
+
+
+def scale_schedule(cfg, length):
+    """Train for ``length`` epochs (epoch-based configs) or iterations (iteration-based),
+    with the validations, the lr steps and the checkpoint at the same fractions of the run
+    as in the config."""
+    if 'max_epochs' not in cfg.train_cfg:
+        from mmresnet.apis.own_data import iteration_schedule
+        old = cfg.train_cfg.max_iters
+        iteration_schedule(cfg, length, max(1, round(cfg.train_cfg.get('val_interval', old)
+                                                     * length / old)))
+        return
+    max_epochs = length
     old = cfg.train_cfg.max_epochs
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = max(1, round(cfg.train_cfg.get('val_interval', old)
@@ -191,6 +239,16 @@ def _maps(metrics):
     return {k.split('/')[-1]: v for k, v in metrics.items()}
 
 
+def _mkdir(path):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    return path
+
+
+def _short(classes, most=3):
+    names = ', '.join(repr(c) for c in classes[:most])
+    return names + (f' and {len(classes) - most} more' if len(classes) > most else '')
+
+
 def _map_line(metrics):
     return (f'box mAP {metrics.get("coco/bbox_mAP", float("nan")):.3f} (COCO '
             f'mAP@[.5:.95])   mAP@.5 {metrics.get("coco/bbox_mAP_50", float("nan")):.3f}')
@@ -210,13 +268,36 @@ def main(argv=None):
         print(f'=== {name}: {stages[-1]["seconds"]:.0f} s ===', flush=True)
         return result
 
-    cls_checkpoint = stage('pretrain (classification, crowns vs background)', pretrain,
-                           args, pre_dir)
+    if args.data:
+        info = plan_own_data(args.data, work_dir, args.pretrain_config, args.config,
+                             args.scratch_config, args.budget_min, train_ann=args.train_ann,
+                             val_ann=args.val_ann,
+                             on_invalid='skip' if args.skip_invalid else 'error')
+        args.pretrain_config = info['configs']['pretrain']
+        args.config, args.scratch_config = info['configs']['detector'], info['configs']['scratch']
+        length = None
+    else:  # the hand-set configs, shortened only where the budget says so
+        det_cfg = _train_cfg(args.config, det_dir, args.cfg_options)
+        info = plan_embedded(_train_cfg(args.pretrain_config, pre_dir,
+                                        args.pretrain_cfg_options), det_cfg, args.budget_min)
+        epochs = info['plan']['det_epochs']
+        length = epochs if epochs < det_cfg.train_cfg.max_epochs else None
+    describe_plan(info)
+    classes = list(info['counts']['train']['per_class'])
+    with open(_mkdir(osp.join(work_dir, 'plan.json')), 'w') as f:
+        json.dump(info, f, indent=2, ensure_ascii=False)
+    if args.plan_only:
+        print(f'plan         {osp.join(work_dir, "plan.json")} (--plan-only: nothing trained)')
+        return info
+
+    cls_checkpoint = stage(f'pretrain (classification, {_short(classes)} vs background)',
+                           pretrain, args, pre_dir)
     backbone = osp.join(pre_dir, 'backbone.pth')
     stage('export backbone', export_backbone, cls_checkpoint, backbone)
-    metrics, det_checkpoint, show_dir, det_seconds, det_epochs, single = stage(
+    metrics, det_checkpoint, show_dir, det_seconds, det_length, single = stage(
         'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
-        detect, args.config, det_dir, args.cfg_options, checkpoint=backbone, tta=args.tta)
+        detect, args.config, det_dir, args.cfg_options, checkpoint=backbone, length=length,
+        tta=args.tta)
 
     summary = dict(
         bbox_mAP=float(metrics.get('coco/bbox_mAP', float('nan'))),
@@ -224,24 +305,27 @@ def main(argv=None):
         tta=metrics['tta'], single_view=_maps(single),
         stages=copy.deepcopy(stages), backbone_checkpoint=backbone,
         classifier_checkpoint=cls_checkpoint, detector_checkpoint=det_checkpoint,
-        predictions=show_dir, config=args.config, pretrain_config=args.pretrain_config)
+        predictions=show_dir, config=args.config, pretrain_config=args.pretrain_config,
+        classes=classes, data=info)
     runs = {'pretrained': det_dir}
     if args.from_scratch:
         # the same budget: stages 1-3 (pretraining, export, detector training)
         budget = sum(s['seconds'] for s in stages[:2]) + det_seconds
-        epochs = max(1, round(det_epochs * budget / det_seconds))
-        print(f'from scratch: {epochs} epochs (the {budget:.0f} s of stages 1-3 at the '
-              f'pretrained detector\'s {det_seconds / det_epochs:.1f} s/epoch)')
+        epochs = max(1, round(det_length * budget / det_seconds))
+        unit = 'iteration' if args.data else 'epoch'
+        print(f'from scratch: {epochs} {unit}s (the {budget:.0f} s of stages 1-3 at the '
+              f'pretrained detector\'s {det_seconds / det_length:.2f} s/{unit})')
         scratch_dir = osp.join(work_dir, 'scratch')
         s_metrics, s_ckpt, s_show, s_seconds, _, s_single = stage(
             'from scratch (same detector, He init, BN learning, same time budget)', detect,
-            args.scratch_config, scratch_dir, args.cfg_options, max_epochs=epochs,
+            args.scratch_config, scratch_dir, args.cfg_options, length=epochs,
             tta=args.tta)
         summary['from_scratch'] = dict(
             bbox_mAP=float(s_metrics.get('coco/bbox_mAP', float('nan'))),
             bbox_mAP_50=float(s_metrics.get('coco/bbox_mAP_50', float('nan'))),
             tta=s_metrics['tta'], single_view=_maps(s_single),
-            epochs=epochs, train_seconds=round(s_seconds, 1), budget_seconds=round(budget, 1),
+            epochs=epochs, unit=unit, train_seconds=round(s_seconds, 1),
+            budget_seconds=round(budget, 1),
             detector_checkpoint=s_ckpt, predictions=s_show, config=args.scratch_config)
         summary['stages'] = copy.deepcopy(stages)
         runs['from scratch'] = scratch_dir
@@ -254,13 +338,15 @@ def main(argv=None):
     print('\n=== PaperResNet demo: pretrain -> export -> C4 Faster R-CNN (frozen BN) ===')
     for i, s in enumerate(stages, 1):
         print(f'stage {i}      {s["name"]}: {s["seconds"]:.0f} s')
-    views = 'the tile and its flips' if metrics['tta'] else 'single view'
-    print(f'{_map_line(metrics)}   (validation tiles, pretrained, {views})')
+    views = 'the image and its flips' if metrics['tta'] else 'single view'
+    print(f'{_map_line(metrics)}   (validation images, pretrained, {views})')
     if metrics['tta'] and single:
         print(f'single view  {_map_line(single)}   (the last validation, same weights)')
     if args.from_scratch:
         print(f'from scratch {_map_line(s_metrics)}   (same time budget, {views})')
-    print(f'time         total {total / 60:.1f} min')
+    print(f'classes      {classes}')
+    print(f'time         total {total / 60:.1f} min (planned '
+          f'{info["plan"]["expected_s"] / 60:.1f} min, budget {args.budget_min:g} min)')
     print(f'backbone     {backbone}')
     print(f'detector     {det_checkpoint}')
     print(f'predictions  {show_dir}/ (ground truth left, predictions scored >= the '

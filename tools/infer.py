@@ -5,8 +5,8 @@
         [--palette none] [--cfg-options k=v ...]
 
 Writes OUT_DIR/vis/<image> (the predictions scored >= --score-thr drawn) and
-OUT_DIR/preds/<image stem>.json (every prediction: labels, scores, bboxes in pixels), and
-prints the files written. The checkpoint loads through the project's safe loader.
+OUT_DIR/preds/<image stem>.json (every prediction: labels, label_names, scores, bboxes in
+pixels), and prints the files written with the class names of the boxes drawn. The checkpoint loads through the project's safe loader.
 """
 import argparse
 import os.path as osp
@@ -56,8 +56,10 @@ def main(argv=None):
                             batch_size=args.batch_size, cfg_options=args.cfg_options,
                             show=args.show, wait_time=args.wait_time, palette=args.palette)
     for vis, pred, p in zip(written['vis'], written['preds'], written['predictions']):
-        kept = sum(s >= args.score_thr for s in p.get('scores', []))
-        print(f'{vis}  ({kept} boxes >= {args.score_thr:g} drawn)\n{pred}  '
+        kept = [n for n, s in zip(p['label_names'], p.get('scores', [])) if s >= args.score_thr]
+        names = ', '.join(f'{kept.count(n)} {n!r}' for n in dict.fromkeys(kept))
+        print(f'{vis}  ({len(kept)} boxes >= {args.score_thr:g} drawn'
+              + (f': {names}' if names else '') + f')\n{pred}  '
               f'({len(p.get("scores", []))} predictions)')
     print(f'wrote {len(written["vis"])} drawn images to {osp.join(args.out_dir, "vis")} and '
           f'{len(written["preds"])} prediction files to {osp.join(args.out_dir, "preds")}')

@@ -10,6 +10,7 @@ The checkpoint loads through MMEngine's ``CheckpointLoader`` (``DetInferencer`` 
 project's safe loader: a checkpoint holding anything beyond tensors and MMEngine's own
 records is refused (:class:`~mmresnet.engine.UnsafeCheckpointError`), never executed.
 """
+import json
 import os
 import os.path as osp
 
@@ -144,7 +145,9 @@ def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, 
 
     Returns:
         dict: ``vis`` and ``preds`` (lists of the files written, one per image, in the
-        order of the images), ``predictions`` (the inferencer's per-image dicts).
+        order of the images), ``predictions`` (the inferencer's per-image dicts, with
+        ``label_names``, also added to the json files), ``classes`` (the detector's class
+        names, from the checkpoint's ``dataset_meta`` or the config).
     """
     files = collect_images(images)
     inferencer = build_inferencer(config, checkpoint, device=device, cfg_options=cfg_options,
@@ -154,4 +157,15 @@ def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, 
     vis = [osp.join(out_dir, 'vis', osp.basename(f)) for f in files]
     preds = [osp.join(out_dir, 'preds', osp.splitext(osp.basename(f))[0] + '.json')
              for f in files]
-    return dict(vis=vis, preds=preds, predictions=result['predictions'])
+    classes = tuple((inferencer.model.dataset_meta or {}).get('classes') or ())
+    for path, pred in zip(preds, result['predictions']):
+        # the class names beside mmdet's label indices, in the files and the result
+        pred['label_names'] = [classes[i] if 0 <= i < len(classes) else str(i)
+                               for i in pred.get('labels', [])]
+        if osp.isfile(path):
+            with open(path) as f:
+                saved = json.load(f)
+            saved['label_names'] = pred['label_names']
+            with open(path, 'w') as f:
+                json.dump(saved, f, ensure_ascii=False)
+    return dict(vis=vis, preds=preds, predictions=result['predictions'], classes=classes)

@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 
 from .classification import _ArrayClsDataset
 from .detection import read_coco_json
+from .own_data import category_labels
 
 
 def box_iou(box, boxes):
@@ -60,7 +61,8 @@ def crop_window(img, box, context, size, scale=None):
 @DATASETS.register_module()
 class DetectionCropDataset(_ArrayClsDataset):
     """Box and background crops of a COCO-format detection data set, as a classification
-    data set (classes: ``'background'`` then the file's categories).
+    data set (classes: ``'background'`` then the file's categories in id order, those
+    without a box and placeholders such as ``_background_`` dropped with a log line).
 
     Per annotated box: ``crops_per_box`` windows, the box itself and randomly shifted and
     scaled copies keeping IoU >= ``pos_iou`` with it. Per image: as many background windows
@@ -144,20 +146,26 @@ class DetectionCropDataset(_ArrayClsDataset):
 
     def load_data_list(self):
         data = read_coco_json(self.ann_file)
-        cats = sorted(data['categories'], key=lambda c: c['id'])
-        cat_index = {c['id']: i + 1 for i, c in enumerate(cats)}
+        known = {c['id'] for c in data['categories']}
+        for ann in data['annotations']:
+            if ann['category_id'] not in known:
+                raise ValueError(f'{self.ann_file}: annotation id {ann["id"]} has category_id '
+                                 f'{ann["category_id"]}, not one of the file\'s categories '
+                                 f'{sorted(known)}')
+        # Labels 1..K in category-id order, placeholders and categories without a box
+        # dropped: the labels the detector gets from the same file (own_data).
+        cats, cat_label = category_labels(
+            data['categories'], [a['category_id'] for a in data['annotations']
+                                 if not a.get('iscrowd', 0)], where=self.ann_file)
+        cat_index = {k: v + 1 for k, v in cat_label.items()}
         self._metainfo['classes'] = ('background', ) + tuple(c['name'] for c in cats)
         by_image = {}
         for ann in data['annotations']:
-            if ann.get('iscrowd', 0):
+            if ann.get('iscrowd', 0) or ann['category_id'] not in cat_index:
                 continue
             x, y, w, h = ann['bbox']
             if min(w, h) < self.min_size:
                 continue
-            if ann['category_id'] not in cat_index:
-                raise ValueError(f'{self.ann_file}: annotation id {ann["id"]} has category_id '
-                                 f'{ann["category_id"]}, not one of the file\'s categories '
-                                 f'{sorted(cat_index)}')
             by_image.setdefault(ann['image_id'], []).append(
                 ([x, y, x + w, y + h], cat_index[ann['category_id']]))
         rng = np.random.default_rng(self.seed)

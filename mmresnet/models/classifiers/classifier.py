@@ -49,6 +49,7 @@ class PaperResNetClassifier(BaseModel):
                          else MODELS.build(backbone))
         self.head = PoolFcHead(self.backbone.feat_dim, num_classes)
         self.num_classes = num_classes
+        self._labels_checked = False
         self.test_cfg = dict(protocol='single', scales=(224, 256, 384, 480, 640))
         self.test_cfg.update(test_cfg or {})
         if self.test_cfg['protocol'] not in PROTOCOLS:
@@ -77,6 +78,15 @@ class PaperResNetClassifier(BaseModel):
     def loss(self, inputs, data_samples):
         logits = self.head(self.extract_feat(inputs))
         labels = self._labels(data_samples, logits.device)
+        if not self._labels_checked:  # once: a data set with more classes than the model
+            self._labels_checked = True
+            top = int(labels.max()) if labels.numel() else -1
+            if top >= self.num_classes or (labels.numel() and int(labels.min()) < 0):
+                raise ValueError(
+                    f'{type(self).__name__}: a training label is {top}, but num_classes is '
+                    f'{self.num_classes} (labels 0..{self.num_classes - 1}); set '
+                    "model.num_classes to the data set's number of classes (for "
+                    'DetectionCropDataset: its categories plus one, background)')
         # 'error' (no 'loss' in the key) is logged, not optimised: the training error
         # curves of Fig. 4 / Fig. 6.
         return dict(loss=F.cross_entropy(logits, labels),
