@@ -6,7 +6,8 @@
 
 Writes OUT_DIR/vis/<image> (the predictions scored >= --score-thr drawn) and
 OUT_DIR/preds/<image stem>.json (every prediction: labels, label_names, scores, bboxes in
-pixels), and prints the files written with the class names of the boxes drawn. The checkpoint loads through the project's safe loader.
+pixels), and prints the files written with the class names of the boxes drawn. The
+checkpoint loads through the project's safe loader.
 """
 import argparse
 import os.path as osp

@@ -140,7 +140,8 @@ def size_detector(boxes, image_wh):
     p5, p50, p95 = np.percentile(side_in, [5, 50, 95])
     k_lo, k_hi = (max(0, _nearest_power(p / STRIDE)) for p in (p5, p95))
     scales = [2.0 ** k for k in range(k_lo, max(k_lo, k_hi) + 1)]
-    why.append(f'anchor scales {[int(s) for s in scales]} ({[int(STRIDE * s) for s in scales]} px): octaves '
+    why.append(f'anchor scales {[int(s) for s in scales]} '
+               f'({[int(STRIDE * s) for s in scales]} px): octaves '
                f'nearest the 5th and 95th percentile box sqrt(w*h), {p5:.0f} and {p95:.0f} '
                'px at the input scale')
     aspect = wh[:, 1] / np.maximum(wh[:, 0], 1e-9)

@@ -373,5 +373,6 @@ def describe_plan(info, log=print):
     log(f'configs      {", ".join(info["configs"].values())}')
 
 
-__all__ = ['plan_own_data', 'iteration_schedule', 'plan_embedded', 'describe_plan', 'wanted_schedule', 'fit_schedule',
+__all__ = ['plan_own_data', 'iteration_schedule', 'plan_embedded', 'describe_plan',
+           'wanted_schedule', 'fit_schedule',
            'measure_speed', 'detector_overrides', 'pretrain_overrides', 'pretrain_batch']

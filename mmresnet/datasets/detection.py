@@ -63,6 +63,19 @@ def read_coco_json(path):
     return data
 
 
+def voc_bndbox(obj, where):
+    """The ``<bndbox>`` of a VOC ``<object>`` as 4 floats (VOC's 1-based xmin, ymin, xmax,
+    ymax); AnnotationError naming ``where`` when a coordinate is missing or not a number."""
+    box = obj.find('bndbox')
+    coords = [box.findtext(k) if box is not None else None
+              for k in ('xmin', 'ymin', 'xmax', 'ymax')]
+    try:
+        return tuple(float(c) for c in coords)
+    except (TypeError, ValueError):
+        raise AnnotationError(f'{where}: <bndbox> needs numeric xmin, ymin, xmax, ymax; got '
+                              f'{coords}') from None
+
+
 class _ParsedCOCO(COCO):
     """mmdet's COCO API over a file parsed (and checked) by :func:`read_coco_json`."""
 
@@ -236,14 +249,7 @@ class StrictVOCDataset(_CheckedMixin, VOCDataset):
             difficult = obj.find('difficult')
             if difficult is not None and not (difficult.text or '').strip():
                 difficult.text = '0'  # labelme writes <difficult/>
-            box = obj.find('bndbox')
-            coords = [box.findtext(k) if box is not None else None
-                      for k in ('xmin', 'ymin', 'xmax', 'ymax')]
-            try:
-                x1, y1, x2, y2 = (float(c) for c in coords)
-            except (TypeError, ValueError):
-                raise AnnotationError(f'{where}: <bndbox> needs numeric xmin, ymin, xmax, '
-                                      f'ymax; got {coords}') from None
+            x1, y1, x2, y2 = voc_bndbox(obj, where)
             # VOC boxes are 1-based and inclusive (mmdet subtracts 1 from each coordinate).
             if _outside((x1 - 1, y1 - 1, x2, y2), width, height, self.bbox_tol):
                 self._reject('boxes outside their image',
@@ -254,4 +260,4 @@ class StrictVOCDataset(_CheckedMixin, VOCDataset):
 
 
 __all__ = ['StrictCocoDataset', 'StrictVOCDataset', 'AnnotationError', 'read_coco_json',
-           'ON_INVALID']
+           'voc_bndbox', 'ON_INVALID']

@@ -40,7 +40,7 @@ from collections import Counter
 import numpy as np
 from mmengine.logging import print_log
 
-from .detection import AnnotationError, read_coco_json
+from .detection import AnnotationError, read_coco_json, voc_bndbox
 
 #: Category names annotation tools write for what is not a class (labelme's
 #: ``_background_`` and ``__ignore__``, Detectron's ``__background__``).
@@ -271,7 +271,7 @@ def _check_image(img, problems, check_files):
     except ValueError as e:
         problems.add('unreadable images', f'{img["source"]}: {found}: {e}')
         return False
-    if img['width'] is None:  # VOC files without <size>
+    if img['width'] is None or img['height'] is None:  # no size in the file, or 0
         img['width'], img['height'] = w, h
     elif (w, h) != (img['width'], img['height']):
         problems.add('images of another size',
@@ -351,6 +351,16 @@ def _find_coco_files(root, train_ann, val_ann):
         'or name them with --train-ann / --val-ann')
 
 
+def _size(value):
+    """A positive integer image side, or None (0, missing or not a number: the size is then
+    read from the image file)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(round(value)) if value > 0 else None
+
+
 def _coco_images(root, path, data, cat_label, problems, kinds):
     """Images of one COCO file with their boxes (labels from ``cat_label``)."""
     images, by_id = [], {}
@@ -361,7 +371,7 @@ def _coco_images(root, path, data, cat_label, problems, kinds):
             continue
         name = str(info['file_name'])
         looked = [osp.join(root, f) for f in IMAGE_FOLDERS] + [osp.dirname(path)]
-        img = dict(file_name=name, width=info['width'], height=info['height'],
+        img = dict(file_name=name, width=_size(info['width']), height=_size(info['height']),
                    candidates=[name] if osp.isabs(name) else
                    [osp.join(d, name) for d in looked] +
                    [osp.join(root, f, osp.basename(name)) for f in IMAGE_FOLDERS[1:]],
@@ -444,14 +454,7 @@ def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
 # -- VOC ----------------------------------------------------------------------------------
 def _voc_object(obj, where):
     name = (obj.findtext('name') or '').strip()
-    box = obj.find('bndbox')
-    coords = [box.findtext(k) if box is not None else None
-              for k in ('xmin', 'ymin', 'xmax', 'ymax')]
-    try:
-        x1, y1, x2, y2 = (float(c) for c in coords)
-    except (TypeError, ValueError):
-        raise DataError(f'{where}: <bndbox> needs numeric xmin, ymin, xmax, ymax; got '
-                        f'{coords}') from None
+    x1, y1, x2, y2 = voc_bndbox(obj, where)
     difficult = (obj.findtext('difficult') or '0').strip() or '0'  # labelme: <difficult/>
     # VOC boxes are 1-based and inclusive; mmdet subtracts 1 from each coordinate.
     return name, [x1 - 1, y1 - 1, x2 - 1, y2 - 1], difficult not in ('0', 'false', 'False')
@@ -472,14 +475,12 @@ def _voc_image(root, xml_path, problems):
     size = tree.find('size')
     dims = [(size.findtext(k) or '').strip() if size is not None else '' for k in
             ('width', 'height')]
-    width = height = None
-    if all(d.replace('.', '', 1).isdigit() and float(d) > 0 for d in dims):
-        width, height = (int(float(d)) for d in dims)
+    width, height = (_size(d) for d in dims)
     objects = []
     for i, obj in enumerate(tree.findall('object'), 1):
         try:
             objects.append(_voc_object(obj, f'{where}: object {i}') + (f'{where}: object {i}',))
-        except DataError as e:
+        except AnnotationError as e:
             problems.add('boxes without numeric coordinates', str(e))
     return dict(file_name=filename or stem, width=width, height=height,
                 candidates=candidates, looked=[jpeg], source=where, objects=objects,

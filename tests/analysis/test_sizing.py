@@ -37,7 +37,8 @@ def test_aligned_iou_and_anchor_shapes():
                                [[1.0, 0.25, 16 * 32 / (32 * 32 + 16 * 64 - 16 * 32)]])
     # mmdet's AnchorGenerator: h / w = ratio, area (stride * scale)^2
     np.testing.assert_allclose(anchor_shapes([2], [0.5, 1, 2]),
-                               [[32 * 2 ** .5, 32 / 2 ** .5], [32, 32], [32 / 2 ** .5, 32 * 2 ** .5]])
+                               [[32 * 2 ** .5, 32 / 2 ** .5], [32, 32],
+                                [32 / 2 ** .5, 32 * 2 ** .5]])
     assert best_possible_recall(np.array([[32, 32], [45, 45], [46, 46]]), [2], [1]) == \
         pytest.approx(2 / 3)  # (32/45)^2 = 0.506, (32/46)^2 = 0.484
 

@@ -10,7 +10,8 @@ import numpy as np
 
 # (file, width, height, [(name, x1, y1, x2, y2), ...])
 IMAGES = [
-    ('a.jpg', 160, 120, [('potted plant', 10.5, 12.25, 60.0, 70.5), ('traffic light', 90, 20, 110, 80)]),
+    ('a.jpg', 160, 120, [('potted plant', 10.5, 12.25, 60.0, 70.5),
+                         ('traffic light', 90, 20, 110, 80)]),
     ('b.jpg', 160, 120, [('potted plant', 30, 40, 90, 100), ('traffic light', 120, 10, 140, 60)]),
     ('c.jpg', 128, 128, [('potted plant', 5, 5, 50, 60), ('traffic light', 70, 30, 90, 100)]),
 ]

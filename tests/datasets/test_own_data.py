@@ -150,3 +150,24 @@ def test_empty_split_and_class_without_training_box(tmp_path):
         read_detection_folder(root)
     with pytest.raises(DataError, match='neither COCO layout'):
         read_detection_folder(str(tmp_path))
+
+
+def test_sizes_missing_from_the_file_are_read_from_the_image(tmp_path):
+    root = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
+    ann = osp.join(root, 'annotations', 'train.json')
+    data = json.load(open(ann))
+    data['images'][0].update(width=0, height='')  # as some exporters write
+    json.dump(data, open(ann, 'w'))
+    img = next(i for i in read_detection_folder(root).splits['train']
+               if i['file_name'].endswith('a.jpg'))
+    assert (img['width'], img['height']) == (160, 120)
+
+
+def test_voc_box_without_a_number_is_named(tmp_path):
+    root = voc_export(str(tmp_path / 'voc'), image_sets={'train': ['a', 'b'], 'val': ['c']})
+    xml = osp.join(root, 'Annotations', 'a.xml')
+    text = open(xml).read().replace('<xmin>11.5</xmin>', '<xmin>left</xmin>')
+    open(xml, 'w').write(text)
+    with pytest.raises(DataError, match=r"Annotations/a.xml: object 1: <bndbox> needs numeric "
+                       r"xmin, ymin, xmax, ymax; got \['left'"):
+        read_detection_folder(root)

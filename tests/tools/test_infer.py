@@ -56,7 +56,8 @@ def test_infer_writes_drawn_image_and_predictions(checkpoint, tmp_path, capsys):
     import mmcv
     assert mmcv.imread(str(vis)).shape == (400, 400, 3)
     boxes = json.loads(pred.read_text())
-    assert set(boxes) == {'labels', 'scores', 'bboxes'}
+    assert set(boxes) == {'labels', 'label_names', 'scores', 'bboxes'}
+    assert set(boxes['label_names']) <= {'tree'} and len(boxes['label_names']) == len(boxes['labels'])
     assert len(boxes['labels']) == len(boxes['scores']) == len(boxes['bboxes'])
     assert all(lb == 0 for lb in boxes['labels'])  # the checkpoint's one class
     text = capsys.readouterr().out
