@@ -154,6 +154,11 @@ def size_detector(boxes, image_wh):
     scales, ratios, bpr = _refit(wh_in, scales, ratios, why)
     why.append(f'best possible recall {bpr:.3f}: share of the {len(wh)} training boxes '
                f'with an anchor of IoU >= {BPR_IOU} at their centre')
+    if bpr < 0.9:
+        why.append(f'WARNING: {1 - bpr:.0%} of the training boxes find no anchor; boxes below '
+                   f'about {STRIDE / math.sqrt(2):.0f} px at the input scale are too small for '
+                   f'the stride-{STRIDE} C4 map: cut the images into tiles (as the embedded '
+                   'tiles were cut from larger photographs), or use the FPN configs')
     roi = int(min(max(2 * math.floor(p50 / (2 * STRIDE)), ROI_LIMITS[0]), ROI_LIMITS[1]))
     why.append(f'RoIAlign {roi}x{roi} (conv5_x makes it {roi // 2}x{roi // 2}): the median '
                f'box, {p50:.0f} px, is {p50 / STRIDE:.1f} stride-{STRIDE} cells, rounded down '

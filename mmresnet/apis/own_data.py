@@ -86,29 +86,34 @@ def fit_schedule(wanted, speed, budget_s):
     the budget, validations ``VAL_SHARE``. Raises ValueError when the budget cannot hold
     ``MIN_DET_ITERS`` detector iterations.
     """
-    plan = dict(wanted)
+    plan = dict(wanted, wanted_det_iters=wanted['det_iters'],
+                wanted_pretrain_iters=wanted['pretrain_iters'])
     n_val = wanted['n_val_images']
     test_s = 4 * n_val * speed['infer_s']  # the final test: the image and three flips
+    one_val = n_val * speed['infer_s']
+
+    def cost(pre, det, n_vals):
+        return (OVERHEAD_S + pre * speed['pretrain_s'] + det * speed['det_s']
+                + n_vals * one_val + test_s)
     pre = min(wanted['pretrain_iters'],
               max(PRE_LIMITS[0] // 2, int(PRE_SHARE * budget_s / speed['pretrain_s'])))
-    one_val = n_val * speed['infer_s']
     n_vals = max(1, min(VALIDATIONS, int(VAL_SHARE * budget_s / max(one_val, 1e-9))))
-    left = budget_s - OVERHEAD_S - pre * speed['pretrain_s'] - test_s - n_vals * one_val
-    det = min(wanted['det_iters'], int(left / speed['det_s']))
-    if det < MIN_DET_ITERS:
-        need = (OVERHEAD_S + pre * speed['pretrain_s'] + test_s + one_val
-                + MIN_DET_ITERS * speed['det_s'])
-        raise ValueError(f'--budget-min {budget_s / 60:.1f} cannot hold {MIN_DET_ITERS} '
-                         f'detector iterations here (measured {speed["det_s"]:.2f} s each); '
-                         f'give at least {math.ceil(need / 60 * 10) / 10:.1f}')
+    det = min(wanted['det_iters'], int((budget_s - cost(pre, 0, n_vals)) / speed['det_s']))
+    least = min(MIN_DET_ITERS, wanted['det_iters'])
+    if det < least:
+        need = cost(pre, least, 1)
+        raise ValueError(f'--budget-min {budget_s / 60:g} cannot hold {least} detector '
+                         f'iterations on this machine (measured {speed["det_s"]:.2f} s each, '
+                         f'{speed["infer_s"]:.2f} s per test image); give at least '
+                         f'{math.ceil(need / 6) / 10:g}')
     n_vals = min(n_vals, det)
     plan.update(pretrain_iters=int(pre), det_iters=int(det), validations=int(n_vals),
                 val_interval=int(math.ceil(det / n_vals)),
                 det_epochs=round(det / wanted['det_iters_per_epoch'], 1),
                 budget_s=round(budget_s, 1),
-                expected_s=round(OVERHEAD_S + pre * speed['pretrain_s'] + det * speed['det_s']
-                                 + n_vals * one_val + test_s, 1),
-                cut_by_budget=bool(det < wanted['det_iters'] or pre < wanted['pretrain_iters']))
+                expected_s=round(cost(pre, det, n_vals), 1),
+                cut_by_budget=bool(det < wanted['det_iters'] or pre < wanted['pretrain_iters']),
+                full_s=round(cost(wanted['pretrain_iters'], wanted['det_iters'], VALIDATIONS), 1))
     return plan
 
 
@@ -296,10 +301,18 @@ def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_confi
     scratch_cfg = Config.fromfile(scratch_config)
     detector_overrides(scratch_cfg, data, files, sizing, backbone, classes)
     iteration_schedule(scratch_cfg, plan['det_iters'], plan['val_interval'])
+    sources = dict(pretrain=pretrain_config, detector=det_config, scratch=scratch_config)
     for name, cfg in (('pretrain', pre_cfg), ('detector', det_cfg), ('scratch', scratch_cfg)):
         for key in STALE_KEYS:  # the base files' helper variables, now out of date
             cfg.pop(key, None)
         cfg.dump(configs[name])
+        with open(configs[name]) as f:
+            body = f.read()
+        with open(configs[name], 'w') as f:
+            f.write(f'# Written by tools/demo.py --data {data.root} on {time.strftime("%Y-%m-%d")}'
+                    f': {sources[name]} pointed at that data (classes {list(classes)}), sized '
+                    f'and scheduled for it; the choices and why: '
+                    f'{osp.join(work_dir, "plan.json")}. Run it with tools/train.py.\n' + body)
     info = dict(root=data.root, layout=data.layout, split=data.split_source,
                 counts=data.counts(), notes=data.notes, files=files, sizing=sizing,
                 speed={k: (round(v, 4) if isinstance(v, float) else v)
@@ -368,7 +381,9 @@ def describe_plan(info, log=print):
     log(f'detector     {p["det_iters"]} iterations of {p["det_batch"]} images '
         f'({p["det_epochs"]} epochs of {p["det_iters_per_epoch"]}), {p["validations"]} '
         f'validations (every {p["val_interval"]})'
-        + ('; cut to the budget' if p['cut_by_budget'] else ''))
+        + (f'; cut to the budget (all {p["wanted_det_iters"]} would take about '
+           f'{p["full_s"] / 60:.0f} min: --budget-min {math.ceil(p["full_s"] / 60)})'
+           if p['cut_by_budget'] else ''))
     log(f'expected     {p["expected_s"] / 60:.1f} min (seconds per iteration measured here)')
     log(f'configs      {", ".join(info["configs"].values())}')
 

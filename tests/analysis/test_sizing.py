@@ -66,6 +66,7 @@ def test_small_objects_in_large_images_hit_the_scale_limit():
     assert s['anchor_scales'][0] == 1.0  # 16 px anchors (one stride) for 4-9 px boxes
     assert any('kept within' in w for w in s['why'])
     assert 0 <= s['bpr'] < 0.98  # honestly reported: boxes below 11 px find no anchor
+    assert any(w.startswith('WARNING') and 'tiles' in w for w in s['why'])
 
 
 def test_large_objects_get_a_small_input_and_a_large_roi():

@@ -42,13 +42,17 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     work = tmp_path / 'demo'
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/demo.py'), '--work-dir', str(work),
-         '--from-scratch', '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
+         '--from-scratch', '--budget-min', '60',  # the plan, not this machine's speed
+         '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, OMP_NUM_THREADS='2'))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'box mAP' in out and 'Epoch(val) [1]' in out and '=== pretrain' in out
+    # the plan of the hand-set configs: their own schedule, and the sizing rule's choice
+    assert '=== plan (budget 60.0 min) ===' in out and 'best possible recall' in out
     summary = json.loads((work / 'summary.json').read_text())
+    assert summary['classes'] == ['tree'] and summary['data']['plan']['det_epochs'] == 1
     assert isinstance(summary['bbox_mAP'], float) and isinstance(summary['bbox_mAP_50'], float)
     # evaluated with the tile and its flips; the single view is the last validation
     assert summary['tta'] is True and 'single view' in out

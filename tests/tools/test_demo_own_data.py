@@ -29,7 +29,7 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     data = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
     work = tmp_path / 'work'
     out = _run([sys.executable, 'tools/demo.py', '--data', data, '--work-dir', str(work),
-                '--from-scratch'])
+                '--from-scratch', '--budget-min', '60'])
     # the plan, printed before training: classes, sizes and why, iterations, minutes
     plan = out[:out.index('=== demo stage 1')]
     assert "classes      ['traffic light', 'potted plant']" in plan
