@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmresnet.apis.runner import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
 from mmresnet.benchmarks.models import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E402

@@ -36,7 +36,7 @@ import time
 TOOLS = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(TOOLS))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmresnet.apis.runner import DictAction  # noqa: E402
 
 from mmresnet.convert.export import export_backbone  # noqa: E402
 from mmresnet.apis.own_data import (describe_plan, plan_embedded,  # noqa: E402

@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet; safe checkpoint loading)
-from mmengine.config import DictAction  # noqa: E402
+from mmresnet.apis.runner import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -3,14 +3,32 @@
 The flags are mmdet's own (``--work-dir --resume --amp --auto-scale-lr --cfg-options
 --launcher``), so a detection user's habits carry over.
 """
+import ast
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+from mmengine.config import DictAction as _MMEngineDictAction
 
 from .config_check import check_config_types
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+class DictAction(_MMEngineDictAction):
+    """MMEngine's ``--cfg-options`` action, but a value written as a Python literal keeps
+    its spaces: ``"metainfo.classes=('potted plant', 'tree')"`` gives the two names as
+    written (MMEngine's parser removes every space, giving 'pottedplant'). Other values
+    (``a=1,2``, ``a=[x,y]`` with bare words, numbers) are parsed as MMEngine does."""
+
+    @staticmethod
+    def _parse_iterable(val):
+        if val.strip()[:1] in ('(', '[', '"', "'"):
+            try:
+                return ast.literal_eval(val.strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                pass
+        return _MMEngineDictAction._parse_iterable(val)
 
 
 def add_common_args(parser):

@@ -127,3 +127,19 @@ def test_tta_without_its_keys_is_named():
                                    'faster-rcnn_paper-r50-caffe-c4_1x_coco.py'))
     with pytest.raises(ValueError, match='--tta needs tta_model and tta_pipeline'):
         enable_tta(cfg)
+
+
+def test_cfg_options_keep_spaces_in_literal_values():
+    import argparse
+
+    from mmresnet.apis.runner import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(['--cfg-options', "a.classes=('potted plant', 'fire hydrant')",
+                              "b='traffic light'", 'c=1,2', 'd=[x,y]', 'e=(128,128)', 'f=0.5',
+                              'g=None', 'h=abc'])
+    o = args.cfg_options
+    assert o['a.classes'] == ('potted plant', 'fire hydrant')  # MMEngine's: 'pottedplant'
+    assert o['b'] == 'traffic light'
+    assert o['c'] == [1, 2] and o['d'] == ['x', 'y'] and o['e'] == (128, 128)
+    assert o['f'] == 0.5 and o['g'] is None and o['h'] == 'abc'
