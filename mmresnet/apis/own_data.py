@@ -247,7 +247,8 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=3, log=pri
     g = torch.Generator().manual_seed(0)
     cdata = dict(inputs=torch.randint(0, 256, (batch, 3, crop, crop), dtype=torch.uint8,
                                       generator=g),
-                 data_samples=torch.randint(0, cfg_classes(pre_cfg), (batch, ), generator=g))
+                 data_samples=torch.randint(0, int(pre_cfg.model.num_classes), (batch, ),
+                                            generator=g))
     pdtype, _ = _switches(pre_cfg)
     pre_s = _timed(make_train_step(cls, cdata, pdtype if dtype == 'bf16' else 'fp32', None),
                    warmup, iters)
@@ -257,10 +258,6 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=3, log=pri
         f'detector {det_s:.3f} s/iteration (batch {DET_BATCH}, {w}x{h}), '
         f'{infer_s:.3f} s per test image ({dtype}{", channels_last" if channels_last else ""})')
     return speed
-
-
-def cfg_classes(pre_cfg):
-    return int(pre_cfg.model.num_classes)
 
 
 # -- the whole plan ------------------------------------------------------------------------
@@ -285,8 +282,7 @@ def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_confi
     backbone = osp.join(work_dir, 'pretrain', 'backbone.pth')
 
     pre_cfg = Config.fromfile(pretrain_config)
-    pretrain_overrides(pre_cfg, data, files, sizing, dict(wanted, pretrain_iters=wanted[
-        'pretrain_iters']), classes)
+    pretrain_overrides(pre_cfg, data, files, sizing, wanted, classes)  # for the measurement
     det_cfg = Config.fromfile(det_config)
     detector_overrides(det_cfg, data, files, sizing, backbone, classes)
     if speed is None:
