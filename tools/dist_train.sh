@@ -3,6 +3,13 @@
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args...]
 # Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8
 # On a machine without GPUs the processes use the gloo backend on the CPU.
+#
+# Preemption: SIGTERM or SIGUSR1 to the process group (Ctrl-C style, `kill -TERM -- -PGID`,
+# a scheduler), or SIGTERM to torchrun (it forwards it to the workers and kills them 30 s
+# later), makes every rank stop after the same iteration, rank 0 save iter_N.pth and point
+# last_checkpoint at it (PreemptionHook). This script then exits with 75; run it again with
+# --resume to continue exactly. (torchrun itself exits 1 whatever its workers return: the
+# workers say it through $MMRESNET_PREEMPTED_FILE.)
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -10,7 +17,14 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
+PREEMPTED_EXIT_CODE=75
 
+MARK=$(mktemp "${TMPDIR:-/tmp}/mmresnet-preempted.XXXXXX")
+trap 'rm -f "$MARK"' EXIT
+trap ':' TERM  # outlive SIGTERM until torchrun returns (children get the default action)
+trap '' USR1   # torchrun would die of SIGUSR1; ignored there too, the workers handle it
+
+MMRESNET_PREEMPTED_FILE=$MARK \
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \
     --nnodes=$NNODES \
@@ -21,3 +35,9 @@ $PYTHON -m torch.distributed.run \
     $(dirname "$0")/train.py \
     $CONFIG \
     --launcher pytorch ${@:3}
+RC=$?
+if [ -s "$MARK" ]; then
+    echo "[dist_train] preempted: $(head -n 1 "$MARK"); continue with: bash $0 $* --resume" >&2
+    exit $PREEMPTED_EXIT_CODE
+fi
+exit $RC
