@@ -195,6 +195,7 @@ class PreemptionHook(Hook):
         # A periodic save of this iteration (the checkpoint hook runs first) wrote it
         # already; the message hub says so on every rank alike.
         if runner.message_hub.get_info('last_ckpt') != path:
+            runner.message_hub.update_info('last_ckpt', path)  # as the checkpoint hook does
             save_checkpoint_atomically(runner, out_dir, filename, backend_args=backend_args,
                                        by_epoch=False,
                                        meta=dict(preempted=dict(signal=str(name))))
