@@ -14,9 +14,11 @@ mid-epoch (by this hook, or by an iteration-interval ``CheckpointHook`` in an ep
 run) would train the epoch's first batches twice. The hook writes ``meta['iter_in_epoch']``
 into every checkpoint and, on resume, skips that many batches of the resumed epoch in its
 batch sampler: indices only, no image is loaded, and the remaining batches are the ones the
-uninterrupted run gets (the sampler is seeded by epoch, ``DistSamplerSeedHook``).
-``IterBasedTrainLoop`` resumes exactly by itself (it advances its data iterator ``iter``
-steps).
+uninterrupted run gets (the sampler is seeded by epoch, ``DistSamplerSeedHook``). The
+loop numbers the resumed epoch's batches from 0 again, so that epoch's log lines count the
+remaining batches from 1 (``[3][1/8]`` for its 4th batch of 8, say); iterations, schedules and
+checkpoints count right. ``IterBasedTrainLoop`` resumes exactly by itself: it draws the
+``iter`` batches already trained again (loading them) and drops them.
 """
 import os
 import signal
@@ -72,6 +74,8 @@ class _SkipFirstBatches:
         return len(self.batch_sampler)
 
     def __getattr__(self, name):
+        if 'batch_sampler' not in self.__dict__:  # being copied or unpickled
+            raise AttributeError(name)
         return getattr(self.__dict__['batch_sampler'], name)
 
 
