@@ -21,13 +21,18 @@ from toy import ToyData, ToyModel, read_losses, train_config  # noqa: E402
 
 
 def toy_run(work_dir, by_epoch=False, resume=False, signal_hook=None, ckpt_interval=100,
-            repeat_window=2.0):
+            repeat_window=2.0, val=False):
     """Train the toy (32 samples, batch 4: 8 iterations an epoch) for 40 iterations / 5
-    epochs in this process; ``signal_hook``: kwargs of the toy's SelfSignalHook."""
+    epochs in this process; ``signal_hook``: kwargs of the toy's SelfSignalHook; ``val``:
+    validate every 10 iterations."""
     import mmresnet  # noqa: F401
     from mmengine.runner import Runner
     train_cfg = (dict(by_epoch=True, max_epochs=5, val_interval=100) if by_epoch else
-                 dict(by_epoch=False, max_iters=40))
+                 dict(by_epoch=False, max_iters=40, val_interval=10))
+    validation = dict(val_dataloader=dict(
+        dataset=ToyData(), batch_size=4, collate_fn=dict(type='default_collate'),
+        sampler=dict(type='DefaultSampler', shuffle=False)), val_cfg=dict(type='ValLoop'),
+        val_evaluator=dict(type='EngineTestToyMetric')) if val else {}
     hooks = [dict(type='EngineTestLossRecordHook')]
     if signal_hook:
         hooks.append(dict(type='EngineTestSelfSignalHook', **signal_hook))
@@ -48,7 +53,7 @@ def toy_run(work_dir, by_epoch=False, resume=False, signal_hook=None, ckpt_inter
             preemption=dict(type='PreemptionHook', repeat_window=repeat_window),
             logger=dict(type='LoggerHook', interval=100)),
         custom_hooks=hooks, resume=resume, default_scope='mmdet',
-        randomness=dict(seed=0))
+        randomness=dict(seed=0), **validation)
     runner.train()
 
 
@@ -120,6 +125,16 @@ def test_signal_during_a_save_finishes_the_save_first(tmp_path):
     assert max(read_losses(tmp_path)) == 20
     assert sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth')) == [
         'iter_10.pth', 'iter_20.pth']
+
+
+def test_signal_during_validation_finishes_it_first(tmp_path):
+    with pytest.raises(SystemExit):
+        toy_run(tmp_path, signal_hook=dict(at_iter=10, when='val'), val=True)
+    with open(tmp_path / 'val.txt') as f:  # the validation after iteration 10, all of it
+        assert f.read().splitlines() == ["10 {'samples': 32}"]
+    # then one more iteration, and its checkpoint
+    assert last_checkpoint(tmp_path) == osp.join(tmp_path, 'iter_11.pth')
+    assert max(read_losses(tmp_path)) == 11
 
 
 def test_repeat_within_the_window_is_the_same_request():

@@ -9,7 +9,8 @@ import uuid
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
-from mmdet.registry import DATASETS, HOOKS, MODELS
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
+from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
 from torch.utils.data import Dataset
 
@@ -70,8 +71,9 @@ def toy_runner(work_dir, max_iters=6, interval=2, max_keep_ckpts=1, nan_at_iter=
 
 @HOOKS.register_module('EngineTestSelfSignalHook', force=True)
 class SelfSignalHook(Hook):
-    """Sends ``signal`` to its own process after iteration ``at_iter`` (``when='iter'``) or
-    while the checkpoint of that iteration is being saved (``when='save'``); ``again``:
+    """Sends ``signal`` to its own process after iteration ``at_iter`` (``when='iter'``),
+    while the checkpoint of that iteration is being saved (``when='save'``) or during the
+    validation after it (``when='val'``, after its first batch); ``again``:
     once more while the checkpoint the signal asked for is being saved. A signal at a known
     iteration makes preemption tests deterministic. ``rank``: only that rank's process."""
     priority = 'NORMAL'
@@ -92,6 +94,10 @@ class SelfSignalHook(Hook):
         if self.when == 'iter' and runner.iter + 1 == self.at_iter:
             self._send()
 
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self.when == 'val' and runner.iter == self.at_iter and batch_idx == 0:
+            self._send()
+
     def before_save_checkpoint(self, runner, checkpoint):
         preempted = 'preempted' in checkpoint.get('meta', {})
         if self.when == 'save' and runner.iter + 1 == self.at_iter and not preempted:
@@ -103,13 +109,30 @@ class SelfSignalHook(Hook):
 @HOOKS.register_module('EngineTestLossRecordHook', force=True)
 class LossRecordHook(Hook):
     """Appends ``iteration loss`` (the float's repr: every digit) to ``work_dir/losses.txt``
-    (rank 0; ``losses_rank{R}.txt`` for the others)."""
+    (rank 0; ``losses_rank{R}.txt`` for the others), and each validation's iteration and
+    metrics to ``work_dir/val.txt``."""
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         from mmengine.dist import get_rank
         name = 'losses.txt' if get_rank() == 0 else f'losses_rank{get_rank()}.txt'
         with open(f'{runner.work_dir}/{name}', 'a') as f:
             f.write(f'{runner.iter + 1} {float(outputs["loss"])!r}\n')
+
+
+    def after_val_epoch(self, runner, metrics=None):
+        with open(f'{runner.work_dir}/val.txt', 'a') as f:
+            f.write(f'{runner.iter} {metrics}\n')
+
+
+@METRICS.register_module('EngineTestToyMetric', force=True)
+class ToyMetric(BaseMetric):
+    """How many samples the validation saw."""
+
+    def process(self, data_batch, data_samples):
+        self.results.append(len(data_samples))
+
+    def compute_metrics(self, results):
+        return dict(samples=sum(results))
 
 
 def read_losses(work_dir, rank=0):
