@@ -99,8 +99,8 @@ class PreemptionHook(Hook):
     A second signal more than ``repeat_window`` seconds after the first exits at once
     with the same code: the checkpoint being written (if any) is abandoned as a temporary
     file, and ``last_checkpoint`` still names the previous checkpoint, intact. A repeat
-    within the window counts as the same request (torchrun forwards the SIGTERM it gets
-    to workers that got it from their process group already).
+    within the window counts as the same request (``tools/dist_train.sh`` and torchrun
+    both pass a SIGTERM on to the workers).
 
     Args:
         signals (Sequence[str]): Signal names. Default: ``('SIGTERM', 'SIGUSR1')``.

@@ -128,3 +128,37 @@ def test_torchvision_converter_writes_safetensors(tmp_path):
     assert ckpt['meta']['recipe']['arch']['style'] == 'pytorch'
     assert ckpt['meta']['source'] == 'torchvision'
     assert torch.equal(ckpt['state_dict']['conv1.weight'], sd['conv1.weight'])
+
+
+def test_tools_test_reads_safetensors_and_checks_its_recipe(tmp_path):
+    """tools/test.py CONFIG CKPT.safetensors (load_from), in this process: a classifier
+    saved as safetensors is tested; one whose recipe names shortcut B is refused."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from test_train_cls import write_cifar
+
+    from mmresnet.engine.tensor_files import write_checkpoint
+    from mmresnet.models.utils import model_recipe
+    data = tmp_path / 'cifar'
+    data.mkdir()
+    write_cifar(data)
+    cfg = str(ROOT / 'configs/cifar/paper-resnet110_b128-64k_cifar10.py')
+    options = [f'test_dataloader.dataset.data_root={data}', 'model.backbone.depth=8',
+               'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    model_cfg = Config.fromfile(cfg).model
+    model_cfg.backbone.depth = 8
+    model = MODELS.build(model_cfg)
+    recipe = model_recipe(model)
+    good, bad = tmp_path / 'cls.safetensors', tmp_path / 'cls_b.safetensors'
+    write_checkpoint(dict(state_dict=model.state_dict(), meta=dict(recipe=recipe)), good)
+    recipe_b = dict(recipe, arch=dict(recipe['arch'], shortcut='B'))
+    write_checkpoint(dict(state_dict=model.state_dict(), meta=dict(recipe=recipe_b)), bad)
+    test = load_tool('test')
+    runner_args = ['--work-dir', str(tmp_path / 'work'), '--protocol', 'single']
+    test.main([cfg, str(good), *runner_args, '--out', str(tmp_path / 'preds.pkl'),
+               '--cfg-options', *options, 'experiment_name=safetensors_good'])
+    assert (tmp_path / 'preds.pkl').is_file()
+    with pytest.raises(RecipeMismatchError, match=r"cls_b\.safetensors.*shortcut: "
+                       r"checkpoint 'B', model 'A'"):
+        test.main([cfg, str(bad), *runner_args, '--cfg-options', *options,
+                   'experiment_name=safetensors_bad'])
