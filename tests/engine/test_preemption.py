@@ -81,10 +81,13 @@ def test_on_in_every_runtime():
         assert Config.fromfile(path).default_hooks.preemption.type == 'PreemptionHook', path
 
 
-def test_exit_code_is_documented():
+def test_exit_code_is_documented_and_the_launchers_agree():
     assert PREEMPTED_EXIT_CODE == 75
     doc = open(osp.join(ROOT, 'docs', 'checkpoint_safety.md')).read()
-    assert 'exit code 75' in doc or 'exits with 75' in doc
+    assert f'exits with {PREEMPTED_EXIT_CODE}' in doc
+    for script in ('dist_train.sh', 'slurm_train.sh'):
+        text = open(osp.join(ROOT, 'tools', script)).read()
+        assert f'PREEMPTED_EXIT_CODE={PREEMPTED_EXIT_CODE}\n' in text, script
 
 
 @pytest.mark.parametrize('by_epoch,sig,at', [(False, 'SIGTERM', 30), (True, 'SIGUSR1', 19)])
