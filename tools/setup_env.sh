@@ -35,9 +35,9 @@ if ! has "import mmcv.ops"; then
   pip_install "$WHEELS"/mmcv-2.1.0-*.whl
 fi
 
-if ! has "import mmdet, mmengine, pytest, matplotlib, mmresnet"; then
-  pip_install mmdet==3.3.0 mmengine==0.10.7 pytest matplotlib
+if ! has "import mmdet, mmengine, pytest, matplotlib, safetensors, mmresnet"; then
+  pip_install mmdet==3.3.0 mmengine==0.10.7 pytest matplotlib safetensors
   pip_install --no-deps -e .
 fi
-has "import mmcv.ops, mmdet, mmresnet" || { echo "[setup] FAILED: stack does not import" >&2; exit 1; }
+has "import mmcv.ops, mmdet, safetensors, mmresnet" || { echo "[setup] FAILED: stack does not import" >&2; exit 1; }
 "$VPY" -c "import torch, mmcv, mmdet, mmengine; print('[setup] ok: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmengine', mmengine.__version__)"

@@ -20,6 +20,11 @@ default_hooks = dict(
     # checkpoint loaded with load_from / --resume / tools/test.py is checked against the
     # model (check_normalisation=False loads weights trained with another normalisation).
     recipe=dict(type='RecipeHook'),
+    # SIGTERM / SIGUSR1 (Slurm's --signal=USR1@120, preemption, torchrun): the current
+    # iteration finishes, all ranks stop together, iter_N.pth is saved like the others and
+    # the run exits with 75; --resume continues exactly, mid-epoch too
+    # (docs/checkpoint_safety.md). Off: default_hooks = dict(preemption=None).
+    preemption=dict(type='PreemptionHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(

@@ -1,22 +1,25 @@
 """Hand-off from classification to detection: a backbone-only checkpoint."""
-import io
 import logging
 
-import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..engine.checkpoint import atomic_write
+from ..engine.tensor_files import output_format, write_checkpoint
 
 
-def export_backbone(src, dst, prefix='backbone.'):
+def export_backbone(src, dst, prefix='backbone.', fmt=None):
     """Write the ``prefix`` part of checkpoint ``src`` (a classifier's) to ``dst``, with
     the prefix stripped: keys ``conv1.weight``, ``layer1.0.conv1.weight``, ... that detection
     configs load with ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
 
+    Args:
+        fmt (str, optional): 'pth' or 'safetensors' (tensors and a JSON header: the meta
+            below in the header's metadata); default: by the suffix of ``dst``.
+
     Returns:
         int: number of tensors written.
     """
+    fmt = output_format(dst, fmt)  # a bad format fails before anything is read
     ckpt = CheckpointLoader.load_checkpoint(src, map_location='cpu')  # safe loader
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
@@ -34,7 +37,5 @@ def export_backbone(src, dst, prefix='backbone.'):
     if 'recipe' not in meta:
         print_log(f'{src} carries no recipe: {dst} will load without the architecture and '
                   'normalisation check', logger='current', level=logging.WARNING)
-    buf = io.BytesIO()
-    torch.save(dict(state_dict=out, meta=meta), buf)
-    atomic_write(buf.getvalue(), dst)
+    write_checkpoint(dict(state_dict=out, meta=meta), dst, fmt)
     return len(out)

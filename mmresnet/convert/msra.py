@@ -30,7 +30,6 @@ is compared on a random batch with a functional re-implementation of Detectron's
 computed from the blobs themselves (``--no-check`` skips it).
 """
 import argparse
-import io
 import os.path as osp
 import pickle
 import re
@@ -41,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from ..engine.checkpoint import CheckpointFormatError, UnsafeCheckpointError
+from .cli import add_format_arg
 
 STAGES = (2, 3, 4, 5)  # Detectron's res2..res5 = PaperResNet's layer1..layer4
 BRANCHES = {'branch2a': ('conv1', 'bn1'), 'branch2b': ('conv2', 'bn2'),
@@ -402,7 +402,7 @@ def check_msra_outputs(blobs, converted, size=64, batch=2, atol=1e-4):
 
 
 # -- files, command line ----------------------------------------------------------------
-def convert_msra_file(src, dst, form='backbone', check=True):
+def convert_msra_file(src, dst, form='backbone', check=True, fmt=None):
     """Convert the Detectron pickle ``src`` and write the PaperResNet checkpoint ``dst``
     atomically.
 
@@ -413,14 +413,16 @@ def convert_msra_file(src, dst, form='backbone', check=True):
         form (str): 'backbone' (PaperResNet's keys) or 'classifier' (``backbone.*`` +
             ``head.fc.*``; needs the classifier blobs).
         check (bool): Compare outputs with :func:`reference_forward` first. Default: True.
+        fmt (str, optional): 'pth' or 'safetensors'; default: by the suffix of ``dst``.
 
     Returns:
         dict: the ``meta`` of the conversion, with ``max_abs_diff`` and ``checked`` (what was
         compared) when checked.
     """
-    from ..engine.checkpoint import atomic_write
+    from ..engine.tensor_files import output_format, write_checkpoint
     if form not in FORMS:
         raise ValueError(f'unknown form {form!r}; allowed values: {FORMS}')
+    fmt = output_format(dst, fmt)
     blobs = load_msra_blobs(src)
     if form == 'classifier' and _classifier_pair(blobs, src) is None:
         raise ValueError(f'{src}: --form classifier needs the classifier blobs pred_w / '
@@ -432,9 +434,7 @@ def convert_msra_file(src, dst, form='backbone', check=True):
     if check:
         meta['max_abs_diff'] = check_msra_outputs(blobs, converted)
         meta['checked'] = 'logits' if converted['head'] else 'res5 features'
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    atomic_write(buf.getvalue(), dst)
+    write_checkpoint(ckpt, dst, fmt)
     return meta
 
 
@@ -449,8 +449,10 @@ def main(argv=None, doc=None):
                         'head.fc.*')
     parser.add_argument('--no-check', action='store_true',
                         help='skip the output comparison with the functional reference')
+    add_format_arg(parser)
     args = parser.parse_args(argv)
-    meta = convert_msra_file(args.src, args.dst, form=args.form, check=not args.no_check)
+    meta = convert_msra_file(args.src, args.dst, form=args.form, check=not args.no_check,
+                             fmt=args.format)
     print(f"ResNet-{meta['depth']} ({meta['in_channels']} input channels, "
           f"{meta['num_classes']} classes, style='caffe', shortcut B) -> {args.dst} "
           f"[{args.form}]")

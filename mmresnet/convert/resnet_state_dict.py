@@ -13,7 +13,6 @@ Table 3's option B. Layouts that are not the paper's net are refused with the ke
 shows it: timm's deep stem (``conv1.0``: the "c/d" variants), average-pool downsampling
 (``downsample.2``: "d"), squeeze-excitation (``.se.``), and anything else unknown.
 """
-import io
 import re
 from collections import OrderedDict
 
@@ -185,7 +184,7 @@ def check_outputs(converted, size=64, batch=2, atol=1e-4):
     return diff
 
 
-def convert_file(src, dst, source='torchvision', form='classifier', check=True):
+def convert_file(src, dst, source='torchvision', form='classifier', check=True, fmt=None):
     """Convert the file ``src`` (a .pth state dict) and write ``dst`` atomically.
 
     Args:
@@ -195,14 +194,17 @@ def convert_file(src, dst, source='torchvision', form='classifier', check=True):
         form (str): 'classifier' (``backbone.*`` + ``head.fc.*``) or 'backbone' (the
             detection-backbone form).
         check (bool): Compare outputs with the reference first. Default: True.
+        fmt (str, optional): 'pth' or 'safetensors'; default: by the suffix of ``dst``.
 
     Returns:
         dict: the ``meta`` of the conversion, with ``max_abs_diff`` when checked.
     """
-    from ..engine.checkpoint import atomic_write, load_checkpoint_file
+    from ..engine.checkpoint import load_checkpoint_file
+    from ..engine.tensor_files import output_format, write_checkpoint
     forms = dict(classifier=classifier_checkpoint, backbone=backbone_checkpoint)
     if form not in forms:
         raise ValueError(f'unknown form {form!r}; allowed values: {tuple(forms)}')
+    fmt = output_format(dst, fmt)
     try:
         converted = convert_resnet_state_dict(load_checkpoint_file(src), source)
     except ValueError as e:
@@ -210,7 +212,5 @@ def convert_file(src, dst, source='torchvision', form='classifier', check=True):
     meta = dict(converted['meta'])
     if check:
         meta['max_abs_diff'] = check_outputs(converted)
-    buf = io.BytesIO()
-    torch.save(forms[form](converted), buf)
-    atomic_write(buf.getvalue(), dst)
+    write_checkpoint(forms[form](converted), dst, fmt)
     return meta

@@ -1,10 +1,12 @@
 """What plugs into MMEngine's Runner: safe checkpoint loading (registered on import) and
 atomic saves, hooks (divergence guard, recipe, ResNet-110 warm-up), the device-data loop,
-sync-free iterations and bf16 autocast, speed switches."""
+sync-free iterations and bf16 autocast, speed switches, preemption (checkpoint on a
+signal, mid-epoch resume)."""
 from .checkpoint import (AtomicCheckpointHook, CheckpointFormatError, UnsafeCheckpointError,
                          atomic_write, load_checkpoint_file, register_safe_globals,
-                         remove_stale_temp_files)
+                         remove_stale_temp_files, save_checkpoint_atomically)
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
+from .preemption import PREEMPTED_EXIT_CODE, PreemptionHook
 from .hooks import DivergenceError, RecipeHook, StopOnNonFiniteLossHook, WarmupUntilErrorHook
 from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
                     to_channels_last)
@@ -12,7 +14,8 @@ from .sync_free import (AppendHistoryBuffer, AutocastOptimWrapper, LazyRuntimeIn
                         cpu_has_native_bf16, read_scalars, run_in_float32)
 
 __all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
-           'CheckpointFormatError', 'remove_stale_temp_files',
+           'CheckpointFormatError', 'remove_stale_temp_files', 'save_checkpoint_atomically',
+           'PREEMPTED_EXIT_CODE', 'PreemptionHook',
            'load_checkpoint_file', 'register_safe_globals', 'DeviceIterBasedTrainLoop',
            'build_device_loader',
            'DivergenceError', 'RecipeHook', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',

@@ -18,6 +18,9 @@ a pickle can run code); we allow-list exactly the globals MMEngine's checkpoints
   ``builtins.getattr`` is bound to :func:`history_buffer_getattr`, which returns those four
   functions of that one class and refuses everything else.
 
+``.safetensors`` files (tensors and a JSON header, no pickle) are read by
+:mod:`~mmresnet.engine.tensor_files` on the same paths.
+
 Every project loading path goes through MMEngine's ``CheckpointLoader`` (``init_cfg``
 Pretrained, ``load_from``, ``--resume``, ``tools/test.py``) or :func:`load_checkpoint_file`
 (tools); both raise :class:`UnsafeCheckpointError` naming the file and the refused global.
@@ -130,7 +133,9 @@ def safe_torch_load(source, name, map_location='cpu'):
 
 
 def load_checkpoint_file(filename, map_location='cpu'):
-    """``torch.load`` with the restricted unpickler, and an error that says what was refused.
+    """``torch.load`` with the restricted unpickler, and an error that says what was refused;
+    a ``.safetensors`` file (by name or first bytes) is read without ``torch.load``
+    (:func:`~mmresnet.engine.tensor_files.load_safetensors`: ``dict(state_dict, meta)``).
 
     Raises:
         FileNotFoundError: no such file.
@@ -142,6 +147,9 @@ def load_checkpoint_file(filename, map_location='cpu'):
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    from .tensor_files import is_safetensors_file, load_safetensors
+    if is_safetensors_file(filename):  # no pickle at all: tensors + a JSON header
+        return load_safetensors(filename, filename, map_location)
     return safe_torch_load(filename, filename, map_location)
 
 
@@ -217,7 +225,10 @@ def load_ceph_safely(filename, map_location='cpu', backend='petrel'):
     import io
 
     from mmengine.fileio import get_file_backend
+    from .tensor_files import SUFFIX, load_safetensors, looks_like_safetensors
     data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
+    if filename.endswith(SUFFIX) or looks_like_safetensors(data[:9]):
+        return load_safetensors(data, filename, map_location)
     with io.BytesIO(data) as buffer:
         return safe_torch_load(buffer, filename, map_location)
 
@@ -315,6 +326,34 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(obj.encode(encoding), str(filepath), 'wb')
 
 
+def save_checkpoint_atomically(runner, out_dir, filename, file_client_args=None,
+                               backend_args=None, **kwargs):
+    """``runner.save_checkpoint`` through the ``atomic_local`` backend (for a local
+    ``out_dir`` when ``backend_args`` is None), then ``work_dir/last_checkpoint`` pointed at
+    the new file, atomically too. Every save of the project goes through here: the
+    ``before_save_checkpoint`` hooks run first (the divergence guard refuses a model with
+    NaN/Inf, the recipe is written), and rank 0 writes.
+
+    Args:
+        runner (Runner): The runner (every rank calls this; only rank 0 writes).
+        out_dir (str): Folder of the checkpoint.
+        filename (str): Its file name, e.g. ``iter_30.pth``.
+        **kwargs: ``save_optimizer``, ``save_param_scheduler``, ``meta``, ``by_epoch`` of
+            ``Runner.save_checkpoint``.
+
+    Returns:
+        str: the checkpoint's path.
+    """
+    if backend_args is None and file_client_args is None:
+        backend_args = dict(backend='atomic_local')
+    runner.save_checkpoint(out_dir, filename, file_client_args, backend_args=backend_args,
+                           **kwargs)
+    path = osp.join(out_dir, filename)
+    if is_main_process():
+        atomic_write(path.encode(), osp.join(runner.work_dir, 'last_checkpoint'))
+    return path
+
+
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` whose saves cannot destroy the last good checkpoint.
@@ -353,14 +392,13 @@ class AtomicCheckpointHook(CheckpointHook):
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
 
-        runner.save_checkpoint(
-            self.out_dir, ckpt_filename, self.file_client_args,
+        save_checkpoint_atomically(
+            runner, self.out_dir, ckpt_filename, self.file_client_args,
             save_optimizer=self.save_optimizer,
             save_param_scheduler=self.save_param_scheduler, meta=meta,
             by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
         if not is_main_process():
             return
-        atomic_write(self.last_ckpt.encode(), osp.join(runner.work_dir, 'last_checkpoint'))
         # Only now that the new checkpoint is on disk may the oldest one go.
         for old in stale:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))

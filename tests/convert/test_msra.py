@@ -248,3 +248,17 @@ def test_python2_pickle_and_non_pickles(tmp_path):
         load_msra_blobs(tmp_path / 'tv.pth')
     with pytest.raises(FileNotFoundError, match='nope.pkl'):
         load_msra_blobs(tmp_path / 'nope.pkl')
+
+
+def test_safetensors_output(source, tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmresnet.engine.tensor_files import is_safetensors_file
+    src = write_pickle(tmp_path / 'R-50.pkl', dict(source['blobs']))
+    dst = tmp_path / 'r50_backbone.weights'  # not the suffix: --format decides
+    tool_main()([str(src), str(dst), '--format', 'safetensors', '--no-check'])
+    assert is_safetensors_file(dst)
+    ckpt = CheckpointLoader.load_checkpoint(str(dst))  # no torch.load
+    assert ckpt['meta']['recipe'] == RECIPE and ckpt['meta']['source'] == 'msra'
+    assert torch.equal(ckpt['state_dict']['conv1.weight'],
+                       torch.from_numpy(source['blobs']['conv1_w']))
