@@ -141,8 +141,8 @@ def iteration_schedule(cfg, iters, val_interval, warmup=30):
              end=int(min(warmup, max(1, iters // 10)))),
         dict(type='MultiStepLR', by_epoch=False, begin=0, end=int(iters),
              milestones=[max(1, int(0.8 * iters))], gamma=0.1)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=int(iters), max_keep_ckpts=1)
+    cfg.default_hooks.checkpoint.update(by_epoch=False, interval=int(iters),
+                                        max_keep_ckpts=1)  # its type kept: atomic saves
     cfg.log_processor = dict(cfg.get('log_processor', {}), by_epoch=False)
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
 

@@ -54,6 +54,8 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     # the classifier learned background + both classes
     pre_cfg = (work / 'configs' / 'pretrain.py').read_text()
     assert 'num_classes=3' in pre_cfg
+    det_cfg = (work / 'configs' / 'detector.py').read_text()
+    assert "type='AtomicCheckpointHook'" in det_cfg and 'by_epoch=False' in det_cfg
 
     # tools/infer.py on the trained detector: the class names of the boxes
     infer = _run([sys.executable, 'tools/infer.py', summary['config'],
