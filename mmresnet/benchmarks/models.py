@@ -233,8 +233,14 @@ def _classifier(backbone, num_classes):
     return PaperResNetClassifier(backbone, num_classes)
 
 
-def classifier_models(depth, style, num_classes, references, arch='imagenet'):
-    """``[(name, build_fn, is_ours)]``: ours and the references that exist here."""
+# --dcn: mmdet's deformable 3x3 convs in conv3_x..conv5_x (its dconv-c3-c5 configs).
+DCN_TYPES = ('DCN', 'DCNv2')
+DCN_STAGES = (False, True, True, True)
+
+
+def classifier_models(depth, style, num_classes, references, arch='imagenet', dcn=None):
+    """``[(name, build_fn, is_ours)]``: ours and the references that exist here. ``dcn``
+    ('DCN' | 'DCNv2'): the same deformable convs in ours and mmdet's."""
     if arch == 'cifar':  # Section 4.2 nets (option A); no reference library builds them
         if references:
             print(f'no reference has the CIFAR 6n+2 nets: timing PaperResNet alone '
@@ -245,6 +251,10 @@ def classifier_models(depth, style, num_classes, references, arch='imagenet'):
         raise ValueError(f'unknown arch {arch!r}; allowed values: imagenet, cifar')
     common = dict(depth=depth, style=style, out_indices=(3, ), norm_eval=False,
                   frozen_stages=-1)
+    if dcn is not None:
+        check_choices('dcn', [dcn], DCN_TYPES)
+        common.update(dcn=dict(type=dcn, deform_groups=1), stage_with_dcn=DCN_STAGES)
+        references = [r for r in references if r == 'mmdet']  # torchvision has no DCN
     models = [(f'PaperResNet-{depth}', lambda: _classifier(
         dict(type='PaperResNet', shortcut='B', **common), num_classes), True)]
     for ref in references:
@@ -271,14 +281,14 @@ def classifier_models(depth, style, num_classes, references, arch='imagenet'):
 def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=1000,
                        device='cpu', dtype='fp32', channels_last=False, compile_cfg=None,
                        fold_bn=True, modes=MODES, references=CLS_REFERENCES,
-                       arch='imagenet'):
+                       arch='imagenet', dcn=None):
     from mmengine.structures import BaseDataElement
     x = torch.rand(batch, 3, size, size, device=device) * 255
     labels = torch.randint(0, num_classes, (batch, ), device=device)
     data = dict(inputs=x, data_samples=[BaseDataElement(gt_label=label) for label in labels])
     entries = []
     for name, build, ours in classifier_models(depth, style, num_classes, references,
-                                               arch):
+                                               arch, dcn):
         for mode in modes:
             for label, model, switches in _variants(name, build, ours, mode, device,
                                                     channels_last, fold_bn):
@@ -489,7 +499,7 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
                   num_classes=1000, device='auto', dtype='fp32', channels_last=False,
                   compile=False, fold_bn=True, modes=MODES, references=CLS_REFERENCES,
                   config=None, ref_config=STOCK_DETECTOR, cfg_options=None, warmup=2,
-                  iters=3, repeats=3, out=None, log=print):
+                  iters=3, repeats=3, out=None, log=print, dcn=None):
     """Build, time and report; returns the report dict (also written to ``out`` as JSON).
 
     Args:
@@ -510,7 +520,8 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
     report = dict(env=environment(device), settings=dict(
         model=model, depth=depth, arch=arch, style=style, batch=batch, input_size=[height, width],
         dtype=dtype, device=device, channels_last=channels_last, compile=compile_cfg or False,
-        fold_bn=fold_bn, modes=list(modes), warmup=warmup, iters=iters, repeats=repeats,
+        fold_bn=fold_bn, dcn=dcn, modes=list(modes), warmup=warmup, iters=iters,
+        repeats=repeats,
         config=config, ref_config=ref_config if model == 'detector' else None,
         cfg_options=cfg_options, command=' '.join(sys.argv)))
     try:
@@ -519,7 +530,7 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
                 raise ValueError('the classifier benchmark uses square inputs')
             entries = classifier_entries(depth, style, batch, height, num_classes, device,
                                          dtype, channels_last, compile_cfg, fold_bn, modes,
-                                         references, arch)
+                                         references, arch, dcn)
         else:
             entries = detector_entries(config, ref_config, cfg_options, batch, height,
                                        width, device, dtype, channels_last, compile_cfg,

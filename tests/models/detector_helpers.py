@@ -42,6 +42,23 @@ def tiny_detector_cfg(kind, base_channels=8, num_classes=3, checkpoint=None):
     return cfg
 
 
+def randomise(model, seed=0):
+    """Seeded random values in every float tensor of ``model``'s state dict, in place:
+    weights ~ N(0, 1/fan_in), norm scales and BN variances in [0.5, 1.5], the rest (biases,
+    BN means, gates that start at 0) in [-0.1, 0.1], so that none of them is a no-op."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if t.dim() > 1:
+                t.copy_(torch.randn(t.shape, generator=gen) / t[0].numel()**0.5)
+            elif name.endswith(('running_var', 'weight')):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+            else:
+                t.copy_(torch.rand(t.shape, generator=gen) * 0.2 - 0.1)
+
+
 def build_detector(cfg):
     init_default_scope('mmdet')
     model = MODELS.build(cfg)

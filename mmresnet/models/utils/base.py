@@ -36,6 +36,11 @@ class PaperModule(BaseModule):
             split_pretrained(init_cfg, type(self).__name__)  # checks the Pretrained entry
         super().__init__(init_cfg)
 
+    def recipe_arch(self):
+        """The architecture part of a checkpoint's recipe, ``dict(arch, depth, style,
+        ...)`` (see :mod:`.recipe`); None for a module without one."""
+        return None
+
     def load_pretrained(self, checkpoint, prefix=None, map_location='cpu'):
         """Load ``checkpoint`` strictly (see :func:`load_backbone_weights`)."""
         raise NotImplementedError
