@@ -151,3 +151,20 @@ def test_c4_head_takes_dcn_and_plugins_and_loads_mmdets_shared_head():
     assert 'layer4.2.context_block.conv_mask.weight' in head.state_dict()
     with pytest.raises(ValueError, match='PaperResLayer: dcn and conv_cfg'):
         PaperResLayer(50, dcn=DCN, conv_cfg=dict(type='Conv2d'))
+
+
+def test_init_is_mmdets_for_deformable_convs_and_plugins():
+    """After the He init the layers a block holds init themselves, as in mmdet's blocks:
+    DCNv2 offsets start at 0 (plain conv), NonLocal2d starts as the identity; DCN (v1), which
+    has no init of its own, keeps the Kaiming offsets mmdet gives it too."""
+    plugins = [dict(NL, stages=None)]
+    for dcn, zero in ((DCNV2, True), (DCN, False)):
+        args = dict(depth=50, base_channels=8, dcn=dcn, stage_with_dcn=(False, True, True, True),
+                    plugins=plugins)
+        ref, ours = ResNet(**copy.deepcopy(args)), PaperResNet(**copy.deepcopy(args))
+        ref.init_weights(), ours.init_weights()
+        for net in (ref, ours):
+            offsets = [m.conv_offset.weight for m in net.modules() if hasattr(m, 'conv_offset')]
+            assert offsets and all(bool((w == 0).all()) == zero for w in offsets)
+            out = [m.conv_out.conv.weight for m in net.modules() if hasattr(m, 'conv_out')]
+            assert out and all((w == 0).all() for w in out)

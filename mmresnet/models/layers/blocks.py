@@ -59,6 +59,14 @@ class _ResBlockBase(nn.Module):
         self.plugin_names = {pos: tuple(n) for pos, n in names.items() if n}
         self._add_in_place = self.plugin_positions[-1] not in self.plugin_names
 
+    def init_held_layers(self):
+        """After the network's init: the ``init_weights`` of the mmcv layers the block holds
+        (DCNv2 zeroes its offsets, NonLocal2d its output conv, GeneralizedAttention sets its
+        own), as MMEngine calls them in mmdet's blocks (BaseModules; these are not)."""
+        for child in self.children():
+            if callable(getattr(child, 'init_weights', None)):
+                child.init_weights()
+
     def _plugins(self, out, position):
         for name in self.plugin_names.get(position, ()):
             out = getattr(self, name)(out)

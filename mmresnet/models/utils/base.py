@@ -47,6 +47,11 @@ class PaperModule(BaseModule):
 
     def _default_init(self):
         super().init_weights()
+        # MMEngine stops at the plain nn.Modules (stages, blocks): the blocks init what they
+        # hold, as in mmdet (layers/blocks.py)
+        for m in self.modules():
+            if m is not self and callable(getattr(m, 'init_held_layers', None)):
+                m.init_held_layers()
 
     def init_weights(self):
         init_with_strict_pretrained(self, self._default_init, type(self).load_pretrained)
