@@ -26,8 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
-from mmresnet.benchmarks.models import (CLS_REFERENCES, DCN_TYPES, DTYPES,  # noqa: E402
-                                       MODES, STOCK_DETECTOR, run_benchmark)
+from mmresnet.benchmarks.models import (CLOCKS, CLS_REFERENCES, DCN_TYPES,  # noqa: E402
+                                       DTYPES, MODES, STOCK_DETECTOR, run_benchmark)
 
 
 def parse_args(argv=None):
@@ -55,6 +55,9 @@ def parse_args(argv=None):
                    help='do not add the BN-folding variant of ours')
     p.add_argument('--dcn', choices=DCN_TYPES, help="classifier: mmdet's deformable 3x3 "
                    'convs in conv3_x..conv5_x, in ours and in mmdet\'s ResNet alike')
+    p.add_argument('--clock', choices=CLOCKS, default='wall',
+                   help='cpu: time the process CPU time (device cpu), less disturbed by other '
+                   'jobs on a shared machine than the wall clock')
     p.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
     p.add_argument('--references', nargs='*', choices=CLS_REFERENCES,
                    default=list(CLS_REFERENCES))
@@ -90,7 +93,8 @@ def main(argv=None):
         compile=args.compile, fold_bn=args.fold_bn,
         modes=args.modes, references=args.references, config=args.config,
         ref_config=args.ref_config, cfg_options=args.cfg_options, warmup=args.warmup,
-        iters=args.iters, repeats=args.repeats, out=args.out, dcn=args.dcn)
+        iters=args.iters, repeats=args.repeats, out=args.out, dcn=args.dcn,
+        clock=args.clock)
 
 
 if __name__ == '__main__':

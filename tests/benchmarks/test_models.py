@@ -79,8 +79,10 @@ def test_dcn_in_ours_and_mmdets_alike(tmp_path):
         assert not isinstance(backbone.layer1[0].conv2, DeformConv2dPack)
     report = run_benchmark(model='classifier', depth=50, size=(96, 96), dcn='DCN',
                            modes=('infer', ), references=['mmdet'], fold_bn=False,
-                           out=str(tmp_path / 'dcn.json'), **TINY)
-    assert report['settings']['dcn'] == 'DCN' and len(report['ratios']) == 1
+                           clock='cpu', out=str(tmp_path / 'dcn.json'), **TINY)
+    assert report['settings']['dcn'] == 'DCN' and report['settings']['clock'] == 'cpu'
+    assert len(report['ratios']) == 1
+    assert all(v > 0 for r in report['results'] for v in r['img_per_s_rounds'])
     with pytest.raises(ValueError, match="unknown dcn 'DCNv3'.*'DCNv2'"):
         classifier_models(50, 'pytorch', 10, ['mmdet'], dcn='DCNv3')
 
@@ -177,6 +179,7 @@ def test_missing_detector_config_is_skipped_with_a_message(tmp_path):
     (dict(model='segmentor'), 'allowed values: classifier, detector'),
     (dict(modes=('train', 'export')), "unknown mode 'export'"),
     (dict(iters=0), 'iters must be a positive int'),
+    (dict(clock='gpu'), "unknown clock 'gpu'; allowed values: \\('wall', 'cpu'\\)"),
 ])
 def test_bad_settings_raise(kwargs, match):
     args = dict(TINY, **kwargs)
