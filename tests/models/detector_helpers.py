@@ -1,4 +1,5 @@
 """Small builders shared by the detection tests (tiny widths, CPU, a few px)."""
+import contextlib
 import os.path as osp
 
 import torch
@@ -57,6 +58,17 @@ def randomise(model, seed=0):
                 t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
             else:
                 t.copy_(torch.rand(t.shape, generator=gen) * 0.2 - 0.1)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Tiny inputs: threads cost more than they give; the setting is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def build_detector(cfg):

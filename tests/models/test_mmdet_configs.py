@@ -23,7 +23,7 @@ from mmresnet.models import PaperResNet
 from mmresnet.models.utils import named_recipe
 from mmresnet.models.utils.recipe import normalisation_differences
 
-from .detector_helpers import randomise
+from .detector_helpers import one_thread, randomise
 
 CONFIG_ROOT = Path(mmdet.__file__).parent / '.mim' / 'configs'
 INIT_KEYS = ('init_cfg', 'pretrained')
@@ -116,16 +116,16 @@ def test_every_mmdet_resnet_backbone_builds_loads_strictly_and_matches(walk, mon
     # The wheel holds hundreds of them; an empty walk would pass everything.
     assert len(configs) >= 400 and len(backbones) >= 20, (len(configs), len(backbones))
     assert len(unreadable) < 20, unreadable
-    torch.set_num_threads(1)  # tiny inputs: threads cost more than they give
     failures = {}
-    for key, names in backbones.items():
-        try:
-            why = _compare(json.loads(key))
-        except Exception as e:  # noqa: BLE001  report every failing config at once
-            why = f'{type(e).__name__}: {e}'
-        if why:
-            failures[names[0]] = f'{why} (and {len(names) - 1} more configs)'
-    passed = sum(len(n) for k, n in backbones.items() if backbones[k][0] not in failures)
+    with one_thread():
+        for key, names in backbones.items():
+            try:
+                why = _compare(json.loads(key))
+            except Exception as e:  # noqa: BLE001  report every failing config at once
+                why = f'{type(e).__name__}: {e}'
+            if why:
+                failures[names[0]] = f'{why} (and {len(names) - 1} more configs)'
+    passed = sum(len(names) for names in backbones.values() if names[0] not in failures)
     print(f'\n{passed} of {len(configs)} mmdet ResNet configs ({len(backbones)} distinct '
           f'backbones) build with PaperResNet, load strictly and match; '
           f'{len(unreadable)} configs of the wheel are unreadable: {unreadable}')

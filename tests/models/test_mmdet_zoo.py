@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from .detector_helpers import ROOT, randomise
+from .detector_helpers import ROOT, one_thread, randomise
 
 MMDET_CONFIGS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'faster_rcnn')
 OURS = osp.join(ROOT, 'configs', 'faster_rcnn')
@@ -49,7 +49,6 @@ def _model_cfg(path):
 @pytest.mark.parametrize('theirs, ours', ZOO, ids=[z[1] for z in ZOO])
 def test_mmdets_checkpoint_loads_strictly_and_gives_the_same_detections(theirs, ours,
                                                                          tmp_path):
-    torch.set_num_threads(1)
     init_default_scope('mmdet')
     ref = MODELS.build(_model_cfg(osp.join(MMDET_CONFIGS, theirs)))
     randomise(ref, seed=3)
@@ -69,7 +68,7 @@ def test_mmdets_checkpoint_loads_strictly_and_gives_the_same_detections(theirs, 
 
     torch.manual_seed(0)
     packed = demo_mm_inputs(1, [[3, 160, 224]], num_items=[2], num_classes=80)
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         a, b = ref.data_preprocessor(packed, False), model.data_preprocessor(packed, False)
         torch.testing.assert_close(a['inputs'], b['inputs'])  # the same normalisation
         want = ref.predict(a['inputs'], a['data_samples'])[0].pred_instances

@@ -103,7 +103,9 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
 
     Raises:
         WeightsMismatchError: no key matches, or matching keys have other shapes.
-        RecipeMismatchError: the checkpoint's recipe names another architecture or style.
+        RecipeMismatchError: the checkpoint's recipe names another architecture or style
+            (a file without one: the recipe of its name, e.g. ``torchvision://resnet50``,
+            see :data:`~mmresnet.models.utils.recipe.NAMED_RECIPES`).
     """
     from .recipe import check_arch, checkpoint_recipe
     source = checkpoint if isinstance(checkpoint, str) else '<checkpoint dict>'
