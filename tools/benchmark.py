@@ -3,6 +3,8 @@
     # classifier: PaperResNet-50 vs mmdet ResNet-50 (and torchvision where installed)
     python tools/benchmark.py --model classifier --depth 50 --batch 256 --size 224 \
         --dtype bf16 --channels-last --compile --out work_dirs/bench/cls.json
+    # the same with mmdet's deformable convs in conv3_x..conv5_x (DCN or DCNv2), both nets
+    python tools/benchmark.py --model classifier --depth 50 --batch 8 --size 224 --dcn DCN
     # CIFAR ResNet-110, batch 128: prints the time the paper's 64k iterations would take
     python tools/benchmark.py --arch cifar --depth 110 --batch 128 --size 32 --num-classes 10
     # detector: ours (a config) vs mmdet's stock faster-rcnn_r101_fpn_1x_coco.py
@@ -24,8 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmresnet.apis.runner import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
-from mmresnet.benchmarks.models import (CLS_REFERENCES, DTYPES, MODES,  # noqa: E402
-                                       STOCK_DETECTOR, run_benchmark)
+from mmresnet.benchmarks.models import (CLOCKS, CLS_REFERENCES, DCN_TYPES,  # noqa: E402
+                                       DTYPES, MODES, STOCK_DETECTOR, run_benchmark)
 
 
 def parse_args(argv=None):
@@ -51,6 +53,11 @@ def parse_args(argv=None):
                    'and the classifier forward (as MMEngine\'s compile=True)')
     p.add_argument('--no-fold-bn', dest='fold_bn', action='store_false',
                    help='do not add the BN-folding variant of ours')
+    p.add_argument('--dcn', choices=DCN_TYPES, help="classifier: mmdet's deformable 3x3 "
+                   'convs in conv3_x..conv5_x, in ours and in mmdet\'s ResNet alike')
+    p.add_argument('--clock', choices=CLOCKS, default='wall',
+                   help='cpu: time the process CPU time (device cpu), less disturbed by other '
+                   'jobs on a shared machine than the wall clock')
     p.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
     p.add_argument('--references', nargs='*', choices=CLS_REFERENCES,
                    default=list(CLS_REFERENCES))
@@ -86,7 +93,8 @@ def main(argv=None):
         compile=args.compile, fold_bn=args.fold_bn,
         modes=args.modes, references=args.references, config=args.config,
         ref_config=args.ref_config, cfg_options=args.cfg_options, warmup=args.warmup,
-        iters=args.iters, repeats=args.repeats, out=args.out)
+        iters=args.iters, repeats=args.repeats, out=args.out, dcn=args.dcn,
+        clock=args.clock)
 
 
 if __name__ == '__main__':

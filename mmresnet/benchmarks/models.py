@@ -114,8 +114,16 @@ class Entry:
                     step_mem_mb=self.step_mem_mb)
 
 
-def time_entries(entries, device, warmup, iters, repeats, log=print):
-    """Warm up every entry, then time ``repeats`` interleaved rounds of ``iters`` steps."""
+CLOCKS = ('wall', 'cpu')
+
+
+def time_entries(entries, device, warmup, iters, repeats, log=print, clock='wall'):
+    """Warm up every entry, then time ``repeats`` interleaved rounds of ``iters`` steps.
+
+    ``clock='cpu'`` times the process's CPU time (all its threads) instead of the wall
+    clock: on a CPU shared with other jobs, what the steps cost rather than how long they
+    waited (img/s per CPU-second with more than one thread)."""
+    now = time.process_time if clock == 'cpu' else time.perf_counter
     for e in entries:
         log(f'warm-up: {e.name} [{e.mode}]')
         for _ in range(warmup):
@@ -129,11 +137,11 @@ def time_entries(entries, device, warmup, iters, repeats, log=print):
                 torch.cuda.reset_peak_memory_stats()
                 resident = torch.cuda.memory_allocated() / 2**20
             _sync(device)
-            start = time.perf_counter()
+            start = now()
             for _ in range(iters):
                 e.step()
             _sync(device)
-            e.samples.append(e.batch * iters / (time.perf_counter() - start))
+            e.samples.append(e.batch * iters / (now() - start))
             e.peak_mem_mb = max(e.peak_mem_mb, _peak_mem_mb(device))
             if device == 'cuda':  # what this model's step adds to the resident tensors
                 e.step_mem_mb = max(e.step_mem_mb or 0.0, e.peak_mem_mb - resident)
@@ -233,8 +241,14 @@ def _classifier(backbone, num_classes):
     return PaperResNetClassifier(backbone, num_classes)
 
 
-def classifier_models(depth, style, num_classes, references, arch='imagenet'):
-    """``[(name, build_fn, is_ours)]``: ours and the references that exist here."""
+# --dcn: mmdet's deformable 3x3 convs in conv3_x..conv5_x (its dconv-c3-c5 configs).
+DCN_TYPES = ('DCN', 'DCNv2')
+DCN_STAGES = (False, True, True, True)
+
+
+def classifier_models(depth, style, num_classes, references, arch='imagenet', dcn=None):
+    """``[(name, build_fn, is_ours)]``: ours and the references that exist here. ``dcn``
+    ('DCN' | 'DCNv2'): the same deformable convs in ours and mmdet's."""
     if arch == 'cifar':  # Section 4.2 nets (option A); no reference library builds them
         if references:
             print(f'no reference has the CIFAR 6n+2 nets: timing PaperResNet alone '
@@ -245,6 +259,10 @@ def classifier_models(depth, style, num_classes, references, arch='imagenet'):
         raise ValueError(f'unknown arch {arch!r}; allowed values: imagenet, cifar')
     common = dict(depth=depth, style=style, out_indices=(3, ), norm_eval=False,
                   frozen_stages=-1)
+    if dcn is not None:
+        check_choices('dcn', [dcn], DCN_TYPES)
+        common.update(dcn=dict(type=dcn, deform_groups=1), stage_with_dcn=DCN_STAGES)
+        references = [r for r in references if r == 'mmdet']  # torchvision has no DCN
     models = [(f'PaperResNet-{depth}', lambda: _classifier(
         dict(type='PaperResNet', shortcut='B', **common), num_classes), True)]
     for ref in references:
@@ -271,14 +289,14 @@ def classifier_models(depth, style, num_classes, references, arch='imagenet'):
 def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=1000,
                        device='cpu', dtype='fp32', channels_last=False, compile_cfg=None,
                        fold_bn=True, modes=MODES, references=CLS_REFERENCES,
-                       arch='imagenet'):
+                       arch='imagenet', dcn=None):
     from mmengine.structures import BaseDataElement
     x = torch.rand(batch, 3, size, size, device=device) * 255
     labels = torch.randint(0, num_classes, (batch, ), device=device)
     data = dict(inputs=x, data_samples=[BaseDataElement(gt_label=label) for label in labels])
     entries = []
     for name, build, ours in classifier_models(depth, style, num_classes, references,
-                                               arch):
+                                               arch, dcn):
         for mode in modes:
             for label, model, switches in _variants(name, build, ours, mode, device,
                                                     channels_last, fold_bn):
@@ -465,7 +483,8 @@ def format_table(report):
              f"threads {env['threads']}, dtype {s['dtype']}, batch {s['batch']}, "
              f"input {s['input_size']}, compile {bool(s['compile'])}, "
              f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
-             f"steps after {s['warmup']} warm-up, median",
+             f"steps after {s['warmup']} warm-up, median"
+             + (', img/s per CPU-second (--clock cpu)' if s.get('clock') == 'cpu' else ''),
              "| model | backbone | mode | img/s (median) | peak mem (MiB) | switches |",
              '|---|---|---|---|---|---|']
     for r in report['results']:
@@ -489,7 +508,7 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
                   num_classes=1000, device='auto', dtype='fp32', channels_last=False,
                   compile=False, fold_bn=True, modes=MODES, references=CLS_REFERENCES,
                   config=None, ref_config=STOCK_DETECTOR, cfg_options=None, warmup=2,
-                  iters=3, repeats=3, out=None, log=print):
+                  iters=3, repeats=3, out=None, log=print, dcn=None, clock='wall'):
     """Build, time and report; returns the report dict (also written to ``out`` as JSON).
 
     Args:
@@ -503,14 +522,19 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
     check_choices('mode', modes, MODES)
     check_counts(batch=batch, iters=iters, repeats=repeats)
     check_counts(0, warmup=warmup)
+    check_choices('clock', [clock], CLOCKS)
     device = resolve_device(device)
+    if clock == 'cpu' and device != 'cpu':
+        raise ValueError(f"clock='cpu' times the host process; it needs device cpu, got "
+                         f'{device!r}')
     check_dtype(dtype, device)
     compile_cfg = (dict() if compile is True else compile) or None
     height, width = size
     report = dict(env=environment(device), settings=dict(
         model=model, depth=depth, arch=arch, style=style, batch=batch, input_size=[height, width],
         dtype=dtype, device=device, channels_last=channels_last, compile=compile_cfg or False,
-        fold_bn=fold_bn, modes=list(modes), warmup=warmup, iters=iters, repeats=repeats,
+        fold_bn=fold_bn, dcn=dcn, clock=clock, modes=list(modes), warmup=warmup,
+        iters=iters, repeats=repeats,
         config=config, ref_config=ref_config if model == 'detector' else None,
         cfg_options=cfg_options, command=' '.join(sys.argv)))
     try:
@@ -519,7 +543,7 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
                 raise ValueError('the classifier benchmark uses square inputs')
             entries = classifier_entries(depth, style, batch, height, num_classes, device,
                                          dtype, channels_last, compile_cfg, fold_bn, modes,
-                                         references, arch)
+                                         references, arch, dcn)
         else:
             entries = detector_entries(config, ref_config, cfg_options, batch, height,
                                        width, device, dtype, channels_last, compile_cfg,
@@ -529,7 +553,7 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
         report.update(skipped=str(exc), results=[], ratios=[])
     else:
         ours = {e.name for e in entries if e.name.startswith('PaperResNet')}
-        time_entries(entries, device, warmup, iters, repeats, log)
+        time_entries(entries, device, warmup, iters, repeats, log, clock)
         report['results'] = [dict(e.as_dict(), ours=e.name in ours) for e in entries]
         report['ratios'] = ratios(report['results'])
         report['peak_mem_kind'] = (

@@ -173,7 +173,7 @@ def paper_key(name):
 
 
 def _bottleneck_settings():
-    from ..models.backbones.paper_resnet import IMAGENET_SETTINGS
+    from ..models.layers import IMAGENET_SETTINGS
     from ..models.layers import Bottleneck
     return {d: s for d, (block, s) in IMAGENET_SETTINGS.items() if block is Bottleneck}
 

@@ -37,7 +37,7 @@ def infer_arch(state):
     Raises:
         ValueError: the blocks per stage are not one of Table 1's nets.
     """
-    from ..models.backbones.paper_resnet import IMAGENET_SETTINGS
+    from ..models.layers import IMAGENET_SETTINGS
     from ..models.layers import Bottleneck
     blocks = []
     for i in range(1, 5):

@@ -184,7 +184,7 @@ class RecipeHook(Hook):
         model = self._model(runner)
         path = getattr(runner, '_load_from', None)
         source = f'checkpoint {path}' if path else 'the resumed checkpoint'
-        recipe = checkpoint_recipe(checkpoint)
+        recipe = checkpoint_recipe(checkpoint, path)
         if recipe is None:
             runner.logger.info(f'{source} carries no recipe (third-party weights?): its '
                                'architecture, style and input normalisation could not be '

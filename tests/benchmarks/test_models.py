@@ -67,6 +67,26 @@ def test_classifier_switches_bf16_channels_last(tmp_path):
     assert rows['PaperResNet-18 +fold']['switches'] == ['BN->conv x20', 'channels_last']
 
 
+def test_dcn_in_ours_and_mmdets_alike(tmp_path):
+    from mmcv.ops import DeformConv2dPack
+
+    from mmresnet.benchmarks.models import classifier_models
+    models = classifier_models(50, 'pytorch', 10, ['mmdet', 'torchvision'], dcn='DCN')
+    assert [name for name, _, _ in models] == ['PaperResNet-50', 'mmdet ResNet-50']
+    for _, build, _ in models:
+        backbone = build().backbone
+        assert isinstance(backbone.layer2[0].conv2, DeformConv2dPack)
+        assert not isinstance(backbone.layer1[0].conv2, DeformConv2dPack)
+    report = run_benchmark(model='classifier', depth=50, size=(96, 96), dcn='DCN',
+                           modes=('infer', ), references=['mmdet'], fold_bn=False,
+                           clock='cpu', out=str(tmp_path / 'dcn.json'), **TINY)
+    assert report['settings']['dcn'] == 'DCN' and report['settings']['clock'] == 'cpu'
+    assert len(report['ratios']) == 1
+    assert all(v > 0 for r in report['results'] for v in r['img_per_s_rounds'])
+    with pytest.raises(ValueError, match="unknown dcn 'DCNv3'.*'DCNv2'"):
+        classifier_models(50, 'pytorch', 10, ['mmdet'], dcn='DCNv3')
+
+
 def test_cifar_net_timed_alone_with_the_schedule_projection():
     messages = []
     report = run_benchmark(model='classifier', arch='cifar', depth=8, size=(16, 16),
@@ -159,6 +179,7 @@ def test_missing_detector_config_is_skipped_with_a_message(tmp_path):
     (dict(model='segmentor'), 'allowed values: classifier, detector'),
     (dict(modes=('train', 'export')), "unknown mode 'export'"),
     (dict(iters=0), 'iters must be a positive int'),
+    (dict(clock='gpu'), "unknown clock 'gpu'; allowed values: \\('wall', 'cpu'\\)"),
 ])
 def test_bad_settings_raise(kwargs, match):
     args = dict(TINY, **kwargs)

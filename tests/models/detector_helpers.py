@@ -1,4 +1,5 @@
 """Small builders shared by the detection tests (tiny widths, CPU, a few px)."""
+import contextlib
 import os.path as osp
 
 import torch
@@ -40,6 +41,34 @@ def tiny_detector_cfg(kind, base_channels=8, num_classes=3, checkpoint=None):
         cfg.roi_head.bbox_roi_extractor.out_channels = 16
         cfg.roi_head.bbox_head.update(in_channels=16, fc_out_channels=32)
     return cfg
+
+
+def randomise(model, seed=0):
+    """Seeded random values in every float tensor of ``model``'s state dict, in place:
+    weights ~ N(0, 1/fan_in), norm scales and BN variances in [0.5, 1.5], the rest (biases,
+    BN means, gates that start at 0) in [-0.1, 0.1], so that none of them is a no-op."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if t.dim() > 1:
+                t.copy_(torch.randn(t.shape, generator=gen) / t[0].numel()**0.5)
+            elif name.endswith(('running_var', 'weight')):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+            else:
+                t.copy_(torch.rand(t.shape, generator=gen) * 0.2 - 0.1)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Tiny inputs: threads cost more than they give; the setting is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def build_detector(cfg):

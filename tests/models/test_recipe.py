@@ -10,8 +10,9 @@ from mmresnet.convert import backbone_checkpoint, convert_resnet_state_dict, pap
 from mmresnet.engine import RecipeHook
 from mmresnet.models import PaperResLayer, PaperResNet, PaperResNetClassifier
 from mmresnet.models.classifiers.data_preprocessor import ClsDataPreprocessor
-from mmresnet.models.utils import (RecipeMismatchError, load_backbone_weights, model_recipe,
-                                   module_recipe, normalisation_recipe)
+from mmresnet.models.utils import (RecipeMismatchError, checkpoint_recipe, load_backbone_weights,
+                                   model_recipe, module_recipe, named_recipe,
+                                   normalisation_recipe)
 
 CAFFE_NORM = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)
 TV_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
@@ -142,3 +143,87 @@ def test_hook_checks_the_normalisation_of_pretrained_init(tmp_path):
     right = Detector('pytorch', TV_NORM, path)
     right.backbone.init_weights()
     RecipeHook().before_train(fake_runner(right))
+
+
+# -- checkpoints known by name: the file carries no recipe, the name does -----------------
+def test_named_recipes_read_the_depth_style_and_normalisation_from_the_name():
+    tv = named_recipe('torchvision://resnet101')
+    assert tv['arch'] == dict(arch='imagenet', depth=101, style='pytorch')
+    assert tv['normalisation'] == dict(mean=[123.675, 116.28, 103.53],
+                                       std=[58.395, 57.12, 57.375], channel_order='rgb')
+    assert named_recipe('modelzoo://resnet50')['arch']['style'] == 'pytorch'
+    d2 = named_recipe('open-mmlab://detectron2/resnet50_caffe')
+    assert d2['arch'] == dict(arch='imagenet', depth=50, style='caffe')
+    assert d2['normalisation'] == dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
+                                       channel_order='bgr')
+    # MMEngine maps the old name to Detectron's file, trained with Detectron's pixel mean
+    assert named_recipe('open-mmlab://resnet101_caffe')['normalisation']['mean'] == [
+        102.9801, 115.9465, 122.7717]
+    assert named_recipe('open-mmlab://resnet50_caffe_bgr')['normalisation'] == \
+        d2['normalisation']
+    for other in ('torchvision://resnext50_32x4d', 'open-mmlab://msra/hrnetv2_w32',
+                  'checkpoints/torchvision_resnet50.pth', 'torchvision://resnet50x', None):
+        assert named_recipe(other) is None, other
+    # a recipe in the file wins over the name
+    assert checkpoint_recipe(dict(meta=dict(recipe=d2)), 'torchvision://resnet50') is d2
+    assert checkpoint_recipe(dict(state_dict={}), 'torchvision://resnet50') == \
+        named_recipe('torchvision://resnet50')
+
+
+@pytest.fixture
+def model_zoo(tmp_path, monkeypatch):
+    """``torchvision://resnet50`` and ``open-mmlab://detectron2/resnet50_caffe`` answered by
+    files in a temporary torch.hub cache (no network; MMEngine's torchvision table comes from
+    torchvision, which is not installed here, so it is given)."""
+    urls = dict(tv='https://download.pytorch.org/models/resnet50-0676ba61.pth',
+                d2='https://download.openmmlab.com/pretrain/third_party/'
+                   'resnet50_msra-5891d200.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setattr('mmengine.runner.checkpoint.get_torchvision_models',
+                        lambda: dict(resnet50=urls['tv']))
+    monkeypatch.setattr('mmengine.runner.checkpoint.get_external_models',
+                        lambda: {'detectron2/resnet50_caffe': urls['d2']})
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    for style, url in (('pytorch', urls['tv']), ('caffe', urls['d2'])):
+        net = PaperResNet(50, style=style, base_channels=8)  # narrow: the name has no width
+        torch.save(dict(net.state_dict(), **{'fc.weight': torch.zeros(5, 256),
+                                             'fc.bias': torch.zeros(5)}),
+                   cache / url.rsplit('/', 1)[1])
+    return dict(pytorch='torchvision://resnet50',
+                caffe='open-mmlab://detectron2/resnet50_caffe')
+
+
+@pytest.mark.parametrize('style, other', [('pytorch', 'caffe'), ('caffe', 'pytorch')])
+def test_a_named_checkpoint_of_the_other_style_is_refused(model_zoo, style, other):
+    name = model_zoo[style]
+    net = PaperResNet(50, style=other, base_channels=8,
+                      init_cfg=dict(type='Pretrained', checkpoint=name))
+    with pytest.raises(RecipeMismatchError) as err:
+        net.init_weights()
+    msg = str(err.value)
+    assert msg.startswith(f'{name} was trained as another network than PaperResNet')
+    assert f"style: checkpoint '{style}', model '{other}'" in msg
+    assert f"model.backbone.style='{style}'" in msg
+    # the same name into a net of its style loads, and its normalisation is then checked
+    norm = TV_NORM if style == 'pytorch' else CAFFE_NORM
+    wrong_norm = CAFFE_NORM if style == 'pytorch' else TV_NORM
+    ok = Detector(style, norm, name)
+    ok.backbone.init_weights()
+    assert ok.backbone._loaded_recipe['recipe'] == named_recipe(name)
+    RecipeHook().before_train(fake_runner(ok))
+    bad = Detector(style, wrong_norm, name)
+    bad.backbone.init_weights()
+    with pytest.raises(RecipeMismatchError, match=f'{name} was trained on other inputs'):
+        RecipeHook().before_train(fake_runner(bad))
+
+
+def test_load_from_a_named_checkpoint_is_checked_by_its_name():
+    bare = dict(state_dict={})  # what MMEngine's loader returns for torchvision://resnet50
+    RecipeHook().after_load_checkpoint(
+        fake_runner(Detector('pytorch', TV_NORM), 'torchvision://resnet50'), bare)
+    with pytest.raises(RecipeMismatchError,
+                       match=r"checkpoint torchvision://resnet50 was trained as another "
+                             r"network.*style: checkpoint 'pytorch', model 'caffe'"):
+        RecipeHook().after_load_checkpoint(
+            fake_runner(Detector('caffe', CAFFE_NORM), 'torchvision://resnet50'), bare)

@@ -1,3 +1,3 @@
-from .paper_resnet import ARCHS, IMAGENET_SETTINGS, PaperResNet, cifar_blocks_per_stage
+from .paper_resnet import PaperResNet
 
-__all__ = ['ARCHS', 'IMAGENET_SETTINGS', 'PaperResNet', 'cifar_blocks_per_stage']
+__all__ = ['PaperResNet']

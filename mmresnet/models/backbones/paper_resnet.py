@@ -9,23 +9,10 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.registry import MODELS
 
-from ..layers import BasicBlock, Bottleneck, check_shortcut, check_style, make_res_layer
+from ..layers import (ARCHS, DEFAULT_SHORTCUT, IMAGENET_SETTINGS, BasicBlock, Bottleneck,
+                      check_dcn, check_plugins, check_shortcut, check_stage_with_dcn,
+                      check_style, cifar_blocks_per_stage, make_res_layer, stage_plugins)
 from ..utils import PaperModule, load_backbone_weights
-
-ARCHS = ('imagenet', 'cifar')
-
-# Table 1: block type and blocks per stage (conv2_x .. conv5_x).
-IMAGENET_SETTINGS = {
-    18: (BasicBlock, (2, 2, 2, 2)),
-    34: (BasicBlock, (3, 4, 6, 3)),
-    50: (Bottleneck, (3, 4, 6, 3)),
-    101: (Bottleneck, (3, 4, 23, 3)),
-    152: (Bottleneck, (3, 8, 36, 3)),
-}
-
-# Section 4.2: the shortcut the paper used for each family (Table 3 'B' for ImageNet,
-# 'A' for every CIFAR net).
-DEFAULT_SHORTCUT = {'imagenet': 'B', 'cifar': 'A'}
 
 
 def _positive_int(name, value, minimum=1):
@@ -43,14 +30,6 @@ def _int_tuple(name, value, minimum=1):
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
             raise ValueError(f'PaperResNet: {name} must hold ints >= {minimum}, got {value!r}')
     return tuple(value)
-
-
-def cifar_blocks_per_stage(depth):
-    """n for a 6n+2-layer CIFAR net; raises for depths not of that form."""
-    if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(f'CIFAR depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, '
-                         f'110, 1202, ...), got {depth!r}')
-    return (depth - 2) // 6
 
 
 @MODELS.register_module()
@@ -86,6 +65,16 @@ class PaperResNet(PaperModule):
         zero_init_residual (bool): Zero-init the last norm of every residual branch.
             Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None.
+        dcn (dict, optional): mmdet's deformable convs: the conv config of the 3x3 convs of
+            the stages ``stage_with_dcn`` selects, e.g. ``dict(type='DCN',
+            deform_groups=1)`` or ``dict(type='DCNv2', deform_groups=1)``. Default: None.
+        stage_with_dcn (Sequence[bool], optional): One bool per stage. Default: None (no
+            stage).
+        plugins (list[dict], optional): mmdet's plugin layers, built by mmcv's
+            ``build_plugin_layer``: ``dict(cfg=dict(type='ContextBlock', ratio=1. / 4),
+            stages=(False, True, True, True), position='after_conv3')``; positions
+            'after_conv1', 'after_conv2', 'after_conv3' (bottleneck) or the first two
+            (basic blocks). Default: None.
         init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
             checkpoint='backbone.pth')``. Default: He (Kaiming) init, as the paper.
 
@@ -101,7 +90,8 @@ class PaperResNet(PaperModule):
                  style='pytorch', in_channels=3, base_channels=None, num_stages=None,
                  strides=None, dilations=None, out_indices=None, frozen_stages=-1,
                  norm_cfg=dict(type='BN'), norm_eval=False, with_cp=False,
-                 zero_init_residual=False, conv_cfg=None, init_cfg=None):
+                 zero_init_residual=False, conv_cfg=None, dcn=None, stage_with_dcn=None,
+                 plugins=None, init_cfg=None):
         if arch not in ARCHS:
             raise ValueError(f'unknown arch {arch!r}; allowed values: {ARCHS}')
         if arch == 'imagenet':
@@ -142,6 +132,9 @@ class PaperResNet(PaperModule):
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages={frozen_stages!r} out of range; allowed '
                              f'values: -1..{num_stages} (num_stages={num_stages})')
+        dcn = check_dcn(dcn, conv_cfg, 'PaperResNet')
+        stage_with_dcn = check_stage_with_dcn(stage_with_dcn, dcn, num_stages, 'PaperResNet')
+        plugins = check_plugins(plugins, num_stages, 'PaperResNet')
         # init_cfg None: He init (Section 3.4), see PaperModule.
         super().__init__(init_cfg, linear_std=0.01)
 
@@ -155,6 +148,7 @@ class PaperResNet(PaperModule):
         self.norm_cfg, self.conv_cfg = norm_cfg, conv_cfg
         self.with_cp, self.zero_init_residual = with_cp, zero_init_residual
         self.base_channels = default_base if base_channels is None else base_channels
+        self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
 
         self._make_stem_layer(in_channels, self.base_channels)
         self.res_layers = []
@@ -163,7 +157,7 @@ class PaperResNet(PaperModule):
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = self.base_channels * 2**i
             layer = self.make_res_layer(inplanes, planes, num_blocks, strides[i],
-                                        dilations[i])
+                                        dilations[i], stage=i)
             name = f'layer{i + 1}'
             self.add_module(name, layer)
             self.res_layers.append(name)
@@ -187,11 +181,13 @@ class PaperResNet(PaperModule):
         self.add_module(self.norm1_name, norm1)
         self.relu = nn.ReLU(inplace=True)
 
-    def make_res_layer(self, inplanes, planes, num_blocks, stride, dilation):
+    def make_res_layer(self, inplanes, planes, num_blocks, stride, dilation, stage=0):
         return make_res_layer(
             self.block, inplanes, planes, num_blocks, stride=stride, dilation=dilation,
             shortcut=self.shortcut, plain=self.plain, style=self.style,
-            with_cp=self.with_cp, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
+            with_cp=self.with_cp, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            dcn=self.dcn if self.stage_with_dcn[stage] else None,
+            plugins=stage_plugins(self.plugins, stage))
 
     @property
     def norm1(self):
@@ -205,6 +201,13 @@ class PaperResNet(PaperModule):
             stride *= self.strides[i]
             shapes.append((ch, stride))
         return [shapes[i] for i in self.out_indices]
+
+    def recipe_arch(self):
+        """The architecture part of a checkpoint's recipe (see models/utils/recipe.py)."""
+        return dict(arch=self.arch, depth=self.depth, style=self.style,
+                    shortcut=self.shortcut, plain=self.plain,
+                    base_channels=self.base_channels,
+                    in_channels=int(self.conv1.in_channels))
 
     # -- init, freezing (strict Pretrained and norm_eval: PaperModule) -------------------
     def load_pretrained(self, checkpoint, prefix=None, map_location='cpu'):
@@ -240,5 +243,6 @@ class PaperResNet(PaperModule):
         return tuple(outs)
 
 
+# The tables are re-exported from here, where they were first defined.
 __all__ = ['PaperResNet', 'IMAGENET_SETTINGS', 'ARCHS', 'cifar_blocks_per_stage',
            'DEFAULT_SHORTCUT']

@@ -35,6 +35,16 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
                              False)
         self.to_rgb = to_rgb
 
+    def input_normalisation(self):
+        """``dict(mean, std, channel_order)`` the network sees (the recipe's
+        normalisation; ``to_rgb`` swaps the order of the input)."""
+        order = self.input_order
+        if self.to_rgb:
+            order = dict(bgr='rgb', rgb='bgr')[order]
+        mean = [round(float(v), 4) for v in self.mean.flatten().tolist()]
+        std = [round(float(v), 4) for v in self.std.flatten().tolist()]
+        return dict(mean=mean, std=std, channel_order='gray' if len(mean) == 1 else order)
+
     def forward(self, data, training=False):
         data = self.cast_data(data)
         inputs = data['inputs']

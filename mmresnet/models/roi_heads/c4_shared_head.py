@@ -12,8 +12,8 @@ checkpoint's ``layer4.*`` loads into it unchanged (:func:`load_shared_head_weigh
 """
 from mmdet.registry import MODELS
 
-from ..backbones.paper_resnet import DEFAULT_SHORTCUT, IMAGENET_SETTINGS
-from ..layers import check_shortcut, check_style, make_res_layer
+from ..layers import (DEFAULT_SHORTCUT, IMAGENET_SETTINGS, check_dcn, check_plugins,
+                      check_shortcut, check_style, make_res_layer, stage_plugins)
 from ..utils import PaperModule, load_backbone_weights
 
 
@@ -63,6 +63,11 @@ class PaperResLayer(PaperModule):
         norm_eval (bool): Keep BN in eval mode in ``train()``. Default: True.
         with_cp (bool): Gradient checkpointing. Default: False.
         conv_cfg (dict, optional): Conv layer config. Default: None.
+        dcn (dict, optional): Deformable 3x3 convs for every block of the stage, as mmdet's
+            ``ResLayer`` shared head: e.g. ``dict(type='DCN', deform_groups=1)``.
+            Default: None.
+        plugins (list[dict], optional): The backbone's form (see PaperResNet): ``stages``
+            None or four bools, of which entry ``stage`` applies here. Default: None.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH[, prefix=...])``
             loads the backbone checkpoint's ``layer{stage+1}.*`` (see
             :func:`load_shared_head_weights`). Default: He (Kaiming) init.
@@ -77,13 +82,15 @@ class PaperResLayer(PaperModule):
     def __init__(self, depth, stage=3, stride=2, dilation=1, shortcut=None, plain=False,
                  style='caffe', base_channels=64,
                  norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
-                 with_cp=False, conv_cfg=None, init_cfg=None):
+                 with_cp=False, conv_cfg=None, dcn=None, plugins=None, init_cfg=None):
         if depth not in IMAGENET_SETTINGS:
             raise ValueError(f'invalid depth {depth!r} for the C4 head; allowed values: '
                              f'{tuple(IMAGENET_SETTINGS)}')
         if not isinstance(stage, int) or not 1 <= stage <= 3:
             raise ValueError(f'stage must be 1, 2 or 3 (conv3_x..conv5_x), got {stage!r}')
         check_style(style, 'PaperResLayer')
+        dcn = check_dcn(dcn, conv_cfg, 'PaperResLayer')
+        plugins = check_plugins(plugins, len(IMAGENET_SETTINGS[depth][1]), 'PaperResLayer')
         super().__init__(init_cfg)  # None: He init (Section 3.4), as the backbone
         block, stage_blocks = IMAGENET_SETTINGS[depth]
         self.depth, self.stage, self.norm_eval = depth, stage, norm_eval
@@ -98,7 +105,14 @@ class PaperResLayer(PaperModule):
         self.add_module(self.layer_name, make_res_layer(
             block, inplanes, planes, stage_blocks[stage], stride=stride, dilation=dilation,
             shortcut=self.shortcut, plain=plain, style=style, with_cp=with_cp,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, dcn=dcn,
+            plugins=stage_plugins(plugins, stage)))
+
+    def recipe_arch(self):
+        """The architecture part of a checkpoint's recipe (see models/utils/recipe.py)."""
+        return dict(arch='imagenet', depth=self.depth, style=self.style,
+                    shortcut=self.shortcut, plain=self.plain,
+                    base_channels=self.base_channels)
 
     @property
     def res_layer(self):

@@ -36,12 +36,22 @@ class PaperModule(BaseModule):
             split_pretrained(init_cfg, type(self).__name__)  # checks the Pretrained entry
         super().__init__(init_cfg)
 
+    def recipe_arch(self):
+        """The architecture part of a checkpoint's recipe, ``dict(arch, depth, style,
+        ...)`` (see :mod:`.recipe`); None for a module without one."""
+        return None
+
     def load_pretrained(self, checkpoint, prefix=None, map_location='cpu'):
         """Load ``checkpoint`` strictly (see :func:`load_backbone_weights`)."""
         raise NotImplementedError
 
     def _default_init(self):
         super().init_weights()
+        # MMEngine stops at the plain nn.Modules (stages, blocks): the blocks init what they
+        # hold, as in mmdet (layers/blocks.py)
+        for m in self.modules():
+            if m is not self and callable(getattr(m, 'init_held_layers', None)):
+                m.init_held_layers()
 
     def init_weights(self):
         init_with_strict_pretrained(self, self._default_init, type(self).load_pretrained)

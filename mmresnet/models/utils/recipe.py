@@ -17,8 +17,19 @@ exported backbone, the converters) therefore holds ``meta['recipe']``::
 :class:`RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet and PaperResLayer and
 in ``load_from``); a normalisation mismatch raises too unless the user opts out
 (``default_hooks.recipe.check_normalisation=False``, see :class:`~mmresnet.engine.RecipeHook`).
+
+Third-party files carry no recipe, but the well-known names MMEngine resolves say what they
+were trained as: ``torchvision://resnet50`` is pytorch style on RGB with ImageNet's mean and
+std, ``open-mmlab://detectron2/resnet50_caffe`` caffe style on BGR minus the mean, std 1.
+:data:`NAMED_RECIPES` is that table, and a checkpoint loaded by such a name is checked as if
+its file held the recipe.
+
+A module gives its own recipe (``recipe_arch()`` of PaperResNet and PaperResLayer,
+``input_normalisation()`` of the classifier's preprocessor): nothing here imports a model
+class.
 """
 import math
+import re
 
 from .weights import WeightsMismatchError
 
@@ -30,23 +41,53 @@ class RecipeMismatchError(WeightsMismatchError):
     """A checkpoint's recipe (architecture or input normalisation) differs from the model's."""
 
 
+# What the network sees with torchvision's (and mmdet's pytorch-style) weights, and with
+# the caffe-style weights (Detectron2's and MSRA's: BGR minus the mean, no division).
+IMAGENET_RGB = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                    channel_order='rgb')
+CAFFE_BGR = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], channel_order='bgr')
+# Detectron (v1) subtracted its own pixel mean.
+DETECTRON_BGR = dict(mean=[102.9801, 115.9465, 122.7717], std=[1.0, 1.0, 1.0],
+                     channel_order='bgr')
+
+# Checkpoint names MMEngine resolves (its torchvision and open-mmlab tables), with the style
+# and input normalisation their files were trained with: (full-name pattern, style,
+# normalisation). The depth comes from the name. The open-mmlab rows are those mmdet's own
+# ResNet configs pair with their data preprocessors (tests/models/test_mmdet_configs.py
+# checks every such config against this table). Detectron's GN nets put the stride on the
+# 3x3 (its STRIDE_1X1=False), hence pytorch style on caffe inputs.
+NAMED_RECIPES = (
+    (r'(torchvision|modelzoo)://resnet(?P<depth>18|34|50|101|152)', 'pytorch', IMAGENET_RGB),
+    (r'open-mmlab://(detectron2/)?resnet(?P<depth>50|101)_caffe_bgr', 'caffe', CAFFE_BGR),
+    (r'open-mmlab://detectron2/resnet(?P<depth>50|101)_caffe', 'caffe', CAFFE_BGR),
+    (r'open-mmlab://(detectron/)?resnet(?P<depth>50|101)_caffe', 'caffe', DETECTRON_BGR),
+    (r'open-mmlab://detectron/resnet(?P<depth>50|101)_gn', 'pytorch', CAFFE_BGR),
+    (r'open-mmlab://contrib/resnet(?P<depth>50)_gn', 'pytorch', IMAGENET_RGB),
+    (r'open-mmlab://jhu/resnet(?P<depth>50|101)_gn_ws', 'pytorch', IMAGENET_RGB),
+)
+
+
 def _uses_bottleneck(depth, arch='imagenet'):
     return arch == 'imagenet' and depth in (50, 101, 152)
 
 
 def module_recipe(module):
-    """The architecture part of the recipe of a PaperResNet or PaperResLayer (else None)."""
-    from ..backbones.paper_resnet import PaperResNet
-    from ..roi_heads.c4_shared_head import PaperResLayer
-    if isinstance(module, PaperResNet):
-        return dict(arch=module.arch, depth=module.depth, style=module.style,
-                    shortcut=module.shortcut, plain=module.plain,
-                    base_channels=module.base_channels,
-                    in_channels=int(module.conv1.in_channels))
-    if isinstance(module, PaperResLayer):
-        return dict(arch='imagenet', depth=module.depth, style=module.style,
-                    shortcut=module.shortcut, plain=module.plain,
-                    base_channels=module.base_channels)
+    """The architecture part of a module's recipe (its ``recipe_arch()``: PaperResNet and
+    PaperResLayer), else None."""
+    recipe_arch = getattr(module, 'recipe_arch', None)
+    return recipe_arch() if callable(recipe_arch) else None
+
+
+def named_recipe(name):
+    """The recipe :data:`NAMED_RECIPES` gives a checkpoint name, or None."""
+    if not isinstance(name, str):
+        return None
+    for pattern, style, normalisation in NAMED_RECIPES:
+        m = re.fullmatch(pattern, name)
+        if m:
+            return dict(arch=dict(arch='imagenet', depth=int(m['depth']), style=style),
+                        normalisation=dict(normalisation, mean=list(normalisation['mean']),
+                                           std=list(normalisation['std'])))
     return None
 
 
@@ -60,13 +101,10 @@ def normalisation_recipe(data_preprocessor):
     None for anything else."""
     from mmengine.model import ImgDataPreprocessor
 
-    from ..classifiers.data_preprocessor import ClsDataPreprocessor
-    if isinstance(data_preprocessor, ClsDataPreprocessor):
-        mean, std = _floats(data_preprocessor.mean), _floats(data_preprocessor.std)
-        order = data_preprocessor.input_order
-        if data_preprocessor.to_rgb:
-            order = dict(bgr='rgb', rgb='bgr').get(order, order)
-    elif isinstance(data_preprocessor, ImgDataPreprocessor):
+    own = getattr(data_preprocessor, 'input_normalisation', None)
+    if callable(own):  # the project's ClsDataPreprocessor
+        return own()
+    if isinstance(data_preprocessor, ImgDataPreprocessor):
         if getattr(data_preprocessor, '_enable_normalize', False):
             mean, std = _floats(data_preprocessor.mean), _floats(data_preprocessor.std)
         else:
@@ -92,12 +130,14 @@ def model_recipe(model):
                 normalisation=normalisation_recipe(getattr(model, 'data_preprocessor', None)))
 
 
-def checkpoint_recipe(checkpoint):
-    """``checkpoint['meta']['recipe']`` of a loaded checkpoint, or None."""
+def checkpoint_recipe(checkpoint, source=None):
+    """``checkpoint['meta']['recipe']`` of a loaded checkpoint; else the recipe its name
+    ``source`` has in :data:`NAMED_RECIPES` (``torchvision://resnet50``, ...); else None."""
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('meta'), dict):
         recipe = checkpoint['meta'].get('recipe')
-        return recipe if isinstance(recipe, dict) else None
-    return None
+        if isinstance(recipe, dict):
+            return recipe
+    return named_recipe(source)
 
 
 def _fmt(v):
@@ -181,6 +221,7 @@ def check_normalisation(recipe_norm, own_norm, source, opt_out):
         f'purpose with another normalisation): {opt_out}.')
 
 
-__all__ = ['ARCH_KEYS', 'CHANNEL_ORDERS', 'RecipeMismatchError', 'check_arch',
-           'check_normalisation', 'checkpoint_recipe', 'model_recipe', 'module_recipe',
+__all__ = ['ARCH_KEYS', 'CHANNEL_ORDERS', 'CAFFE_BGR', 'DETECTRON_BGR', 'IMAGENET_RGB',
+           'NAMED_RECIPES', 'RecipeMismatchError', 'check_arch', 'check_normalisation',
+           'checkpoint_recipe', 'model_recipe', 'module_recipe', 'named_recipe',
            'normalisation_differences', 'normalisation_recipe']

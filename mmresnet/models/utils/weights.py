@@ -103,14 +103,16 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
 
     Raises:
         WeightsMismatchError: no key matches, or matching keys have other shapes.
-        RecipeMismatchError: the checkpoint's recipe names another architecture or style.
+        RecipeMismatchError: the checkpoint's recipe names another architecture or style
+            (a file without one: the recipe of its name, e.g. ``torchvision://resnet50``,
+            see :data:`~mmresnet.models.utils.recipe.NAMED_RECIPES`).
     """
     from .recipe import check_arch, checkpoint_recipe
     source = checkpoint if isinstance(checkpoint, str) else '<checkpoint dict>'
     if isinstance(checkpoint, str):
         checkpoint = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
     owner = module if owner is None else owner
-    recipe = checkpoint_recipe(checkpoint)
+    recipe = checkpoint_recipe(checkpoint, source)
     if recipe is None:
         print_log(f'{source} carries no recipe (third-party weights?): its architecture, '
                   f'style and input normalisation could not be checked against '
@@ -152,9 +154,9 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
 def _split_c4(owner, unexpected):
     """``(unexpected, for_head)``: keys of the stages a truncated PaperResNet does not
     build (``layer4.*`` of the C4 backbone, ``num_stages=3``) are not unexpected."""
-    from ..backbones.paper_resnet import PaperResNet
-    if not isinstance(owner, PaperResNet):
+    num_stages = getattr(owner, 'num_stages', None)  # a backbone's; the C4 head has none
+    if not isinstance(num_stages, int):
         return list(unexpected), []
-    later = tuple(f'layer{i + 1}.' for i in range(owner.num_stages, 4))
+    later = tuple(f'layer{i + 1}.' for i in range(num_stages, 4))
     for_head = [k for k in unexpected if later and k.startswith(later)]
     return [k for k in unexpected if k not in for_head], for_head
