@@ -52,7 +52,8 @@ def test_std_matches_direct_computation_and_bn_scale():
     rows = layer_response_stds(net, xs)
     net.eval()  # the hook below sees what layer_response_stds saw
     captured = []
-    h = net.layer1[0].bn2.register_forward_hook(lambda m, i, o: captured.append(o))
+    # a copy: the block adds the shortcut in place (as mmdet's) after the hook has run
+    h = net.layer1[0].bn2.register_forward_hook(lambda m, i, o: captured.append(o.clone()))
     with torch.no_grad():
         for x in xs:
             net(x)
