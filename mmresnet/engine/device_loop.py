@@ -57,6 +57,11 @@ class DeviceIterBasedTrainLoop(IterBasedTrainLoop):
                             f'train_dataloader config dict, got {type(dataloader).__name__}')
         device = torch.device(device) if device else model_device(runner.model)
         loader = build_device_loader(dataloader, device, seed=runner.seed)
+        num_classes = getattr(getattr(runner.model, 'module', runner.model), 'num_classes',
+                              None)
+        if isinstance(num_classes, int):  # once, before training (no read in the loop)
+            from ..models.utils import check_labels
+            check_labels(loader.labels.cpu(), num_classes, 'DeviceIterBasedTrainLoop')
         print_log(f'DeviceIterBasedTrainLoop: {len(loader.images)} images '
                   f'({loader.images.numel() / 2**20:.1f} MiB) on {device}, '
                   f'{loader.per_epoch} per epoch on each of {loader.world_size} rank(s); pad '

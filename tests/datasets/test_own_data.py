@@ -58,8 +58,15 @@ def test_classifier_names_the_label_that_does_not_fit():
     from mmresnet.models.classifiers.classifier import PaperResNetClassifier
     model = PaperResNetClassifier(
         backbone=dict(type='PaperResNet', depth=20, arch='cifar'), num_classes=2)
+    from mmengine.structures import BaseDataElement
+    samples = [BaseDataElement(gt_label=torch.tensor(k)) for k in (1, 7)]
     with pytest.raises(ValueError, match=r'a training label is 7, but num_classes is 2'):
-        model.loss(torch.zeros(2, 3, 16, 16), torch.tensor([1, 7]))
+        model.loss(torch.zeros(2, 3, 16, 16), samples)
+    # the device-data loop checks its labels before training, the same way
+    from mmresnet.models.utils import check_labels
+    with pytest.raises(ValueError, match=r'DeviceIterBasedTrainLoop: a training label is 3'):
+        check_labels(torch.tensor([0, 3]), 3, 'DeviceIterBasedTrainLoop')
+    check_labels(torch.tensor([0, 2]), 3, 'DeviceIterBasedTrainLoop')
 
 
 def test_single_coco_file_is_split_deterministically(tmp_path):

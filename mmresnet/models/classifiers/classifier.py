@@ -11,6 +11,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from ...evaluation.metrics import topk_error
+from ..utils.labels import check_labels
 from .head import PoolFcHead
 
 PROTOCOLS = ('single', 'ten_crop', 'multi_scale')
@@ -68,25 +69,19 @@ class PaperResNetClassifier(BaseModel):
             return self.predict(inputs, data_samples)
         raise ValueError(f'invalid mode {mode!r}; allowed values: tensor, loss, predict')
 
-    @staticmethod
-    def _labels(data_samples, device):
-        if isinstance(data_samples, torch.Tensor):  # a (B,) label batch (device data)
-            return data_samples.long().to(device)
-        return torch.stack([torch.as_tensor(s.gt_label).reshape(()) for s in data_samples
-                            ]).long().to(device)
+    def _labels(self, data_samples, device):
+        if isinstance(data_samples, torch.Tensor):  # a (B,) label batch (device data: its
+            return data_samples.long().to(device)  # loop checks the labels before training)
+        labels = torch.stack([torch.as_tensor(s.gt_label).reshape(()) for s in data_samples
+                              ]).long()
+        if not self._labels_checked:  # once, on the host: before the bare IndexError
+            self._labels_checked = True
+            check_labels(labels, self.num_classes, type(self).__name__)
+        return labels.to(device)
 
     def loss(self, inputs, data_samples):
         logits = self.head(self.extract_feat(inputs))
         labels = self._labels(data_samples, logits.device)
-        if not self._labels_checked:  # once: a data set with more classes than the model
-            self._labels_checked = True
-            top = int(labels.max()) if labels.numel() else -1
-            if top >= self.num_classes or (labels.numel() and int(labels.min()) < 0):
-                raise ValueError(
-                    f'{type(self).__name__}: a training label is {top}, but num_classes is '
-                    f'{self.num_classes} (labels 0..{self.num_classes - 1}); set '
-                    "model.num_classes to the data set's number of classes (for "
-                    'DetectionCropDataset: its categories plus one, background)')
         # 'error' (no 'loss' in the key) is logged, not optimised: the training error
         # curves of Fig. 4 / Fig. 6.
         return dict(loss=F.cross_entropy(logits, labels),
