@@ -1,6 +1,7 @@
 """tools/demo.py --data on a 3-image COCO export (gapped ids, a placeholder category, names
 with spaces): the whole pipeline, tools/infer.py on its detector, and the config route of
-docs/demo.md, its commands run as written."""
+docs/demo.md, its commands run as written. (--from-scratch: tests/tools/test_demo.py runs it
+on the embedded data; the iteration-based schedule it scales is tested below.)"""
 import json
 import os
 import os.path as osp
@@ -29,7 +30,7 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     data = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
     work = tmp_path / 'work'
     out = _run([sys.executable, 'tools/demo.py', '--data', data, '--work-dir', str(work),
-                '--from-scratch', '--budget-min', '60'])
+                '--budget-min', '60'])
     # the plan, printed before training: classes, sizes and why, iterations, minutes
     plan = out[:out.index('=== demo stage 1')]
     assert "classes      ['traffic light', 'potted plant']" in plan
@@ -42,7 +43,7 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     summary = json.loads((work / 'summary.json').read_text())
     for key in ('bbox_mAP', 'bbox_mAP_50', 'tta', 'single_view', 'stages',
                 'backbone_checkpoint', 'classifier_checkpoint', 'detector_checkpoint',
-                'predictions', 'config', 'pretrain_config', 'curves', 'from_scratch'):
+                'predictions', 'config', 'pretrain_config', 'curves'):
         assert key in summary, key
     assert summary['classes'] == CLASSES
     assert summary['data']['layout'] == 'coco'
@@ -50,7 +51,6 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     assert summary['data']['plan']['det_iters'] >= 20
     assert summary['config'] == str(work / 'configs' / 'detector.py')
     assert len(os.listdir(summary['predictions'])) == 1
-    assert summary['from_scratch']['unit'] == 'iteration'
     # the classifier learned background + both classes
     pre_cfg = (work / 'configs' / 'pretrain.py').read_text()
     assert 'num_classes=3' in pre_cfg
@@ -108,3 +108,24 @@ def test_own_data_flags_need_data(flag):
         ['x'] if flag == '--train-ann' else []), cwd=ROOT, capture_output=True, text=True,
         timeout=120, env=ENV)
     assert proc.returncode == 2 and 'needs --data DIR' in proc.stderr
+
+
+def test_from_scratch_scales_an_iteration_schedule(tmp_path):
+    """--from-scratch on --data configs: the written iteration schedule stretched to the
+    budget, validations, lr step and checkpoint at the same fractions."""
+    from mmengine.config import Config
+
+    from mmresnet.apis.own_data import iteration_schedule
+
+    from .tool_loader import load_tool
+    demo = load_tool('demo')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
+                                   'faster-rcnn_paper-r18-c4_scratch_demo.py'))
+    iteration_schedule(cfg, 100, 10)
+    assert demo.schedule_length(cfg) == 100
+    demo.scale_schedule(cfg, 250)
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=250, val_interval=25)
+    assert cfg.param_scheduler[1].milestones == [200] and cfg.param_scheduler[1].end == 250
+    assert cfg.default_hooks.checkpoint.interval == 250
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
