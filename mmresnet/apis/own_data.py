@@ -351,7 +351,9 @@ def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
         speed = measure_speed(pretrain_cfg, det_cfg, own, data.image_sizes('train'), log=log)
     plan = fit_schedule(wanted, speed, budget_min * 60)
     plan['det_epochs'] = max(1, min(epochs, plan['det_iters'] // wanted['det_iters_per_epoch']))
-    plan['validations'] = math.ceil(plan['det_epochs'] / det_cfg.train_cfg.val_interval)
+    plan['val_interval'] = det_cfg.train_cfg.val_interval
+    plan['validations'] = math.ceil(plan['det_epochs'] / plan['val_interval'])
+    plan['val_unit'] = 'epochs'
     return dict(root=data.root, layout=data.layout, split=data.split_source,
                 counts=data.counts(), notes=data.notes, sizing=sizing,
                 config_sizes=dict(
@@ -383,7 +385,7 @@ def describe_plan(info, log=print):
         f'{s["crop_size"]} px')
     log(f'detector     {p["det_iters"]} iterations of {p["det_batch"]} images '
         f'({p["det_epochs"]} epochs of {p["det_iters_per_epoch"]}), {p["validations"]} '
-        f'validations (every {p["val_interval"]})'
+        f'validations (every {p["val_interval"]} {p.get("val_unit", "iterations")})'
         + (f'; cut to the budget (all {p["wanted_det_iters"]} would take about '
            f'{p["full_s"] / 60:.0f} min: --budget-min {math.ceil(p["full_s"] / 60)})'
            if p['cut_by_budget'] else ''))
