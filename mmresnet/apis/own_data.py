@@ -17,7 +17,6 @@ The schedule (printed before training, with the expected minutes):
   training steps of each model on random data of the chosen sizes), times the iterations,
   plus the validations, the final test with its flips and a fixed allowance for building.
 """
-import copy
 import math
 import os
 import os.path as osp
@@ -224,15 +223,12 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     """Seconds per training iteration of both models and per test image of the detector,
     on random data of the chosen sizes (seeded random weights; nothing is loaded)."""
     import torch
-    from mmengine.registry import init_default_scope
 
     from ..benchmarks.models import (apply_switches, build_detector, check_dtype,
                                      detector_data, make_infer_step, make_train_step)
-    from mmdet.registry import MODELS
-    longer = np.median(np.max(image_wh, 1))
-    shorter = np.median(np.min(image_wh, 1))
-    size = sizing['input_size']
-    h, w = size, max(32, int(round(size * shorter / longer)))
+    mw, mh = np.median(np.asarray(image_wh, np.float64).reshape(-1, 2), 0)
+    scale = sizing['input_size'] / max(mw, mh)  # the longer side to the input size
+    w, h = (max(32, int(round(v * scale))) for v in (mw, mh))
     num_classes = det_cfg.model.roi_head.bbox_head.num_classes
     dtype, channels_last = _switches(det_cfg)
     dtype = dtype if check_dtype(dtype, 'cpu') is None else 'fp32'
@@ -244,12 +240,7 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     one = detector_data(1, h, w, 'cpu', num_classes=num_classes)
     infer_s = _timed(make_infer_step(lambda: det.test_step(one), dtype, 'cpu', None), 1,
                      iters)
-    del det
-    init_default_scope('mmdet')
-    model_cfg = copy.deepcopy(pre_cfg.model)
-    model_cfg.get('backbone', {}).pop('init_cfg', None)
-    torch.manual_seed(0)
-    cls = MODELS.build(model_cfg).train()
+    cls = build_detector(pre_cfg, log=lambda *_: None).train()  # any cfg.model, seeded
     batch, crop = pre_cfg.train_dataloader.batch_size, sizing['crop_size']
     g = torch.Generator().manual_seed(0)
     cdata = dict(inputs=torch.randint(0, 256, (batch, 3, crop, crop), dtype=torch.uint8,
@@ -343,9 +334,9 @@ def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
     wanted.update(pretrain_iters=pretrain_cfg.train_cfg.max_iters,
                   pretrain_batch=pretrain_cfg.train_dataloader.batch_size,
                   det_iters=epochs * wanted['det_iters_per_epoch'])
-    scale = next(s['scale'] for s in det_cfg.train_dataloader.dataset.pipeline
-                 if s.get('type') == 'Resize')
-    own = dict(input_size=int(max(scale)),
+    scale = next((s['scale'] for s in det_cfg.train_dataloader.dataset.pipeline
+                  if s.get('type') == 'Resize'), None)
+    own = dict(input_size=int(max(scale)) if scale else sizing['input_size'],
                crop_size=int(pretrain_cfg.train_dataloader.dataset.crop_size))
     if speed is None:
         speed = measure_speed(pretrain_cfg, det_cfg, own, data.image_sizes('train'), log=log)

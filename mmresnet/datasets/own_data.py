@@ -259,9 +259,10 @@ def image_size(path):
 def _check_image(img, problems, check_files):
     """Resolve and check the image file of ``img`` (an image dict with ``candidates``)."""
     found = next((p for p in img.pop('candidates') if osp.isfile(p)), None)
+    looked = img.pop('looked')
     if found is None:
         problems.add('missing images', f'{img["source"]}: image file {img["file_name"]!r} not '
-                     f'found (looked under {", ".join(sorted(set(img["looked"])))})')
+                     f'found (looked under {", ".join(sorted(set(looked)))})')
         return False
     img['file_name'] = _rel(found, problems.root)
     if not check_files:
