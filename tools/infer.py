@@ -68,4 +68,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmresnet.apis.cli import run_tool
+    run_tool(main)

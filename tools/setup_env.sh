@@ -41,3 +41,20 @@ if ! has "import mmdet, mmengine, pytest, matplotlib, safetensors, mmresnet"; th
 fi
 has "import mmcv.ops, mmdet, safetensors, mmresnet" || { echo "[setup] FAILED: stack does not import" >&2; exit 1; }
 "$VPY" -c "import torch, mmcv, mmdet, mmengine; print('[setup] ok: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmengine', mmengine.__version__)"
+
+# --- own-data tests: hypothesis (the annotation readers' mutation test) and Chromium (the
+# --- run report opened headless, tests/analysis/test_report.py; skipped without it) -------
+has "import hypothesis" || pip_install hypothesis
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; }; then
+    echo "[setup] installing chromium (Debian's package) for the report test"
+    { $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+      || { $SUDO apt-get update -q >/dev/null 2>&1 \
+           && $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; } \
+      || echo "[setup] chromium not installed: the report test will be skipped"
+  else
+    echo "[setup] no apt-get (or no root): chromium not installed, the report test will be skipped"
+  fi
+fi

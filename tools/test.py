@@ -53,4 +53,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmresnet.apis.cli import run_tool
+    run_tool(main)

@@ -28,6 +28,11 @@ _POSITIVE = {'train_cfg.max_iters', 'train_cfg.max_epochs', 'train_cfg.val_inter
              'test_dataloader.batch_size', 'optim_wrapper.optimizer.lr'}
 
 
+class ConfigError(TypeError, ValueError):
+    """A config file or a ``--cfg-options`` value that cannot be used; the message names
+    the file or key. (A TypeError and a ValueError: what the checks raised before.)"""
+
+
 def _lookup(cfg, path):
     node = cfg
     for part in path.split('.'):
@@ -38,16 +43,16 @@ def _lookup(cfg, path):
 
 
 def check_config_types(cfg):
-    """Raise ``TypeError``/``ValueError`` naming the key for values of the wrong type."""
+    """Raise :class:`ConfigError` naming the key for values of the wrong type."""
     for path, (types, desc) in CHECKED_KEYS.items():
         found, val = _lookup(cfg, path)
         if not found:
             continue
         if isinstance(val, bool) or not isinstance(val, types):
-            raise TypeError(f'config key {path!r} must be {desc}, got '
+            raise ConfigError(f'config key {path!r} must be {desc}, got '
                             f'{type(val).__name__} {val!r}')
         if path in _POSITIVE and val <= 0:
-            raise ValueError(f'config key {path!r} must be {desc}, got {val!r}')
+            raise ConfigError(f'config key {path!r} must be {desc}, got {val!r}')
 
 
 def check_amp_device(cfg, cuda_available=None):

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from ..analysis.sizing import size_detector
+from .cli import UsageError
 
 DET_EPOCHS = 130
 DET_MAX_ITERS = 20000
@@ -84,8 +85,8 @@ def fit_schedule(wanted, speed, budget_s):
     (``pretrain_s``, ``det_s``: seconds per training iteration; ``infer_s``: per image).
 
     The detector's iterations give way first; pretraining keeps at most ``PRE_SHARE`` of
-    the budget, validations ``VAL_SHARE``. Raises ValueError when the budget cannot hold
-    ``MIN_DET_ITERS`` detector iterations.
+    the budget, validations ``VAL_SHARE``. Raises UsageError (a ValueError) when the
+    budget cannot hold ``MIN_DET_ITERS`` detector iterations.
     """
     plan = dict(wanted, wanted_det_iters=wanted['det_iters'],
                 wanted_pretrain_iters=wanted['pretrain_iters'])
@@ -103,7 +104,7 @@ def fit_schedule(wanted, speed, budget_s):
     least = min(MIN_DET_ITERS, wanted['det_iters'])
     if det < least:
         need = cost(pre, least, 1)
-        raise ValueError(f'--budget-min {budget_s / 60:g} cannot hold {least} detector '
+        raise UsageError(f'--budget-min {budget_s / 60:g} cannot hold {least} detector '
                          f'iterations on this machine (measured {speed["det_s"]:.2f} s each, '
                          f'{speed["infer_s"]:.2f} s per test image); give at least '
                          f'{math.ceil(need / 6) / 10:g}')
@@ -259,19 +260,29 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
 
 
 # -- the whole plan ------------------------------------------------------------------------
+def _data_info(data):
+    """What the plan says of the data: folder, layout, split, counts, notes."""
+    return dict(root=data.root, layout=data.layout, split=data.split_source,
+                val_is_train=data.val_is_train, unvalidated=list(data.unvalidated),
+                counts=data.counts(), notes=data.notes)
+
+
 def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_config,
                   budget_min, train_ann=None, val_ann=None, on_invalid='error', log=print,
-                  speed=None):
+                  speed=None, val_fraction=None, train_on_all=False):
     """Read and check ``data_dir``, size the detector, fit the schedule to ``budget_min``
     and write the configs; returns a dict with everything chosen (the ``data`` entry of
     summary.json) and the config paths.
 
-    ``speed`` (measured seconds, see :func:`measure_speed`) skips the measurement.
+    ``speed`` (measured seconds, see :func:`measure_speed`) skips the measurement;
+    ``val_fraction`` and ``train_on_all``: the split where the data set has none
+    (:func:`mmresnet.datasets.own_data.read_detection_folder`).
     """
     from mmengine.config import Config
 
     from ..datasets.own_data import read_detection_folder
-    data = read_detection_folder(data_dir, train_ann, val_ann, on_invalid=on_invalid)
+    data = read_detection_folder(data_dir, train_ann, val_ann, on_invalid=on_invalid,
+                                 val_fraction=val_fraction, train_on_all=train_on_all)
     classes = data.classes
     data_dir_out = osp.join(work_dir, 'data')
     files = data.write(data_dir_out, max_pretrain_boxes=MAX_PRETRAIN_BOXES)
@@ -307,8 +318,7 @@ def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_confi
                     f': {sources[name]} pointed at that data (classes {list(classes)}), sized '
                     f'and scheduled for it; the choices and why: '
                     f'{osp.join(work_dir, "plan.json")}. Run it with tools/train.py.\n' + body)
-    info = dict(root=data.root, layout=data.layout, split=data.split_source,
-                counts=data.counts(), notes=data.notes, files=files, sizing=sizing,
+    info = dict(_data_info(data), files=files, sizing=sizing,
                 speed={k: (round(v, 4) if isinstance(v, float) else v)
                        for k, v in speed.items()},
                 plan=plan, configs=configs)
@@ -345,8 +355,7 @@ def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
     plan['val_interval'] = det_cfg.train_cfg.val_interval
     plan['validations'] = math.ceil(plan['det_epochs'] / plan['val_interval'])
     plan['val_unit'] = 'epochs'
-    return dict(root=data.root, layout=data.layout, split=data.split_source,
-                counts=data.counts(), notes=data.notes, sizing=sizing,
+    return dict(_data_info(data), sizing=sizing,
                 config_sizes=dict(
                     own, anchor_scales=list(det_cfg.model.rpn_head.anchor_generator.scales),
                     anchor_ratios=list(det_cfg.model.rpn_head.anchor_generator.ratios),
@@ -365,6 +374,12 @@ def describe_plan(info, log=print):
         log(f'{split:<12} {c[split]["images"]} images, {c[split]["boxes"]} boxes '
             f'{c[split]["per_class"]}')
     log(f'split        {info["split"]}')
+    if info.get('val_is_train'):
+        log('validation   THE TRAINING IMAGES (--train-on-all): the figures below measure '
+            'the fit to them, not results on new images')
+    if info.get('unvalidated'):
+        log(f'unvalidated  {info["unvalidated"]}: in the training images only; they train, '
+            'their results are not measured')
     for note in info['notes']:
         if not note.startswith('split:'):
             log(f'note         {note}')

@@ -10,7 +10,8 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.config import DictAction as _MMEngineDictAction
 
-from .config_check import check_config_types
+from .cli import add_debug_arg
+from .config_check import ConfigError, check_config_types
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -30,6 +31,13 @@ class DictAction(_MMEngineDictAction):
                 pass
         return _MMEngineDictAction._parse_iterable(val)
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        bad = [kv for kv in (values or []) if '=' not in kv]
+        if bad:
+            parser.error(f'{option_string}: each value is key=value (e.g. '
+                         f'train_cfg.max_iters=100), got {bad}')
+        super().__call__(parser, namespace, values, option_string)
+
 
 def add_common_args(parser):
     parser.add_argument('config', help='config file path')
@@ -40,7 +48,7 @@ def add_common_args(parser):
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='job launcher (pytorch for torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    return parser
+    return add_debug_arg(parser)
 
 
 def load_config(args):
@@ -49,12 +57,19 @@ def load_config(args):
         raise FileNotFoundError(f'config file not found: {args.config}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(args.config)
+    except SyntaxError as e:
+        raise ConfigError(f'{args.config}: not a readable config ({e})') from e
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        try:
+            cfg.merge_from_dict(args.cfg_options)
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
+            raise ConfigError(f'--cfg-options {args.cfg_options}: cannot be merged into '
+                              f'{args.config} ({type(e).__name__}: {e})') from e
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

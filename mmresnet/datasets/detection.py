@@ -35,6 +35,9 @@ def read_coco_json(path):
         except json.JSONDecodeError as e:
             raise AnnotationError(f'{path}: not valid JSON ({e.msg} at line {e.lineno}, '
                                   f'column {e.colno})') from None
+        except RecursionError:
+            raise AnnotationError(f'{path}: not a COCO file (JSON nested too deeply)'
+                                  ) from None
         except UnicodeDecodeError as e:
             raise AnnotationError(f'{path}: not valid JSON (not UTF-8 text: {e})') from None
     if not isinstance(data, dict):
@@ -44,23 +47,67 @@ def read_coco_json(path):
         if not isinstance(data.get(key), list):
             raise AnnotationError(f'{path}: key "{key}" must be a list, got '
                                   f'{type(data.get(key)).__name__}')
+    _check_coco_entries(path, data)
+    return data
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_coco_entries(path, data):
+    """Each image, annotation and category has its keys, of the types COCO gives them;
+    category ids and names are unique. The first entry that does not is named."""
+    def need(ok, where, what, value):
+        if not ok:
+            raise AnnotationError(f'{path}: {where}: {what}, got {type(value).__name__} '
+                                  f'{value!r}'[:400])
+
+    def keys(entry, where, what, names):
+        need(isinstance(entry, dict), where, f'each {what} is an object with '
+             f'{", ".join(names)}', entry)
+        for key in names:
+            if key not in entry:
+                raise AnnotationError(f'{path}: {where} has no key "{key}" (each {what} '
+                                      f'needs {", ".join(names)})')
     for i, img in enumerate(data['images']):
-        for key in ('id', 'file_name', 'width', 'height'):
-            if not isinstance(img, dict) or key not in img:
-                raise AnnotationError(f'{path}: images[{i}] has no key "{key}" (each image '
-                                      'needs id, file_name, width, height)')
+        keys(img, f'images[{i}]', 'image', ('id', 'file_name', 'width', 'height'))
+        need(_is_int(img['id']), f'images[{i}]', '"id" must be an integer', img['id'])
+        need(isinstance(img['file_name'], str) and img['file_name'].strip(), f'images[{i}] '
+             f'(id {img["id"]})', '"file_name" must be a non-empty string', img['file_name'])
+    for i, cat in enumerate(data['categories']):
+        keys(cat, f'categories[{i}]', 'category', ('id', 'name'))
+        need(_is_int(cat['id']), f'categories[{i}]', '"id" must be an integer', cat['id'])
+        need(isinstance(cat['name'], str) and cat['name'].strip(), f'categories[{i}] '
+             f'(id {cat["id"]})', '"name" must be a non-empty string', cat['name'])
+    for key in ('id', 'name'):
+        seen = {}
+        for i, cat in enumerate(data['categories']):
+            if cat[key] in seen:
+                raise AnnotationError(
+                    f'{path}: categories[{seen[cat[key]]}] and categories[{i}] share the '
+                    f'{key} {cat[key]!r} (each category needs its own id and name)')
+            seen[cat[key]] = i
     for i, ann in enumerate(data['annotations']):
-        for key in ('id', 'image_id', 'category_id', 'bbox'):
-            if not isinstance(ann, dict) or key not in ann:
-                raise AnnotationError(f'{path}: annotations[{i}] has no key "{key}" (each '
-                                      'annotation needs id, image_id, category_id, bbox)')
+        keys(ann, f'annotations[{i}]', 'annotation', ('id', 'image_id', 'category_id', 'bbox'))
+        need(_is_int(ann['id']) or isinstance(ann['id'], str), f'annotations[{i}]',
+             '"id" must be an integer', ann['id'])
+        for key in ('image_id', 'category_id'):
+            need(_is_int(ann[key]), f'annotation id {ann["id"]}', f'"{key}" must be an '
+                 'integer', ann[key])
         bbox = ann['bbox']
         if (not isinstance(bbox, list) or len(bbox) != 4
-                or not all(isinstance(v, (int, float)) for v in bbox)):
+                or not all(_is_number(v) for v in bbox)):
             raise AnnotationError(f'{path}: annotation id {ann["id"]}: "bbox" must be 4 '
-                                  f'numbers [x, y, width, height], got {bbox!r}')
+                                  f'numbers [x, y, width, height], got {bbox!r}'[:400])
+        crowd = ann.get('iscrowd', 0)
+        need(crowd in (0, 1) and not isinstance(crowd, float), f'annotation id {ann["id"]}',
+             '"iscrowd" must be 0 or 1', crowd)
         ann.setdefault('area', bbox[2] * bbox[3])
-    return data
 
 
 def voc_bndbox(obj, where):

@@ -16,8 +16,11 @@ Layouts:
 - VOC: ``DIR/Annotations/*.xml`` and ``DIR/JPEGImages/``, with ``ImageSets/Main/train.txt``
   and ``val.txt`` when present.
 
-Where there is no split, the images are split deterministically: ordered by the SHA-1 of
-their file name, the first fifth (at least one image) is validation, the rest training.
+Where there is no split, the images are split deterministically and class-aware
+(:func:`deterministic_split`): about a fifth (``val_fraction``) to validation, every class
+found in two or more images keeping one in training and one in validation; a class found
+in a single image trains and is reported unvalidated. ``train_on_all`` trains on every image
+and validates on the same ones (a tiny set; said in the log and the split's description).
 
 Classes come from the files, names exactly as written. COCO category ids map to labels in
 id order; VOC names in sorted order. Placeholder categories (``_background_``,
@@ -32,8 +35,10 @@ instead, counted in the log.
 """
 import hashlib
 import json
+import math
 import os
 import os.path as osp
+import struct
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -107,6 +112,18 @@ class DetectionFolder:
     def __init__(self, root, layout, classes, splits, split_source, notes):
         self.root, self.layout, self.classes = root, layout, tuple(classes)
         self.splits, self.split_source, self.notes = splits, split_source, notes
+
+    @property
+    def val_is_train(self):
+        """True where the validation images are the training images (--train-on-all)."""
+        return self.splits['val'] is self.splits['train']
+
+    @property
+    def unvalidated(self):
+        """Classes with training boxes and no validation box, in label order."""
+        c = self.counts()
+        return tuple(k for k in self.classes
+                     if c['train']['per_class'][k] and not c['val']['per_class'][k])
 
     def boxes(self, split='train', with_ignored=False):
         """(N, 4) boxes of a split, x1 y1 x2 y2, in image pixels."""
@@ -195,12 +212,50 @@ def _digest(name):
 
 
 def deterministic_split(images, val_fraction=VAL_FRACTION):
-    """(train, val): images ordered by the SHA-1 of their file name, the first
-    ``val_fraction`` (at least one) to validation."""
+    """(train, val) of images with no split of their own, class-aware and deterministic.
+
+    The images are ordered by the SHA-1 of their file name (the same files give the same
+    split, whatever their order). First, for each class found in at least two images
+    (rarest first), the first image in that order that can go to validation does: one
+    whose every class keeps at least one training image. Then further such images go, in
+    the same order, until ``val_fraction`` of the images (at least one) are validation
+    images. A class found in a single image stays in training (it trains, unvalidated).
+    The classes are those of the boxes not ignored (``labels[~ignore]``).
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f'val_fraction must be between 0 and 1 (exclusive), got '
+                         f'{val_fraction!r}')
     order = sorted(images, key=lambda i: _digest(i['file_name']))
+    kinds = [set(np.asarray(i['labels'])[~np.asarray(i['ignore'], bool)].tolist())
+             if len(i['labels']) else set() for i in order]
+    per_class = Counter(c for k in kinds for c in k)
+    in_train = Counter(per_class)
     n_val = max(1, int(round(len(order) * val_fraction)))
-    val = {id(i) for i in order[:n_val]}
-    return [i for i in images if id(i) not in val], [i for i in images if id(i) in val]
+    cap = max(n_val, len(order) // 2)  # covering the classes may take more, not past half
+    val = []
+
+    def movable(j):
+        return j not in val and all(in_train[c] > 1 for c in kinds[j])
+
+    def move(j):
+        val.append(j)
+        for c in kinds[j]:
+            in_train[c] -= 1
+    for c in sorted(per_class, key=lambda c: (per_class[c], c)):
+        if len(val) >= cap:
+            break
+        if per_class[c] < 2 or any(c in kinds[j] for j in val):
+            continue
+        j = next((j for j in range(len(order)) if c in kinds[j] and movable(j)), None)
+        if j is not None:
+            move(j)
+    for j in range(len(order)):
+        if len(val) >= n_val:
+            break
+        if movable(j):
+            move(j)
+    chosen = {id(order[j]) for j in val}
+    return ([i for i in images if id(i) not in chosen], [i for i in images if id(i) in chosen])
 
 
 class _Problems:
@@ -251,15 +306,28 @@ def image_size(path):
             w, h = im.size
             orientation = im.getexif().get(0x0112, 1)
             im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            struct.error, Image.DecompressionBombError) as e:
         raise ValueError(f'not a readable image ({e})') from None
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
+def _inside(path, folder):
+    return osp.normpath(osp.abspath(path)).startswith(osp.join(osp.abspath(folder), ''))
+
+
 def _check_image(img, problems, check_files):
     """Resolve and check the image file of ``img`` (an image dict with ``candidates``)."""
-    found = next((p for p in img.pop('candidates') if osp.isfile(p)), None)
-    looked = img.pop('looked')
+    candidates, looked = img.pop('candidates'), img.pop('looked')
+    within = img.pop('within', None) or [problems.root]  # the folders relative names stay in
+    inside = [p for p in candidates
+              if osp.isabs(img['file_name']) or any(_inside(p, d) for d in within)]
+    found = next((p for p in inside if osp.isfile(p)), None)
+    if found is None and len(inside) < len(candidates):
+        problems.add('image paths outside the data folder',
+                     f'{img["source"]}: image file {img["file_name"]!r} points outside '
+                     f'{problems.root} (relative file names are read under the data folder)')
+        return False
     if found is None:
         problems.add('missing images', f'{img["source"]}: image file {img["file_name"]!r} not '
                      f'found (looked under {", ".join(sorted(set(looked)))})')
@@ -289,7 +357,11 @@ def _check_boxes(img, problems, tol=1.0):
     w, h = img['width'], img['height']
     for i, (box, entry) in enumerate(zip(img['boxes'], img.pop('entries'))):
         x1, y1, x2, y2 = box
-        if not np.all(np.isfinite(box)) or x2 - x1 <= 0 or y2 - y1 <= 0:
+        if not np.all(np.isfinite(box)):
+            problems.add('boxes with coordinates not finite', f'{entry}: box (x1, y1, x2, '
+                         f'y2) = ({x1:g}, {y1:g}, {x2:g}, {y2:g}) is not finite')
+            keep[i] = False
+        elif x2 - x1 <= 0 or y2 - y1 <= 0:
             problems.add('boxes of zero area', f'{entry}: box (x1, y1, x2, y2) = '
                          f'({x1:g}, {y1:g}, {x2:g}, {y2:g}) has no area')
             keep[i] = False
@@ -301,7 +373,35 @@ def _check_boxes(img, problems, tol=1.0):
     img['labels'], img['ignore'] = img['labels'][keep], img['ignore'][keep]
 
 
-def _finish(root, layout, classes, splits, split_source, problems, notes, check_files):
+def _split(splits, base, split_how, notes):
+    """The train/val split after the checks: the data set's own (``splits`` has 'train'
+    and 'val'), or made (``splits`` has 'all'): class-aware (:func:`deterministic_split`),
+    or every image trained on and validated on (``train_on_all``). Returns
+    (splits, source)."""
+    fraction, on_all = split_how.get('val_fraction'), split_how.get('train_on_all', False)
+    if 'all' not in splits:
+        if fraction is not None:
+            notes.append(f'--val-fraction {fraction:g} not used: the data set has its own '
+                         'split')
+        if not on_all:
+            return splits, base
+        images = splits['train'] + splits['val']
+    else:
+        images = splits['all']
+    if on_all:
+        return dict(train=images, val=images), (
+            f'{base}; --train-on-all: trained on all {len(images)} images and validated on '
+            'the same ones (the figures say how well the detector fits its training images, '
+            'not how it does on new ones)')
+    fraction = VAL_FRACTION if fraction is None else fraction
+    train, val = deterministic_split(images, fraction)
+    return dict(train=train, val=val), (
+        f'{base} split deterministically, class-aware (SHA-1 of the file names, '
+        f'{fraction:.0%} validation; every class in two or more images keeps one in '
+        f'training and one in validation): {len(val)} of {len(images)} images to validation')
+
+
+def _finish(root, layout, classes, splits, base, problems, notes, check_files, split_how):
     for split, images in splits.items():
         kept = []
         for img in images:
@@ -312,17 +412,32 @@ def _finish(root, layout, classes, splits, split_source, problems, notes, check_
                 img.pop('entries', None)
         splits[split] = kept
     problems.settle(notes)
+    made = 'all' in splits
+    splits, split_source = _split(splits, base, split_how, notes)
+    notes.append(f'split: {split_source}')
     for split, images in splits.items():
         if not any(len(img['boxes']) for img in images):
+            hint = ''
+            if made and split == 'val':
+                hint = ('; every image holds a class found in no other image, so none can '
+                        'go to validation without taking its only training box. Add images, '
+                        'or train on all and validate on the same images (--train-on-all)')
             raise DataError(f'{root}: the {split} split ({split_source}) has no image with '
-                            'a box')
+                            f'a box{hint}')
     data = DetectionFolder(root, layout, classes, splits, split_source, notes)
     counts = data.counts()
     empty = [c for c, n in counts['train']['per_class'].items() if n == 0]
     if empty:
         raise DataError(f'{root}: class(es) {empty} have no training box (split: '
                         f'{split_source}); {counts["val"]["per_class"]} in validation. Move '
-                        'images with such boxes to the training split, or remove the class')
+                        'images with such boxes to the training split, or remove the class, '
+                        'or train on all images and validate on the same ones '
+                        '(--train-on-all)')
+    if data.unvalidated:
+        note = (f'unvalidated class(es) {list(data.unvalidated)}: no box in the validation '
+                'images (they train; their results are not measured)')
+        notes.append(note)
+        print_log(f'{root}: {note}', logger='current', level=30)
     print_log(data.describe(), logger='current')
     return data
 
@@ -352,37 +467,63 @@ def _find_coco_files(root, train_ann, val_ann):
         'or name them with --train-ann / --val-ann')
 
 
-def _size(value):
-    """A positive integer image side, or None (0, missing or not a number: the size is then
-    read from the image file)."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
+def _size(value, key):
+    """A positive integer image side, or None where the file gives none (missing, empty or
+    0: the size is then read from the image file); ValueError naming ``key`` otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return int(round(value)) if value > 0 else None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if number == 0:
+        return None
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f'{key} must be a positive number (0 or empty: read from the '
+                         f'image), got {value!r}'[:300])
+    return int(round(number))
+
+
+def _number(value):
+    """A coordinate as a float (an integer too large for one: inf, caught as not finite)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _coco_images(root, path, data, cat_label, problems, kinds):
     """Images of one COCO file with their boxes (labels from ``cat_label``)."""
-    images, by_id = [], {}
+    images, by_id, unusable = [], {}, set()
     for i, info in enumerate(data['images']):
         if info['id'] in by_id:
             problems.add('duplicate image ids', f'{path}: images[{i}]: id {info["id"]} '
                          'is used twice')
             continue
-        name = str(info['file_name'])
+        name = info['file_name']
+        try:
+            width, height = _size(info['width'], 'width'), _size(info['height'], 'height')
+        except ValueError as e:
+            problems.add('images of unusable size', f'{path}: image id {info["id"]}: {e}')
+            unusable.add(info['id'])
+            continue
         looked = [osp.join(root, f) for f in IMAGE_FOLDERS] + [osp.dirname(path)]
-        img = dict(file_name=name, width=_size(info['width']), height=_size(info['height']),
+        img = dict(file_name=name, width=width, height=height,
                    candidates=[name] if osp.isabs(name) else
                    [osp.join(d, name) for d in looked] +
                    [osp.join(root, f, osp.basename(name)) for f in IMAGE_FOLDERS[1:]],
-                   looked=looked, source=f'{path}: image id {info["id"]}',
+                   looked=looked, within=[root, osp.dirname(osp.abspath(path))],
+                   source=f'{path}: image id {info["id"]}',
                    boxes=[], labels=[], ignore=[], entries=[])
         by_id[info['id']] = img
         images.append(img)
     for ann in data['annotations']:
         where = f'{path}: annotation id {ann["id"]}'
         img = by_id.get(ann['image_id'])
+        if ann['image_id'] in unusable:
+            continue  # its image is reported
         if img is None:
             problems.add('annotations of unknown images',
                          f'{where}: image_id {ann["image_id"]} is not in "images"')
@@ -394,7 +535,7 @@ def _coco_images(root, path, data, cat_label, problems, kinds):
             continue
         if ann['category_id'] not in cat_label:
             continue  # a placeholder category, dropped (logged once)
-        x, y, w, h = (float(v) for v in ann['bbox'])
+        x, y, w, h = (_number(v) for v in ann['bbox'])
         img['boxes'].append([x, y, x + w, y + h])
         img['labels'].append(cat_label[ann['category_id']])
         img['ignore'].append(bool(ann.get('iscrowd', 0)))
@@ -407,7 +548,7 @@ def _coco_images(root, path, data, cat_label, problems, kinds):
 
 
 def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
-                     check_files=True):
+                     check_files=True, val_fraction=None, train_on_all=False):
     """Read a COCO-layout folder; see the module's doc."""
     problems, notes = _Problems(root, on_invalid), []
     train_path, val_path = _find_coco_files(root, train_ann, val_ann)
@@ -415,7 +556,10 @@ def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
         raise DataError(f'{root}: --val-ann given without --train-ann')
     files = {'train': train_path} if val_path is None else {'train': train_path,
                                                              'val': val_path}
-    parsed = {s: read_coco_json(p) for s, p in files.items()}
+    try:
+        parsed = {s: read_coco_json(p) for s, p in files.items()}
+    except AnnotationError as e:
+        raise DataError(str(e)) from None
     # One category table: the training file's; the validation file must name the same ids.
     cats = parsed['train']['categories']
     if 'val' in parsed:
@@ -425,10 +569,6 @@ def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
         if diff:
             raise DataError(f'{val_path}: categories differ from {train_path} at ids {diff}: '
                             + '; '.join(f'{k}: {tr.get(k)!r} vs {va.get(k)!r}' for k in diff))
-    names = Counter(c['name'] for c in cats)
-    twice = sorted(n for n, k in names.items() if k > 1)
-    if twice:
-        raise DataError(f'{train_path}: category names {twice} are used by more than one id')
     kinds = {c['id'] for c in cats}
     box_ids = [a['category_id'] for d in parsed.values() for a in d['annotations']]
     kept, cat_label = category_labels(cats, box_ids, where=train_path)
@@ -442,31 +582,42 @@ def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
     images = {s: _coco_images(root, files[s], d, cat_label, problems, kinds)
               for s, d in parsed.items()}
     if val_path is None:
-        images['train'], images['val'] = deterministic_split(images['train'])
-        source = (f'{osp.basename(train_path)} split deterministically (SHA-1 of the file '
-                  f'names, {VAL_FRACTION:.0%} validation)')
+        images = dict(all=images['train'])
+        source = osp.basename(train_path)
     else:
         source = f'{osp.basename(train_path)} / {osp.basename(val_path)}'
-    notes.append(f'split: {source}')
     return _finish(root, 'coco', [c['name'] for c in kept], images, source, problems, notes,
-                   check_files)
+                   check_files, dict(val_fraction=val_fraction, train_on_all=train_on_all))
 
 
 # -- VOC ----------------------------------------------------------------------------------
+VOC_FLAGS = {'0': False, '1': True, 'false': False, 'true': True}
+
+
 def _voc_object(obj, where):
     name = (obj.findtext('name') or '').strip()
+    if not name:
+        raise AnnotationError(f'{where}: <name> is missing or empty (each object needs its '
+                              'class name)')
     x1, y1, x2, y2 = voc_bndbox(obj, where)
     difficult = (obj.findtext('difficult') or '0').strip() or '0'  # labelme: <difficult/>
+    if difficult.lower() not in VOC_FLAGS:
+        raise AnnotationError(f'{where}: <difficult> must be 0 or 1 (or empty), got '
+                              f'{difficult!r}'[:300])
     # VOC boxes are 1-based and inclusive; mmdet subtracts 1 from each coordinate.
-    return name, [x1 - 1, y1 - 1, x2 - 1, y2 - 1], difficult not in ('0', 'false', 'False')
+    return name, [x1 - 1, y1 - 1, x2 - 1, y2 - 1], VOC_FLAGS[difficult.lower()]
 
 
 def _voc_image(root, xml_path, problems):
     where = osp.relpath(xml_path, root)
     try:
         tree = ET.parse(xml_path).getroot()
-    except ET.ParseError as e:
+    except (ET.ParseError, ValueError, LookupError) as e:
         problems.add('unreadable XML files', f'{where}: not valid XML ({e})')
+        return None
+    if tree.tag != 'annotation':
+        problems.add('unreadable XML files', f'{where}: not a VOC annotation (the root '
+                     f'element is <{tree.tag}>, expected <annotation>)'[:300])
         return None
     stem = osp.splitext(osp.basename(xml_path))[0]
     filename = (tree.findtext('filename') or '').strip()
@@ -476,35 +627,46 @@ def _voc_image(root, xml_path, problems):
     size = tree.find('size')
     dims = [(size.findtext(k) or '').strip() if size is not None else '' for k in
             ('width', 'height')]
-    width, height = (_size(d) for d in dims)
+    try:
+        width, height = _size(dims[0], '<size><width>'), _size(dims[1], '<size><height>')
+    except ValueError as e:
+        problems.add('images of unusable size', f'{where}: {e}')
+        return None
     objects = []
     for i, obj in enumerate(tree.findall('object'), 1):
         try:
             objects.append(_voc_object(obj, f'{where}: object {i}') + (f'{where}: object {i}',))
         except AnnotationError as e:
-            problems.add('boxes without numeric coordinates', str(e))
+            problems.add('objects that cannot be read', str(e))
     return dict(file_name=filename or stem, width=width, height=height,
                 candidates=candidates, looked=[jpeg], source=where, objects=objects,
                 stem=stem)
 
 
-def read_voc_folder(root, on_invalid='error', check_files=True):
+def read_voc_folder(root, on_invalid='error', check_files=True, val_fraction=None,
+                    train_on_all=False):
     """Read a VOC-layout folder; see the module's doc."""
     problems, notes = _Problems(root, on_invalid), []
     ann_dir = osp.join(root, 'Annotations')
     xmls = sorted(f for f in os.listdir(ann_dir) if f.lower().endswith('.xml'))
     if not xmls:
         raise DataError(f'{ann_dir}: no .xml annotation files')
-    parsed = [i for i in (_voc_image(root, osp.join(ann_dir, f), problems) for f in xmls)
-              if i is not None]
+    parsed, unreadable = [], set()
+    for f in xmls:
+        img = _voc_image(root, osp.join(ann_dir, f), problems)
+        if img is None:
+            unreadable.add(osp.splitext(f)[0])  # reported
+        else:
+            parsed.append(img)
     names = sorted({o[0] for img in parsed for o in img['objects']})
-    placeholders = [n for n in names if n in PLACEHOLDER_NAMES or not n]
+    placeholders = [n for n in names if n in PLACEHOLDER_NAMES]
     for n in placeholders:
         print_log(f'{ann_dir}: objects named {n!r} dropped (a placeholder name)',
                   logger='current')
         notes.append(f'dropped objects named {n!r}')
     classes = [n for n in names if n not in placeholders]
     if not classes:
+        problems.settle(notes)  # the problems first, where they explain it
         raise DataError(f'{ann_dir}: no object with a class name')
     label = {n: i for i, n in enumerate(classes)}
     by_stem = {}
@@ -521,19 +683,17 @@ def read_voc_folder(root, on_invalid='error', check_files=True):
         splits = {}
         for split, path in lists.items():
             ids = [ln.split()[0] for ln in open(path) if ln.strip()]
-            missing = [i for i in ids if i not in by_stem]
+            missing = [i for i in ids if i not in by_stem and i not in unreadable]
             for i in missing:
                 problems.add('listed images without annotation',
                              f'{path}: {i!r} has no Annotations/{i}.xml')
             splits[split] = [by_stem[i] for i in ids if i in by_stem]
         source = 'ImageSets/Main/train.txt / val.txt'
     else:
-        train, val = deterministic_split(list(by_stem.values()))
-        splits = dict(train=train, val=val)
-        source = (f'no ImageSets/Main/train.txt and val.txt: split deterministically (SHA-1 '
-                  f'of the file names, {VAL_FRACTION:.0%} validation)')
-    notes.append(f'split: {source}')
-    return _finish(root, 'voc', classes, splits, source, problems, notes, check_files)
+        splits = dict(all=list(by_stem.values()))
+        source = 'the images (no ImageSets/Main/train.txt and val.txt)'
+    return _finish(root, 'voc', classes, splits, source, problems, notes, check_files,
+                   dict(val_fraction=val_fraction, train_on_all=train_on_all))
 
 
 def detect_layout(root):
@@ -550,14 +710,20 @@ def detect_layout(root):
 
 
 def read_detection_folder(root, train_ann=None, val_ann=None, on_invalid='error',
-                          check_files=True):
+                          check_files=True, val_fraction=None, train_on_all=False):
     """Read, check and split a data folder of either layout (``train_ann`` / ``val_ann``:
-    COCO file names other than the usual ones, which also select the COCO layout)."""
+    COCO file names other than the usual ones, which also select the COCO layout).
+
+    ``val_fraction`` (default 0.2) sizes the split made where the data set has none
+    (:func:`deterministic_split`); ``train_on_all`` trains on every image and validates on
+    the same ones (tiny sets; the validation figures then measure the fit)."""
     root = osp.abspath(root)
     layout = 'coco' if (train_ann or val_ann) else detect_layout(root)
+    how = dict(on_invalid=on_invalid, check_files=check_files, val_fraction=val_fraction,
+               train_on_all=train_on_all)
     if layout == 'coco':
-        return read_coco_folder(root, train_ann, val_ann, on_invalid, check_files)
-    return read_voc_folder(root, on_invalid, check_files)
+        return read_coco_folder(root, train_ann, val_ann, **how)
+    return read_voc_folder(root, **how)
 
 
 __all__ = ['read_detection_folder', 'read_coco_folder', 'read_voc_folder', 'detect_layout',

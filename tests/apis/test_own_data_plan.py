@@ -57,3 +57,35 @@ def test_a_budget_too_small_is_refused_with_what_it_needs():
 
 def test_pretrain_batch_fits_the_crops():
     assert pretrain_batch(4696) == 64 and pretrain_batch(40) == 16 and pretrain_batch(3) == 2
+
+
+def test_plan_of_three_tiles_says_the_split_and_the_unvalidated(tmp_path):
+    """The labelme-style VOC export of three tiles plans (tools/demo.py --data), the
+    class-aware split and its unvalidated classes in the plan and its printout; with
+    --train-on-all, the plan says the validation images are the training images."""
+    import os.path as osp
+
+    from mmresnet.apis.own_data import describe_plan, plan_own_data
+
+    from ..datasets.own_data_folders import tiles_voc_export
+    root, rare = tiles_voc_export(str(tmp_path / 'three'))
+    configs = [osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                        'configs', 'demo', name) for name in (
+        'paper-resnet18-w16_tree-crops_pretrain_demo.py', 'faster-rcnn_paper-r18-c4_demo.py',
+        'faster-rcnn_paper-r18-c4_scratch_demo.py')]
+    for train_on_all in (False, True):
+        info = plan_own_data(root, str(tmp_path / f'work{train_on_all}'), *configs, 8,
+                             speed=SPEED, train_on_all=train_on_all)
+        lines = []
+        describe_plan(info, log=lines.append)
+        text = '\n'.join(lines)
+        assert info['val_is_train'] is train_on_all
+        if train_on_all:
+            assert info['unvalidated'] == [] and 'THE TRAINING IMAGES' in text
+            assert info['counts']['val']['images'] == 3
+        else:
+            assert info['unvalidated'] == ['dead tree', 'shrub']
+            assert "unvalidated  ['dead tree', 'shrub']" in text
+            assert info['counts']['train']['images'] == 2
+            assert info['counts']['val']['per_class'] == {'dead tree': 0, 'shrub': 0,
+                                                          'tree': 61}

@@ -72,3 +72,37 @@ def voc_export(root, images=IMAGES, image_sets=None):
             with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
                 f.write('\n'.join(stems) + '\n')
     return root
+
+
+DEMO = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
+                'demo_detection')
+THREE_TILES = ('OSBS_029', 'SOAP_061', 'YELL_528000_4978000_crop2_0_2')
+
+
+def tiles_voc_export(root, stems=THREE_TILES):
+    """Embedded tiles as labelme writes a VOC export (no ImageSets, empty ``<difficult/>``):
+    the crowns are 'tree', except in the tile first in SHA-1 order of its file name as read
+    (``JPEGImages/<stem>.jpg``: the one a plain 20 % hash split sends to validation), which holds the set's only 'dead tree'
+    box and both its 'shrub' boxes. Returns (root, that tile's stem)."""
+    import hashlib
+    import shutil
+    import xml.etree.ElementTree as ET
+    first = min(stems, key=lambda s: hashlib.sha1(f'JPEGImages/{s}.jpg'.encode()
+                                                      ).hexdigest())
+    os.makedirs(osp.join(root, 'Annotations'), exist_ok=True)
+    os.makedirs(osp.join(root, 'JPEGImages'), exist_ok=True)
+    for stem in stems:
+        shutil.copy(osp.join(DEMO, 'JPEGImages', f'{stem}.jpg'), osp.join(root, 'JPEGImages'))
+        tree = ET.parse(osp.join(DEMO, 'Annotations', f'{stem}.xml')).getroot()
+        objs = ''
+        for k, obj in enumerate(tree.findall('object')):
+            name = ('dead tree', 'shrub', 'shrub')[k] if stem == first and k < 3 else 'tree'
+            box = ''.join(f'<{c}>{obj.find("bndbox").findtext(c)}</{c}>'
+                          for c in ('xmin', 'ymin', 'xmax', 'ymax'))
+            objs += (f'<object><name>{name}</name><truncated/><difficult/><bndbox>{box}'
+                     '</bndbox></object>')
+        w, h = (tree.find('size').findtext(k) for k in ('width', 'height'))
+        with open(osp.join(root, 'Annotations', f'{stem}.xml'), 'w') as f:
+            f.write(f'<annotation><folder/><filename>{stem}.jpg</filename><size><width>{w}'
+                    f'</width><height>{h}</height><depth>3</depth></size>{objs}</annotation>')
+    return root, first

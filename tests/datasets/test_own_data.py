@@ -3,6 +3,8 @@ write them, every problem named with its file and entry before any training."""
 import json
 import os
 import os.path as osp
+import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -11,10 +13,25 @@ from mmresnet.datasets.crops import DetectionCropDataset
 from mmresnet.datasets.own_data import (DataError, deterministic_split, read_detection_folder,
                                         read_voc_folder)
 
-from .own_data_folders import IMAGES, coco_export, voc_export
+from .own_data_folders import IMAGES, coco_export, tiles_voc_export, voc_export
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'data', 'demo_detection')
+
+
+def _refused(root, change):
+    """The DataError's message after ``change`` of the COCO export's train.json."""
+    ann = osp.join(root, 'annotations', 'train.json')
+    data = json.load(open(ann))
+    change(data)
+    json.dump(data, open(ann, 'w'))
+    return _read_error(root)
+
+
+def _read_error(root):
+    with pytest.raises(DataError) as err:
+        read_detection_folder(root)
+    return str(err.value)
 
 
 def test_coco_export_with_gaps_placeholders_and_spaces(tmp_path):
@@ -109,15 +126,12 @@ def test_bad_box_and_missing_image_are_named_together(tmp_path):
     images = IMAGES + [('gone.jpg', 160, 120, [('potted plant', 1, 1, 30, 30)])]
     root = coco_export(str(tmp_path / 'bad'), images=images, split={'c.jpg'})
     os.remove(osp.join(root, 'JPEGImages', 'gone.jpg'))
-    ann = osp.join(root, 'annotations', 'train.json')
-    data = json.load(open(ann))
-    data['annotations'][1]['bbox'] = [150, 20, 30, 60]  # beyond the 160 px width
-    data['annotations'].append(dict(id=99, image_id=0, category_id=7, bbox=[5, 5, 0, 10]))
-    data['annotations'].append(dict(id=100, image_id=1, category_id=5, bbox=[5, 5, 9, 9]))
-    json.dump(data, open(ann, 'w'))
-    with pytest.raises(DataError) as err:
-        read_detection_folder(root)
-    msg = str(err.value)
+
+    def change(data):
+        data['annotations'][1]['bbox'] = [150, 20, 30, 60]  # beyond the 160 px width
+        data['annotations'].append(dict(id=99, image_id=0, category_id=7, bbox=[5, 5, 0, 10]))
+        data['annotations'].append(dict(id=100, image_id=1, category_id=5, bbox=[5, 5, 9, 9]))
+    msg = _refused(root, change)
     assert '4 problem(s)' in msg
     assert "train.json: image id 3: image file 'JPEGImages/gone.jpg' not found" in msg
     assert 'train.json: annotation id 1 (image JPEGImages/a.jpg): box' in msg
@@ -178,3 +192,122 @@ def test_voc_box_without_a_number_is_named(tmp_path):
     with pytest.raises(DataError, match=r"Annotations/a.xml: object 1: <bndbox> needs numeric "
                        r"xmin, ymin, xmax, ymax; got \['left'"):
         read_detection_folder(root)
+
+
+def test_three_tiles_without_image_sets_split_by_class(tmp_path):
+    """The labelme-style VOC export of three tiles: a plain 20 % hash split sent the only
+    'dead tree' and both 'shrub' boxes to validation and the read was refused. The
+    class-aware split keeps them in training (reported unvalidated) and validates 'tree'."""
+    root, rare = tiles_voc_export(str(tmp_path / 'three'))
+    data = read_detection_folder(root)
+    assert data.classes == ('dead tree', 'shrub', 'tree')
+    train = {osp.basename(i['file_name']) for i in data.splits['train']}
+    val = {osp.basename(i['file_name']) for i in data.splits['val']}
+    assert f'{rare}.jpg' in train and len(val) == 1 and not train & val
+    c = data.counts()
+    assert c['train']['per_class']['dead tree'] == 1 and c['train']['per_class']['shrub'] == 2
+    assert c['val']['per_class']['tree'] > 0 and c['train']['per_class']['tree'] > 0
+    assert data.unvalidated == ('dead tree', 'shrub') and not data.val_is_train
+    assert 'class-aware' in data.split_source and '1 of 3 images to validation' in \
+        data.split_source
+    assert any("unvalidated class(es) ['dead tree', 'shrub']" in n for n in data.notes)
+    # the same files give the same split
+    again = read_detection_folder(root)
+    assert {osp.basename(i['file_name']) for i in again.splits['val']} == val
+    # --train-on-all: every image trained on and validated on, said so
+    both = read_detection_folder(root, train_on_all=True)
+    assert both.val_is_train and len(both.splits['train']) == 3
+    assert 'trained on all 3 images and validated on the same ones' in both.split_source
+    assert both.unvalidated == ()
+
+
+def _labelled(name, labels):
+    return dict(file_name=name, labels=np.array(labels, np.int64),
+                ignore=np.zeros(len(labels), bool))
+
+
+def _classes_in(images):
+    """{class: number of the images holding it}."""
+    return Counter(c for i in images for c in set(i['labels'].tolist()))
+
+
+def test_split_keeps_a_training_image_per_class_and_validates_where_it_can():
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(2, 15))
+        images = [_labelled(f'{trial}_{i}.jpg', rng.integers(0, 5, rng.integers(0, 4)))
+                  for i in range(n)]
+        fraction = float(rng.choice([0.1, 0.2, 0.5]))
+        train, val = deterministic_split(images, fraction)
+        assert len(train) + len(val) == n
+        every, tr, va = _classes_in(images), _classes_in(train), _classes_in(val)
+        assert all(tr[c] >= 1 for c in every), (trial, every, tr)
+        # none validated only where every image holds a class's last training image
+        assert val or all(any(tr[k] == 1 for k in set(i['labels'].tolist())) for i in train)
+        # a class in two or more images is validated unless each of its images holds
+        # another class's last training image
+        for c in (c for c in every if every[c] >= 2 and not va[c]):
+            assert all(any(tr[k] == 1 for k in set(i['labels'].tolist()) if k != c)
+                       or len(val) >= max(round(n * fraction), n // 2, 1)
+                       for i in train if c in i['labels']), (trial, c)
+        # deterministic: the order of the images does not matter
+        _, val2 = deterministic_split(list(reversed(images)), fraction)
+        assert sorted(i['file_name'] for i in val2) == sorted(i['file_name'] for i in val)
+    with pytest.raises(ValueError, match='val_fraction must be between 0 and 1'):
+        deterministic_split(images, 0)
+
+
+def test_no_image_can_validate_says_what_to_do(tmp_path):
+    images = [('a.jpg', 64, 64, [('cat', 5, 5, 40, 40)]),
+              ('b.jpg', 64, 64, [('dog', 5, 5, 40, 40)])]
+    root = voc_export(str(tmp_path / 'v'), images=images)
+    with pytest.raises(DataError, match=r'no image can go|--train-on-all'):
+        read_detection_folder(root)
+    data = read_detection_folder(root, train_on_all=True)
+    assert data.val_is_train and data.counts()['val']['images'] == 2
+    # an own split: --val-fraction is not used, and said so
+    root = voc_export(str(tmp_path / 'v2'), image_sets={'train': ['a', 'b'], 'val': ['c']})
+    data = read_detection_folder(root, val_fraction=0.5)
+    assert any('--val-fraction 0.5 not used' in n for n in data.notes)
+
+
+@pytest.mark.parametrize('change, expected', [
+    (lambda d: d['categories'][1].pop('id'), r'categories\[1\] has no key "id"'),
+    (lambda d: d['categories'][1].update(name=None),
+     r'categories\[1\] \(id 7\): "name" must be a non-empty string, got NoneType None'),
+    (lambda d: d['categories'][1].update(name=7), r'"name" must be a non-empty string, got '
+     r'int 7'),
+    (lambda d: d['categories'][1].update(name=' '), r'"name" must be a non-empty string'),
+    (lambda d: d['categories'][2].update(id=7),
+     r"categories\[1\] and categories\[2\] share the id 7"),
+    (lambda d: d['categories'][2].update(name='traffic light'),
+     r"categories\[1\] and categories\[2\] share the name 'traffic light'"),
+    (lambda d: d['images'][0].update(id=[0]), r'images\[0\]: "id" must be an integer'),
+    (lambda d: d['annotations'][0].update(iscrowd='yes'), r'"iscrowd" must be 0 or 1'),
+    (lambda d: d['annotations'][0].update(category_id='7'),
+     r'annotation id 0: "category_id" must be an integer'),
+])
+def test_every_category_and_entry_is_named(tmp_path, change, expected):
+    root = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
+    msg = _refused(root, change)
+    assert re.search(expected, msg), msg
+    assert msg.startswith(osp.join(root, 'annotations', 'train.json'))
+
+
+def test_sizes_paths_and_voc_entries_are_named(tmp_path):
+    root = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
+    msg = _refused(root, lambda d: (d['images'][0].update(width=-160), d['images'][1].update(
+        file_name='../../../etc/hostname')))
+    assert 'train.json: image id 0: width must be a positive number' in msg
+    assert "image id 1: image file '../../../etc/hostname' points outside" in msg
+    root = voc_export(str(tmp_path / 'voc'), image_sets={'train': ['a', 'b'], 'val': ['c']})
+    xml = osp.join(root, 'Annotations', 'a.xml')
+    text = open(xml).read()
+    open(xml, 'w').write(text.replace('<name>traffic light</name>', '<name></name>', 1)
+                         .replace('<difficult/>', '<difficult>maybe</difficult>', 1))
+    open(osp.join(root, 'Annotations', 'b.xml'), 'w').write('<html/>')
+    msg = _read_error(root)
+    assert 'a.xml: object 1: <difficult> must be 0 or 1' in msg
+    assert 'a.xml: object 2: <name> is missing or empty' in msg
+    assert 'b.xml: not a VOC annotation (the root element is <html>' in msg
+    assert 'has no Annotations/b.xml' not in msg

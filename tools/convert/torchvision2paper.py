@@ -16,4 +16,5 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmresnet.convert.cli import main  # noqa: E402
 
 if __name__ == '__main__':
-    main(source='torchvision', doc=__doc__)
+    from mmresnet.apis.cli import run_tool
+    run_tool(main, source='torchvision', doc=__doc__)
