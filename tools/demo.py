@@ -3,7 +3,8 @@ classification pretraining, backbone export, C4 Faster R-CNN fine-tuning with BN
 COCO evaluation with drawn predictions.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch] [--budget-min 12]
-        [--data DIR [--train-ann F] [--val-ann F] [--skip-invalid] [--plan-only]]
+        [--data DIR [--train-ann F] [--val-ann F] [--val-fraction 0.2 | --train-on-all]
+                    [--skip-invalid] [--plan-only]]
         [--pretrain-config configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py]
         [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
         [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...] [--no-tta]
@@ -22,7 +23,9 @@ the schedule fitted to ``--budget-min``, the configs written to WORK_DIR/configs
              flips; --no-tta: the single view), ground truth drawn beside the predictions.
 ``--from-scratch`` then trains the same detector without pretraining (BN learning, He
 init) for as long as stages 1-3 took together, the paper's comparison in miniature.
-Results: WORK_DIR/summary.json, WORK_DIR/curves.png, WORK_DIR/detect/predictions/.
+Results: WORK_DIR/report.html (one page: the plan, curves, per-class table, PR curves,
+confusion matrix, the validation images drawn), WORK_DIR/summary.json (with ``per_class``),
+WORK_DIR/curves.png, pr_curves.png, confusion_matrix.png, WORK_DIR/detect/predictions/.
 """
 import argparse
 import copy
@@ -36,9 +39,12 @@ import time
 TOOLS = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(TOOLS))
 
+from mmresnet.apis.cli import add_debug_arg  # noqa: E402
 from mmresnet.apis.runner import DictAction  # noqa: E402
 
+from mmresnet.analysis.report import write_report  # noqa: E402
 from mmresnet.convert.export import export_backbone  # noqa: E402
+from mmresnet.evaluation.per_class import format_table  # noqa: E402
 from mmresnet.apis.own_data import (describe_plan, plan_embedded,  # noqa: E402
                                      plan_own_data)
 from mmresnet.apis.runner import (build_runner, enable_test_outputs,  # noqa: E402
@@ -83,6 +89,15 @@ def parse_args(argv=None):
                         'DIR or DIR/annotations (default: train.json or instances_train.json)')
     parser.add_argument('--val-ann', help='with --data: the COCO validation file (default: '
                         'val.json or instances_val.json; none: a deterministic split)')
+    parser.add_argument('--val-fraction', type=float,
+                        help='with --data, where the data set has no split: the share of '
+                        'images to validate on (default: 0.2); the split is class-aware: '
+                        'every class in two or more images keeps one in training and one '
+                        'in validation')
+    parser.add_argument('--train-on-all', action='store_true',
+                        help='with --data: train on every image and validate on the same '
+                        'ones (a tiny set; the figures then measure the fit, not results on '
+                        'new images)')
     parser.add_argument('--skip-invalid', action='store_true',
                         help='with --data: drop bad boxes and images (counted in the log) '
                         'instead of stopping with the list of problems')
@@ -96,11 +111,19 @@ def parse_args(argv=None):
                         help='override pretraining config keys, "key=value"')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override detection config keys (both detectors), "key=value"')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if not args.data:
-        for name in ('train_ann', 'val_ann', 'skip_invalid', 'plan_only'):
-            if getattr(args, name):
+        for name in ('train_ann', 'val_ann', 'val_fraction', 'train_on_all', 'skip_invalid',
+                     'plan_only'):
+            if getattr(args, name) not in (None, False):
                 parser.error(f'--{name.replace("_", "-")} needs --data DIR')
+    if args.val_fraction is not None and not 0 < args.val_fraction < 1:
+        parser.error(f'--val-fraction must be between 0 and 1 (exclusive), got '
+                     f'{args.val_fraction:g}; to validate on the training images use '
+                     '--train-on-all')
+    if args.val_fraction is not None and args.train_on_all:
+        parser.error('--val-fraction and --train-on-all exclude each other')
     if not args.budget_min > 0:
         parser.error(f'--budget-min must be > 0, got {args.budget_min}')
     return args
@@ -192,9 +215,41 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
     if tta:
         enable_tta(cfg)
     enable_test_outputs(cfg, show_dir=show_dir)
+    files = test_result_files(cfg, work_dir)
     metrics = build_runner(cfg).test()
-    metrics['tta'] = tta
+    metrics.update(tta=tta, **files)
     return metrics, det_checkpoint, show_dir, seconds, epochs, single
+
+
+def test_result_files(cfg, work_dir):
+    """Have the test's CocoMetric write its predictions (``WORK_DIR/results.bbox.json``);
+    returns where they and the ground truth are, and the score threshold of the drawing."""
+    ev = cfg.get('test_evaluator')
+    if not isinstance(ev, dict) or ev.get('type') != 'CocoMetric':
+        return {}
+    ev.outfile_prefix = osp.join(work_dir, 'results')
+    vis = cfg.get('default_hooks', {}).get('visualization', {})
+    return dict(gt_file=ev.ann_file, results_file=f'{ev.outfile_prefix}.bbox.json',
+                score_thr=float(vis.get('score_thr', 0.3)))
+
+
+def per_class_results(metrics, work_dir):
+    """summary.json's ``per_class`` and the figures: the COCO numbers per class on the
+    validation images, a PR curve per class, the confusion matrix."""
+    from mmresnet.evaluation.per_class import (evaluate_per_class, plot_confusion_matrix,
+                                               plot_pr_curves)
+    if 'results_file' not in metrics:
+        return {}
+    res = evaluate_per_class(metrics['gt_file'], metrics['results_file'],
+                             score_thr=metrics['score_thr'])
+    return dict(
+        per_class=res['per_class'],
+        pr_curves=plot_pr_curves(res['pr'], osp.join(work_dir, 'pr_curves.png')),
+        confusion_matrix=plot_confusion_matrix(
+            res['confusion'], res['confusion_labels'],
+            osp.join(work_dir, 'confusion_matrix.png'), res['score_thr']),
+        confusion=dict(matrix=res['confusion'], labels=res['confusion_labels'],
+                       score_thr=res['score_thr'], iou_thr=0.5))
 
 
 def schedule_length(cfg):
@@ -274,7 +329,8 @@ def main(argv=None):
         info = plan_own_data(args.data, work_dir, args.pretrain_config, args.config,
                              args.scratch_config, args.budget_min, train_ann=args.train_ann,
                              val_ann=args.val_ann,
-                             on_invalid='skip' if args.skip_invalid else 'error')
+                             on_invalid='skip' if args.skip_invalid else 'error',
+                             val_fraction=args.val_fraction, train_on_all=args.train_on_all)
         args.pretrain_config = info['configs']['pretrain']
         args.config, args.scratch_config = info['configs']['detector'], info['configs']['scratch']
         length = None
@@ -333,8 +389,10 @@ def main(argv=None):
         runs['from scratch'] = scratch_dir
     curves = plot_detection_curves(runs, osp.join(work_dir, 'curves.png'))
     summary['curves'] = curves
+    summary.update(per_class_results(metrics, work_dir))
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
+    report = write_report(work_dir, summary)
 
     total = sum(s['seconds'] for s in stages)
     print('\n=== PaperResNet demo: pretrain -> export -> C4 Faster R-CNN (frozen BN) ===')
@@ -347,6 +405,13 @@ def main(argv=None):
     if args.from_scratch:
         print(f'from scratch {_map_line(s_metrics)}   (same time budget, {views})')
     print(f'classes      {classes}')
+    if summary.get('per_class'):
+        print('per class    (COCO, validation images)')
+        for row in format_table(summary['per_class']):
+            print(f'  {row}')
+    if info.get('val_is_train'):
+        print('NOTE         validated on the training images (--train-on-all): the figures '
+              'measure the fit, not results on new images')
     print(f'time         total {total / 60:.1f} min (planned '
           f'{info["plan"]["expected_s"] / 60:.1f} min, budget {args.budget_min:g} min)')
     print(f'backbone     {backbone}')
@@ -355,8 +420,10 @@ def main(argv=None):
           'visualization score_thr right)')
     print(f'curves       {curves}')
     print(f'summary      {osp.join(work_dir, "summary.json")}')
+    print(f'report       {report}')
     return summary
 
 
 if __name__ == '__main__':
-    main()
+    from mmresnet.apis.cli import run_tool
+    run_tool(main)

@@ -6,9 +6,12 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 
 import mmresnet  # noqa: F401  (MMEngine's HistoryBuffer as a safe global of torch.load)
+
+from ..analysis.browser import dump_dom, have_chromium, image_counts
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -62,6 +65,17 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     assert all(s['seconds'] >= 0 for s in summary['stages']) and summary['stages'][0]['seconds'] > 0
     assert osp.isfile(summary['backbone_checkpoint']) and osp.isfile(summary['curves'])
     assert len(os.listdir(summary['predictions'])) == 2
+    # per class: the COCO numbers of the one class are the run's; the figures; the page
+    tree = summary['per_class']['tree']
+    assert tree['boxes'] > 0 and set(tree) == {'AP', 'AP50', 'AR', 'boxes'}
+    if summary['bbox_mAP'] == summary['bbox_mAP']:  # not NaN: the detector found something
+        assert tree['AP'] == pytest.approx(summary['bbox_mAP'], abs=1e-3)
+    assert 'per class' in out and osp.isfile(summary['pr_curves'])
+    assert osp.isfile(summary['confusion_matrix'])
+    assert summary['confusion']['labels'] == ['tree', 'background']
+    if have_chromium():
+        loaded, total = image_counts(dump_dom(str(work / 'report.html')))
+        assert loaded == total == 3 + 2  # curves, PR, confusion, the 2 validation tiles
     # the from-scratch twin: as many epochs as the budget of stages 1-3 allows, evaluated
     scratch = summary['from_scratch']
     assert scratch['epochs'] >= 1 and isinstance(scratch['bbox_mAP_50'], float)
