@@ -144,10 +144,11 @@ def _data(info):
     if classes:
         rows = [(_e(c), ) + tuple(str(counts[s]['per_class'].get(c, 0))
                                   for s in ('train', 'val')) for c in classes]
-        rows.append(('<b>images</b>', ) + tuple(str(counts[s]['images'])
-                                                 for s in ('train', 'val')))
+        rows.append(('<b>images</b>', str(counts['train']['images']),
+                     str(counts['val']['images'])))
         out.append(_table(['class (boxes)', 'train', 'val'], rows))
-    notes = [n for n in info.get('notes', []) if not n.startswith('split:')]
+    notes = [n for n in info.get('notes', [])
+             if not n.startswith(('split:', 'unvalidated'))]  # said above
     if notes:
         out.append('<ul>' + ''.join(f'<li>{_e(n)}</li>' for n in notes) + '</ul>')
     return '\n'.join(out)

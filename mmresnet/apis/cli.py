@@ -91,5 +91,5 @@ def run_tool(main, *args, **kwargs):
         sys.exit(USER_ERROR_EXIT)
 
 
-__all__ = ['run_tool', 'UsageError', 'add_debug_arg', 'report_user_error', 'user_errors', 'debug_wanted',
-           'USER_ERROR_EXIT', 'DEBUG_ENV']
+__all__ = ['run_tool', 'UsageError', 'add_debug_arg', 'report_user_error', 'user_errors',
+           'debug_wanted', 'USER_ERROR_EXIT', 'DEBUG_ENV']

@@ -50,7 +50,7 @@ def check_config_types(cfg):
             continue
         if isinstance(val, bool) or not isinstance(val, types):
             raise ConfigError(f'config key {path!r} must be {desc}, got '
-                            f'{type(val).__name__} {val!r}')
+                              f'{type(val).__name__} {val!r}')
         if path in _POSITIVE and val <= 0:
             raise ConfigError(f'config key {path!r} must be {desc}, got {val!r}')
 

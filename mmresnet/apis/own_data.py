@@ -381,7 +381,7 @@ def describe_plan(info, log=print):
         log(f'unvalidated  {info["unvalidated"]}: in the training images only; they train, '
             'their results are not measured')
     for note in info['notes']:
-        if not note.startswith('split:'):
+        if not note.startswith(('split:', 'unvalidated')):
             log(f'note         {note}')
     log('=== sizes (mmresnet.analysis.sizing) ===')
     for line in s['why']:

@@ -36,10 +36,9 @@ def _run_dir(tmp_path):
         data=dict(root='/data/mine', layout='voc', val_is_train=False,
                   split='the images split deterministically, class-aware',
                   unvalidated=['dead <tree>'], notes=['split: x', 'dropped 2 boxes'],
-                  counts=dict(train=dict(images=2, boxes=99, per_class={'tree': 98,
-                                                                          'dead <tree>': 1}),
-                              val=dict(images=1, boxes=390, per_class={'tree': 390,
-                                                                         'dead <tree>': 0})),
+                  counts=dict(
+                      train=dict(images=2, boxes=99, per_class={'tree': 98, 'dead <tree>': 1}),
+                      val=dict(images=1, boxes=390, per_class={'tree': 390, 'dead <tree>': 0})),
                   sizing=dict(why=['input 400 px: the median box ...']),
                   plan=dict(pretrain_iters=600, det_iters=2000, det_epochs=130.0,
                             validations=10, val_interval=200, budget_s=720.0,

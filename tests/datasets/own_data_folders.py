@@ -82,13 +82,13 @@ THREE_TILES = ('OSBS_029', 'SOAP_061', 'YELL_528000_4978000_crop2_0_2')
 def tiles_voc_export(root, stems=THREE_TILES):
     """Embedded tiles as labelme writes a VOC export (no ImageSets, empty ``<difficult/>``):
     the crowns are 'tree', except in the tile first in SHA-1 order of its file name as read
-    (``JPEGImages/<stem>.jpg``: the one a plain 20 % hash split sends to validation), which holds the set's only 'dead tree'
-    box and both its 'shrub' boxes. Returns (root, that tile's stem)."""
+    (``JPEGImages/<stem>.jpg``: the one a plain 20 % hash split sends to validation), which
+    holds the set's only 'dead tree' box and both its 'shrub' boxes. Returns (root, that
+    tile's stem)."""
     import hashlib
     import shutil
     import xml.etree.ElementTree as ET
-    first = min(stems, key=lambda s: hashlib.sha1(f'JPEGImages/{s}.jpg'.encode()
-                                                      ).hexdigest())
+    first = min(stems, key=lambda s: hashlib.sha1(f'JPEGImages/{s}.jpg'.encode()).digest())
     os.makedirs(osp.join(root, 'Annotations'), exist_ok=True)
     os.makedirs(osp.join(root, 'JPEGImages'), exist_ok=True)
     for stem in stems:

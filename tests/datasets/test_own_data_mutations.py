@@ -15,7 +15,8 @@ hypothesis = pytest.importorskip('hypothesis', reason='hypothesis is installed b
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from mmresnet.datasets.own_data import DataError, DetectionFolder, read_detection_folder  # noqa: E402,E501
+from mmresnet.datasets.own_data import (DataError, DetectionFolder,  # noqa: E402
+                                        read_detection_folder)
 
 from .own_data_folders import coco_export, voc_export  # noqa: E402
 
