@@ -230,8 +230,7 @@ def test_result_files(cfg, work_dir):
     ev.outfile_prefix = osp.join(work_dir, 'results')
     vis = cfg.get('default_hooks', {}).get('visualization', {})
     return dict(gt_file=ev.ann_file, results_file=f'{ev.outfile_prefix}.bbox.json',
-                score_thr=float(vis.get('score_thr', 0.3)),
-                indices=cfg.test_dataloader.dataset.get('indices'))
+                score_thr=float(vis.get('score_thr', 0.3)))
 
 
 def per_class_results(metrics, work_dir):
@@ -241,14 +240,8 @@ def per_class_results(metrics, work_dir):
                                                plot_pr_curves)
     if 'results_file' not in metrics:
         return {}
-    img_ids = None
-    if metrics.get('indices') is not None:  # a test of part of the images (mmdet's indices)
-        with open(metrics['gt_file']) as f:
-            ids = [img['id'] for img in json.load(f)['images']]  # the dataset's order
-        idx = metrics['indices']
-        img_ids = ids[:idx] if isinstance(idx, int) else [ids[i] for i in idx]
     res = evaluate_per_class(metrics['gt_file'], metrics['results_file'],
-                             score_thr=metrics['score_thr'], img_ids=img_ids)
+                             score_thr=metrics['score_thr'])
     return dict(
         per_class=res['per_class'],
         pr_curves=plot_pr_curves(res['pr'], osp.join(work_dir, 'pr_curves.png')),

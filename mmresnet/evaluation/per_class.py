@@ -53,15 +53,13 @@ def _mean_valid(a):
     return float(np.mean(a)) if a.size else None
 
 
-def evaluate_per_class(gt_file, results_file, score_thr=SCORE_THR, img_ids=None, quiet=True):
+def evaluate_per_class(gt_file, results_file, score_thr=SCORE_THR, quiet=True):
     """Per-class COCO results, PR curves and the confusion matrix of one test.
 
     Args:
         gt_file (str): COCO ground truth of the tested images.
         results_file (str): The predictions, COCO results format.
         score_thr (float): Lowest score counted in the confusion matrix.
-        img_ids (list, optional): The ids of the images tested, where not all of the
-            ground truth's were (CocoMetric evaluates on the images it was given).
         quiet (bool): Keep pycocotools' printing out of the log.
 
     Returns:
@@ -73,13 +71,7 @@ def evaluate_per_class(gt_file, results_file, score_thr=SCORE_THR, img_ids=None,
     import contextlib
     import io
     gt = _load(gt_file)
-    if img_ids is not None:
-        keep = set(img_ids)
-        gt = dict(gt, images=[i for i in gt['images'] if i['id'] in keep],
-                  annotations=[a for a in gt['annotations'] if a['image_id'] in keep])
     dets = _load(results_file) if osp.isfile(results_file) else []
-    if img_ids is not None:
-        dets = [d for d in dets if d['image_id'] in keep]
     cats = sorted(gt['categories'], key=lambda c: c['id'])
     classes = [c['name'] for c in cats]
     boxes = {c['id']: 0 for c in cats}

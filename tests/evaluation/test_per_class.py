@@ -91,11 +91,3 @@ def test_no_prediction_at_all(tmp_path):
     res = evaluate_per_class(gt_file, str(tmp_path / 'none.bbox.json'))
     assert res['per_class']['tree'] == dict(AP=0.0, AP50=0.0, AR=0.0, boxes=2)
     assert np.array(res['confusion'])[:, -1].tolist() == [2, 1, 0, 0]
-
-
-def test_only_the_images_tested(tmp_path):
-    """A test of part of the images (mmdet's ``indices``) is evaluated on those only."""
-    (gt_file, res_file), _, _ = _files(tmp_path)
-    per = evaluate_per_class(gt_file, res_file, img_ids=[1])['per_class']
-    assert per['tree'] == dict(AP=1.0, AP50=1.0, AR=1.0, boxes=2)
-    assert per['dead tree']['boxes'] == 0 and per['dead tree']['AP'] is None
