@@ -12,8 +12,9 @@ come from pycocotools' ``COCOeval`` (through mmdet's wrapper), set up as ``CocoM
 sets it (``maxDets`` 100, 300, 1000; AP over the last, the mean of the per-class APs is
 CocoMetric's ``bbox_mAP``), read per category from its ``precision`` and ``recall``
 arrays (AR: at 100 detections, CocoMetric's ``AR@100``), on every image of the ground
-truth, as CocoMetric evaluates (an image without predictions has its boxes missed). The confusion matrix counts with
-mmdet's own ``analyze_per_img_dets`` (``tools/analysis_tools/confusion_matrix.py`` of the
+truth, as CocoMetric evaluates (an image without predictions has its boxes missed).
+
+The confusion matrix counts with mmdet's own ``analyze_per_img_dets`` (``tools/analysis_tools/confusion_matrix.py`` of the
 installed mmdet, its ``.mim`` folder): a prediction scored ``>= score_thr`` overlapping a
 ground-truth box by IoU ``>= 0.5`` counts in that box's row; unmatched predictions in the
 'background' row, missed boxes in the 'background' column. The plot is drawn here (mmdet's
