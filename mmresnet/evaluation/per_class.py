@@ -14,10 +14,11 @@ CocoMetric's ``bbox_mAP``), read per category from its ``precision`` and ``recal
 arrays (AR: at 100 detections, CocoMetric's ``AR@100``), on every image of the ground
 truth, as CocoMetric evaluates (an image without predictions has its boxes missed).
 
-The confusion matrix counts with mmdet's own ``analyze_per_img_dets`` (``tools/analysis_tools/confusion_matrix.py`` of the
-installed mmdet, its ``.mim`` folder): a prediction scored ``>= score_thr`` overlapping a
-ground-truth box by IoU ``>= 0.5`` counts in that box's row; unmatched predictions in the
-'background' row, missed boxes in the 'background' column. The plot is drawn here (mmdet's
+The confusion matrix counts with mmdet's own ``analyze_per_img_dets``
+(``tools/analysis_tools/confusion_matrix.py`` of the installed mmdet, its ``.mim``
+folder): a prediction scored ``>= score_thr`` overlapping a ground-truth box by IoU ``>=
+0.5`` counts in that box's row; unmatched predictions in the 'background' row, missed
+boxes in the 'background' column. The plot is drawn here (mmdet's
 ``plot_confusion_matrix`` sizes its figure by the class count: unreadable below ten).
 A class without a validation box has ``None`` for AP, AP50 and AR ("unvalidated").
 """
