@@ -41,3 +41,9 @@ if ! has "import mmdet, mmengine, pytest, matplotlib, safetensors, mmresnet"; th
 fi
 has "import mmcv.ops, mmdet, safetensors, mmresnet" || { echo "[setup] FAILED: stack does not import" >&2; exit 1; }
 "$VPY" -c "import torch, mmcv, mmdet, mmengine; print('[setup] ok: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmdet', mmdet.__version__, '| mmengine', mmengine.__version__)"
+
+# --- deploy extra (mmresnet[deploy]): ONNX export and its runtimes, for tools/deployment/,
+# tools/infer.py --backend and their tests (skipped where absent); training never needs them.
+if ! has "import onnx, onnxruntime, openvino"; then
+  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1  # the versions tested
+fi
