@@ -121,7 +121,7 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
         project = make_backend(path, 'openvino', precision='bf16', threads=threads)
         steps.append(('project openvino bf16', lambda p=project, xn=xn: p(xn)))
         for name, step in steps:
-            def repeated(step=step):
+            def repeated(step=step, reps=reps):
                 for _ in range(reps):
                     step()
             entries.append(Entry(f'{name} [b{batch}]', 'infer', repeated, batch * reps,

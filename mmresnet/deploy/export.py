@@ -236,7 +236,8 @@ def metadata_of(cfg, model, task):
 
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
-                verify_test_set=False, log=print):
+                verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
+                log=print):
     """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
     PyTorch on the same input and raise :class:`ExportError` when they disagree.
 
@@ -244,7 +245,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
         shape (tuple, optional): Classifier input (N, 3, H, W) when no image is given.
             Default: (1, 3) + the test crop.
         verify_test_set (bool): Detectors: also run :func:`verify_dataset` on the
-            config's test set (boxes matched, the evaluator's metrics of both).
+            config's test set (boxes matched, the evaluator's metrics of both), with
+            ``test_set_backend`` ('onnxruntime' | 'openvino') at ``precision``.
 
     Returns:
         dict: ``out``, ``task``, ``input_shape`` and, with ``verify``, the comparison.
@@ -277,7 +279,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                 report['verify'] = verify_detector(cfg, model, out, image)
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set and task == 'detector':
-            report['test_set'] = verify_dataset(cfg, model, out, log=log)
+            report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
+                                                precision, log=log)
     finally:
         if tmp_image:
             os.remove(tmp_image)

@@ -2,7 +2,8 @@
 PyTorch by ONNX Runtime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
-        [--verify] [--verify-test-set] [--image IMG] [--opset 17] [--dynamic]
+        [--verify] [--verify-test-set [--test-set-backend openvino [--precision bf16]]]
+        [--image IMG] [--opset 17] [--dynamic]
         [--shape N C H W]
         [--cfg-options k=v ...]
 
@@ -34,6 +35,10 @@ def parse_args(argv=None):
     parser.add_argument('--verify-test-set', action='store_true',
                         help='detectors: also run both on the config\'s test set: boxes '
                         'matched and the test evaluator\'s metrics (e.g. COCO mAP) of each')
+    parser.add_argument('--test-set-backend', choices=('onnxruntime', 'openvino'),
+                        default='onnxruntime', help='the runtime of --verify-test-set')
+    parser.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32',
+                        help='--verify-test-set with openvino: its inference precision')
     parser.add_argument('--image', help='an image through the config\'s test pipeline: '
                         'the trace input and the --verify input')
     parser.add_argument('--opset', type=int, default=17,
@@ -58,7 +63,8 @@ def main(argv=None):
         return export_onnx(args.config, args.checkpoint, args.out, verify=args.verify,
                            image=args.image, opset=args.opset, dynamic=args.dynamic,
                            cfg_options=args.cfg_options, shape=args.shape,
-                           verify_test_set=args.verify_test_set)
+                           verify_test_set=args.verify_test_set,
+                           test_set_backend=args.test_set_backend, precision=args.precision)
     except ExportError as exc:
         print(f'verification FAILED: {exc}', file=sys.stderr)
         sys.exit(1)
