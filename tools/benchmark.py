@@ -16,8 +16,8 @@
 
     # deployment: ours (fp32, bf16 + channels_last, folded BN, torch.compile) against the
     # exported file on ONNX Runtime and OpenVINO (fp32, bf16 hint), batches 1 and 8, one run
-    python tools/benchmark.py --deploy --depth 50 --batches 1 8 --size 224 --repeats 7 \
-        --out work_dirs/bench/deploy.json
+    python tools/benchmark.py --deploy --depth 50 --batches 1 8 --size 224 --threads 1 \
+        --compile --warmup 1 --iters 1 --repeats 7 --out work_dirs/bench/deploy.json
 
 Prints a table (median images/s of training steps and inference, peak memory, ratios)
 and writes it as JSON. The logic is in :mod:`mmresnet.benchmarks.models` and, for ``--deploy``,

@@ -276,7 +276,15 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
             if task == 'classifier':
                 report['verify'] = verify_classifier(module, out, example)
             else:
-                report['verify'] = verify_detector(cfg, model, out, image)
+                try:
+                    report['verify'] = verify_detector(cfg, model, out, image)
+                except ExportError as exc:
+                    if checkpoint is not None:
+                        raise
+                    raise ExportError(
+                        f'{exc} (no checkpoint: with its init weights a detector\'s RPN '
+                        'scores saturate at exactly 0 and 1, and each runtime orders tied '
+                        'scores its own way; verify a trained checkpoint)') from exc
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set and task == 'detector':
             report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
@@ -407,5 +415,6 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
     result = dict(images=images, matched=matched, total=total, max_score_diff=score_diff,
                   **{k: e.evaluate(size) for k, e in evaluators.items()})
     log(f'{images} images: {matched}/{total} boxes >= {score_thr:g} matched at IoU >= '
-        f'{iou:g}; metrics PyTorch {result["pytorch"]}, {backend} {result["deployed"]}')
+        f'{iou:g}, max score difference {score_diff:.3g}; metrics PyTorch '
+        f'{result["pytorch"]}, {backend} {precision} {result["deployed"]}')
     return result
