@@ -131,6 +131,38 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
     return entries, files
 
 
+def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
+                            cfg_options=None):
+    """One image through the config's test pipeline, detected end to end (preprocessor,
+    network, boxes mapped back) by mmdet's ``test_step`` on PyTorch (as trained, and with
+    BN folded + channels_last) and by :class:`~mmresnet.deploy.runtime.DeployedDetector`
+    on the exported file (ONNX Runtime fp32, OpenVINO fp32 and bf16)."""
+    from ..deploy.export import build_model, load_config, test_batch
+    from ..deploy.runtime import DeployedDetector, make_backend
+    cfg = load_config(config, cfg_options)
+    steps, batch = [], None
+    for name, fold in (('torch fp32', False), ('torch fold+CL fp32', True)):
+        model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
+        batch = batch or test_batch(cfg.test_dataloader.dataset.pipeline, image)
+        if fold:
+            fold_bn_into_conv(model)
+            to_channels_last(model)
+        steps.append((name, lambda m=model: m.test_step(batch)))
+    for name, backend, precision in (('onnxruntime fp32', 'onnxruntime', 'fp32'),
+                                     ('openvino fp32', 'openvino', 'fp32'),
+                                     ('openvino bf16', 'openvino', 'bf16')):
+        deployed = DeployedDetector(make_backend(onnx_file, backend, precision, threads),
+                                    cfg.model.data_preprocessor)
+        steps.append((name, lambda d=deployed: d.test_step(batch)))
+
+    def entry(name, step):
+        def run():
+            with torch.inference_mode():
+                step()
+        return Entry(f'{name} [b1]', 'infer', run, 1, ['detector'])
+    return [entry(name, step) for name, step in steps]
+
+
 # (ours, reference, what) per batch; 'best torch' / 'best project': the fastest PyTorch
 # entry / the fastest of those and the project's openvino backend (the issue's targets:
 # best torch >= 1.0x ORT fp32 at batch 8, best project >= 0.95x OpenVINO bf16)
@@ -170,19 +202,29 @@ def deploy_ratios(results, batches):
 
 def run_deploy_benchmark(depth=50, batches=(1, 8), size=224, num_classes=1000,
                          threads=None, compile=True, warmup=2, iters=3, repeats=5,
-                         out=None, log=print, command=''):
-    """Build, time (interleaved) and report; returns the report (JSON at ``out``)."""
+                         out=None, log=print, command='', detector=None):
+    """Build, time (interleaved) and report; returns the report (JSON at ``out``).
+    ``detector``: ``dict(config, checkpoint, onnx_file, image)`` times a detector
+    (:func:`detector_deploy_entries`, batch 1) instead of the classifier."""
     if threads:
         torch.set_num_threads(threads)
-    entries, files = deploy_entries(depth, batches, size, num_classes, threads, compile,
-                                    log=log)
+    if detector:
+        entries, files = detector_deploy_entries(threads=threads, **detector), []
+        batches = (1, )
+    else:
+        entries, files = deploy_entries(depth, batches, size, num_classes, threads,
+                                        compile, log=log)
     time_entries(entries, 'cpu', warmup, iters, repeats, log)
     results = [e.as_dict() for e in entries]
     report = dict(env=environment('cpu'), settings=dict(
         depth=depth, batches=list(batches), size=size, num_classes=num_classes,
+        detector=detector,
         threads=torch.get_num_threads(), warmup=warmup, iters=iters, repeats=repeats,
         command=command), results=results, ratios=deploy_ratios(results, batches),
         files=files)
+    if detector:  # the targets are the classifier's; every runtime entry is the project's
+        report['ratios'] = [dict(q, target=None) for q in report['ratios']
+                            if not q['what'].startswith('fastest project')]
     import onnxruntime
     import openvino
     report['env'].update(onnxruntime=onnxruntime.__version__,
@@ -194,7 +236,9 @@ def run_deploy_benchmark(depth=50, batches=(1, 8), size=224, num_classes=1000,
 
 def format_deploy_table(report):
     s, env = report['settings'], report['env']
-    lines = [f"PaperResNet-{s['depth']} classifier, {s['size']} px, cpu "
+    what = (f"detector {s['detector']['config']} on {s['detector']['image']}"
+            if s.get('detector') else f"PaperResNet-{s['depth']} classifier, {s['size']} px")
+    lines = [f"{what}, cpu "
              f"({env['device_name']}), {s['threads']} threads, torch {env['torch']}, "
              f"onnxruntime {env.get('onnxruntime')}, openvino {env.get('openvino')}; "
              f"{s['repeats']} interleaved rounds x {s['iters']} steps, median img/s",
