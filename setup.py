@@ -22,6 +22,9 @@ setup(
     ],
     # tensorboard: for vis_backends with TensorboardVisBackend (configs/_base_/default_runtime.py)
     extras_require={'tests': ['pytest'], 'plots': ['matplotlib'],
-                    'tensorboard': ['tensorboard']},
+                    'tensorboard': ['tensorboard'],
+                    # ONNX export and its runtimes (mmresnet/deploy, docs/deploy.md);
+                    # never imported by training
+                    'deploy': ['onnx>=1.12', 'onnxruntime>=1.16', 'openvino>=2023.1']},
     license='Apache-2.0',
 )

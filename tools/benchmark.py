@@ -14,8 +14,17 @@
     python tools/benchmark.py --model detector --config configs/demo/CONFIG --ref-config none \
         --batch 2 --size 800 --dtype bf16 --compare-channels-last --modes train
 
+    # deployment: ours (fp32, bf16 + channels_last, folded BN, torch.compile) against the
+    # exported file on ONNX Runtime and OpenVINO (fp32, bf16 hint), batches 1 and 8, one run
+    python tools/benchmark.py --deploy --depth 50 --batches 1 8 --size 224 --threads 1 \
+        --compile --warmup 1 --iters 1 --repeats 7 --out work_dirs/bench/deploy.json
+    # the same for a detector and its export, end to end on one image
+    python tools/benchmark.py --deploy --config configs/demo/faster-rcnn_paper-r18-c4_demo.py \
+        --checkpoint CKPT --onnx FILE.onnx --image IMG --threads 1
+
 Prints a table (median images/s of training steps and inference, peak memory, ratios)
-and writes it as JSON. The logic is in :mod:`mmresnet.benchmarks.models`.
+and writes it as JSON. The logic is in :mod:`mmresnet.benchmarks.models` and, for ``--deploy``,
+:mod:`mmresnet.benchmarks.deploy` (needs the deploy extra: onnxruntime, openvino).
 """
 import argparse
 import os.path as osp
@@ -68,6 +77,14 @@ def parse_args(argv=None):
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='overrides for both detector configs, e.g. '
                    'model.test_cfg.rpn.max_per_img=100')
+    p.add_argument('--deploy', action='store_true',
+                   help='classifier inference: PyTorch paths vs the exported file on '
+                   'ONNX Runtime and OpenVINO (--depth, --batches, --size, --threads)')
+    p.add_argument('--checkpoint', help='--deploy --config: the detector checkpoint')
+    p.add_argument('--onnx', help='--deploy --config: its export (pytorch2onnx.py)')
+    p.add_argument('--image', help='--deploy --config: the image detected')
+    p.add_argument('--batches', type=int, nargs='+', default=[1, 8],
+                   help='--deploy: the batch sizes, timed in the same rounds')
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--iters', type=int, default=3, help='steps per timed round')
     p.add_argument('--repeats', type=int, default=3, help='timed rounds (median reported)')
@@ -84,6 +101,20 @@ def main(argv=None):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    if args.deploy:
+        from mmresnet.benchmarks.deploy import run_deploy_benchmark
+        detector = None
+        if args.config:
+            if not (args.checkpoint and args.onnx and args.image):
+                raise SystemExit('--deploy --config needs --checkpoint, --onnx and --image')
+            detector = dict(config=args.config, checkpoint=args.checkpoint,
+                            onnx_file=args.onnx, image=args.image,
+                            cfg_options=args.cfg_options)
+        return run_deploy_benchmark(detector=detector,
+            depth=args.depth, batches=args.batches, size=args.size[0],
+            num_classes=args.num_classes, threads=args.threads, compile=args.compile,
+            warmup=args.warmup, iters=args.iters, repeats=args.repeats, out=args.out,
+            command=' '.join(sys.argv))
     size = tuple(args.size) * (2 // len(args.size))
     run_benchmark(
         model=args.model, depth=args.depth, arch=args.arch, style=args.style,

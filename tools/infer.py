@@ -2,7 +2,8 @@
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [IMAGE|FOLDER ...] [--out-dir outputs]
         [--score-thr 0.3] [--device cpu] [--batch-size 1] [--show [--wait-time 2]]
-        [--palette none] [--cfg-options k=v ...]
+        [--palette none] [--backend pytorch|onnxruntime|openvino [--precision bf16]]
+        [--cfg-options k=v ...]
 
 Writes OUT_DIR/vis/<image> (the predictions scored >= --score-thr drawn) and
 OUT_DIR/preds/<image stem>.json (every prediction: labels, label_names, scores, bboxes in
@@ -23,7 +24,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='detection config file')
-    parser.add_argument('checkpoint', help='detector checkpoint (tools/train.py output)')
+    parser.add_argument('checkpoint', help='detector checkpoint (tools/train.py output), '
+                        'or its .onnx export with --backend onnxruntime|openvino')
     parser.add_argument('images', nargs='+', metavar='IMAGE',
                         help='image files and/or folders of images')
     parser.add_argument('--out-dir', default='outputs',
@@ -41,6 +43,13 @@ def parse_args(argv=None):
     parser.add_argument('--palette', default='none',
                         help="box colours: 'none' (the config's dataset palette), "
                              "'random', 'coco', 'voc', ...")
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'openvino'),
+                        default='pytorch', help='pytorch (CHECKPOINT a .pth) or the '
+                        '.onnx file of tools/deployment/pytorch2onnx.py on ONNX Runtime or '
+                        'OpenVINO (CPU); same outputs (docs/deploy.md)')
+    parser.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32',
+                        help='bf16: OpenVINO\'s inference precision hint (--backend '
+                        'openvino only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, "key=value"')
     args = parser.parse_args(argv)
@@ -55,7 +64,8 @@ def main(argv=None):
     written = run_inference(args.config, args.checkpoint, args.images, out_dir=args.out_dir,
                             score_thr=args.score_thr, device=args.device,
                             batch_size=args.batch_size, cfg_options=args.cfg_options,
-                            show=args.show, wait_time=args.wait_time, palette=args.palette)
+                            show=args.show, wait_time=args.wait_time, palette=args.palette,
+                            backend=args.backend, precision=args.precision)
     for vis, pred, p in zip(written['vis'], written['preds'], written['predictions']):
         kept = [n for n, s in zip(p['label_names'], p.get('scores', [])) if s >= args.score_thr]
         names = ', '.join(f'{kept.count(n)} {n!r}' for n in dict.fromkeys(kept))

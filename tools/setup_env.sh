@@ -58,3 +58,9 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
     echo "[setup] no apt-get (or no root): chromium not installed, the report test will be skipped"
   fi
 fi
+
+# --- deploy extra (mmresnet[deploy]): ONNX export and its runtimes, for tools/deployment/,
+# tools/infer.py --backend and their tests (skipped where absent); training never needs them.
+if ! has "import onnx, onnxruntime, openvino"; then
+  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1  # the versions tested
+fi

@@ -1,5 +1,6 @@
 """Detection on image files with MMDetection's ``DetInferencer`` (the logic behind
-tools/infer.py).
+tools/infer.py), on PyTorch or, with ``backend='onnxruntime' | 'openvino'``, on the file
+exported by tools/deployment/pytorch2onnx.py (same pipeline, outputs and files).
 
     from mmresnet.apis.inference import run_inference
     written = run_inference(CONFIG, CHECKPOINT, ['img.jpg', 'folder/'], out_dir='outputs')
@@ -64,7 +65,32 @@ def _inferencer_class():
         ``DetInferencer`` does not recognise as the loading step it replaces with its own
         ``InferencerLoader``. Such a subclass of ``LoadImageFromFile`` is given back as
         ``LoadImageFromFile`` with the same arguments (the project's ``skip_bad`` dropped:
-        at inference every image given must load)."""
+        at inference every image given must load).
+
+        ``backend`` 'onnxruntime' or 'openvino': ``weights`` is an exported ``.onnx`` file
+        and the model a :class:`~mmresnet.deploy.runtime.DeployedDetector` around it (same
+        pipeline, preprocessor, drawing and files; class names from the file)."""
+
+        def __init__(self, *args, backend='pytorch', precision='fp32', **kwargs):
+            self._backend, self._precision = backend, precision
+            super().__init__(*args, **kwargs)
+
+        def _init_model(self, cfg, weights, device='cpu'):
+            if self._backend == 'pytorch':
+                return super()._init_model(cfg, weights, device)
+            from mmresnet.deploy.runtime import (DeployedDetector, make_backend,
+                                                 read_metadata)
+            model = DeployedDetector(make_backend(weights, self._backend, self._precision),
+                                     cfg.model.data_preprocessor)
+            classes = read_metadata(weights)['classes']
+            test_set = dict(cfg.test_dataloader.dataset, lazy_init=True)
+            from mmdet.registry import DATASETS
+            metainfo = DATASETS.build(test_set).metainfo
+            model.dataset_meta = dict(
+                classes=classes or tuple(metainfo.get('classes') or ()),
+                palette=(self.palette if self.palette != 'none'
+                         else metainfo.get('palette') or 'random'))
+            return model.eval()
 
         def _init_pipeline(self, cfg):
             for step in cfg.test_dataloader.dataset.pipeline:
@@ -82,16 +108,11 @@ def _inferencer_class():
 
 def load_inference_config(config, cfg_options=None):
     """The config file with ``cfg_options`` (``--cfg-options``) merged in."""
-    from mmengine.config import Config
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    for key in ('model', 'test_dataloader'):
-        if key not in cfg:
-            raise ValueError(f'{config} has no {key!r}: inference needs a detection config '
-                             '(model and test_dataloader with its pipeline)')
+    from mmresnet.deploy.export import load_config
+    cfg = load_config(config, cfg_options)
+    if 'test_dataloader' not in cfg:
+        raise ValueError(f"{config} has no 'test_dataloader': inference needs a detection "
+                         'config (model and test_dataloader with its pipeline)')
     if isinstance(cfg.get('visualizer'), dict):
         # The inferencer writes the drawn images itself (OUT_DIR/vis); logging backends
         # have no run directory here (MMEngine would warn about each).
@@ -100,22 +121,37 @@ def load_inference_config(config, cfg_options=None):
 
 
 def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette='none',
-                     show_progress=False):
+                     show_progress=False, backend='pytorch', precision='fp32'):
     """A ``DetInferencer`` of the config with the checkpoint's weights (and its
     ``meta.dataset_meta`` class names, as mmdet).
 
     Args:
         config (str): Detection config file.
-        checkpoint (str): Checkpoint (local path or URL), loaded by the safe loader.
+        checkpoint (str): Checkpoint (local path or URL), loaded by the safe loader; with
+            ``backend`` 'onnxruntime' or 'openvino', the ``.onnx`` file exported from it
+            (tools/deployment/pytorch2onnx.py).
+        backend (str): 'pytorch', 'onnxruntime' or 'openvino' (CPU). Default: 'pytorch'.
+        precision (str): 'fp32', or 'bf16' with openvino (its inference precision hint).
         device (str, optional): 'cpu', 'cuda', 'cuda:1', ...; default: CUDA if available.
         cfg_options (dict, optional): Config overrides, ``key.path: value``.
         palette (str): mmdet's box colours: 'none' (the dataset's), 'random', 'coco', ...
         show_progress (bool): Progress bar over the images.
     """
     from mmengine.registry import init_default_scope
+    from mmresnet.deploy.runtime import BACKENDS, PRECISIONS, check_backend
+    check_backend(backend)
+    if precision not in PRECISIONS or (precision != 'fp32' and backend != 'openvino'):
+        raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
+                         f'backend, bf16 with openvino (allowed backends: {BACKENDS})')
     cfg = load_inference_config(config, cfg_options)
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    if backend != 'pytorch' and not checkpoint.endswith('.onnx'):
+        raise ValueError(f'backend {backend!r} runs an exported .onnx file, got {checkpoint} '
+                         '(export it with tools/deployment/pytorch2onnx.py)')
+    if backend == 'pytorch' and checkpoint.endswith('.onnx'):
+        raise ValueError(f'{checkpoint} is an ONNX file: run it with --backend onnxruntime '
+                         'or --backend openvino')
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)
     from mmdet.models.detectors import BaseDetector
@@ -125,12 +161,16 @@ def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette=
         raise ValueError(f'{config}: model type {cfg.model.get("type")!r} is no detector; '
                          'tools/infer.py runs detection configs (configs/faster_rcnn, '
                          'configs/demo/faster-rcnn_*)')
+    if backend != 'pytorch':
+        device = 'cpu'
     return _inferencer_class()(model=cfg, weights=checkpoint, device=device, scope=scope,
-                               palette=palette, show_progress=show_progress)
+                               palette=palette, show_progress=show_progress,
+                               backend=backend, precision=precision)
 
 
 def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, device=None,
-                  batch_size=1, cfg_options=None, show=False, wait_time=0, palette='none'):
+                  batch_size=1, cfg_options=None, show=False, wait_time=0, palette='none',
+                  backend='pytorch', precision='fp32'):
     """Detect objects in ``images`` and write what mmdet's ``DetInferencer`` writes.
 
     Files: ``OUT_DIR/vis/<image name>`` (the image with the predictions scored >=
@@ -140,6 +180,8 @@ def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, 
     Args:
         images (str | list[str]): Image files and/or folders of images.
         score_thr (float): Lowest score drawn. Default: 0.3 (as mmdet).
+        backend, precision: as :func:`build_inferencer` (CHECKPOINT an ``.onnx`` file
+            with 'onnxruntime' / 'openvino').
         show (bool): Also show each drawn image in a window for ``wait_time`` s.
         Others: as :func:`build_inferencer`.
 
@@ -151,7 +193,7 @@ def run_inference(config, checkpoint, images, out_dir='outputs', score_thr=0.3, 
     """
     files = collect_images(images)
     inferencer = build_inferencer(config, checkpoint, device=device, cfg_options=cfg_options,
-                                  palette=palette)
+                                  palette=palette, backend=backend, precision=precision)
     result = inferencer(files, batch_size=batch_size, out_dir=out_dir, no_save_pred=False,
                         pred_score_thr=score_thr, show=show, wait_time=wait_time)
     vis = [osp.join(out_dir, 'vis', osp.basename(f)) for f in files]

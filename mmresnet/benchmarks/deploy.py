@@ -1,0 +1,261 @@
+"""CPU inference of a PaperResNet classifier: the project's PyTorch paths against the
+exported file on ONNX Runtime and OpenVINO, interleaved in one run
+(``tools/benchmark.py --deploy``).
+
+Entries, per batch size, all on the same seeded weights and the same work (the
+classifier's softmax scores of a preprocessed batch):
+
+- ``torch fp32``: the model as trained, eval mode;
+- ``torch bf16+CL``: bf16 autocast and channels_last (the training configs' switches);
+- ``torch fold+bf16+CL``: the same with every BN folded into its conv;
+- ``torch fold+CL fp32``: folded, channels_last, fp32;
+- ``torch compile``: ``torch.compile`` (inductor, weights frozen: ``freezing=True``) of
+  the folded channels_last model under bf16 autocast, measured (``--no-compile`` skips it);
+- ``onnxruntime fp32``, ``openvino fp32``, ``openvino bf16``: the file written by the
+  project's export (:func:`mmresnet.deploy.export.write_onnx`), run by each library's
+  own API with nothing but the thread count set (OpenVINO's bf16 through
+  ``INFERENCE_PRECISION_HINT``);
+- ``project openvino bf16``: the same file through the project's backend
+  (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs).
+
+Rounds of all entries interleave (:func:`~.models.time_entries`); the median round is
+reported, and the ratios the deployment targets are stated in as the median of the
+per-round ratios. Speed is printed, never
+asserted.
+"""
+import contextlib
+import os.path as osp
+import statistics
+import tempfile
+
+import torch
+
+from ..engine.speed import fold_bn_into_conv, to_channels_last
+from .models import Entry, _classifier, environment, time_entries, write_report
+
+
+def _torch_step(module, x, bf16=False, compiled=False):
+    fn = module
+    if compiled:
+        import torch._inductor.config as inductor_config
+        inductor_config.freezing = True  # weights as constants (inference only)
+        fn = torch.compile(module)
+    context = (torch.autocast('cpu', dtype=torch.bfloat16) if bf16
+               else contextlib.nullcontext())
+
+    def step():
+        with torch.inference_mode(), context:
+            fn(x)
+    return step
+
+
+def _build(depth, num_classes, seed):
+    from ..deploy.export import ClassifierForExport
+    torch.manual_seed(seed)
+    model = _classifier(dict(type='PaperResNet', depth=depth, shortcut='B',
+                             style='pytorch', out_indices=(3, ), norm_eval=False,
+                             frozen_stages=-1), num_classes)
+    model.init_weights()
+    return ClassifierForExport(model.eval()).eval()
+
+
+def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads=None,
+                   compile=True, seed=0, work_dir=None, log=print):
+    """``(entries, files)``: the timed entries of every batch size and the ONNX files
+    written (one per batch size, static shapes as a deployment would fix them)."""
+    import openvino as ov
+
+    from ..deploy.export import require, write_onnx
+    from ..deploy.runtime import make_backend
+    ort = require('onnxruntime', 'the deployment benchmark')
+    threads = threads or torch.get_num_threads()
+    work_dir = work_dir or tempfile.mkdtemp(prefix='mmresnet_deploy_bench_')
+    reference = _build(depth, num_classes, seed)
+    state = reference.state_dict()
+    entries, files = [], []
+    for batch in batches:
+        # batch 1 steps run several images so that every round lasts about as long
+        reps = max(1, max(batches) // batch)
+        x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(seed))
+        path = osp.join(work_dir, f'paper_resnet{depth}_b{batch}_{size}.onnx')
+        write_onnx(reference, x, path, 'classifier')
+        files.append(path)
+        log(f'wrote {path}')
+        xn = x.numpy()
+
+        def variant(fold, channels_last):
+            m = _build(depth, num_classes, seed)
+            m.load_state_dict(state)
+            m.eval()
+            if fold:
+                fold_bn_into_conv(m)
+            if channels_last:
+                to_channels_last(m.model)
+                return m, x.contiguous(memory_format=torch.channels_last)
+            return m, x
+
+        m, xi = variant(False, False)
+        steps = [('torch fp32', _torch_step(m, xi))]
+        m, xi = variant(False, True)
+        steps.append(('torch bf16+CL', _torch_step(m, xi, bf16=True)))
+        m, xi = variant(True, True)
+        steps.append(('torch fold+bf16+CL', _torch_step(m, xi, bf16=True)))
+        m, xi = variant(True, True)
+        steps.append(('torch fold+CL fp32', _torch_step(m, xi)))
+        if compile:
+            m, xi = variant(True, True)
+            steps.append(('torch compile fold+bf16+CL',
+                          _torch_step(m, xi, bf16=True, compiled=True)))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        # idle ORT threads spin-wait by default, taking the cores from the entries timed
+        # after it in the same process: off, as for a service sharing its CPU
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        steps.append(('onnxruntime fp32', lambda s=session, xn=xn: s.run(None, {'input': xn})))
+        core = ov.Core()
+        for precision, hint in (('fp32', 'f32'), ('bf16', 'bf16')):
+            compiled = core.compile_model(path, 'CPU', {
+                'INFERENCE_PRECISION_HINT': hint, 'INFERENCE_NUM_THREADS': threads})
+            request = compiled.create_infer_request()
+            steps.append((f'openvino {precision}',
+                          lambda r=request, xn=xn: r.infer({0: xn})))
+        project = make_backend(path, 'openvino', precision='bf16', threads=threads)
+        steps.append(('project openvino bf16', lambda p=project, xn=xn: p(xn)))
+        for name, step in steps:
+            def repeated(step=step, reps=reps):
+                for _ in range(reps):
+                    step()
+            entries.append(Entry(f'{name} [b{batch}]', 'infer', repeated, batch * reps,
+                                 [f'batch {batch}']))
+    return entries, files
+
+
+def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
+                            cfg_options=None):
+    """One image through the config's test pipeline, detected end to end (preprocessor,
+    network, boxes mapped back) by mmdet's ``test_step`` on PyTorch (as trained, and with
+    BN folded + channels_last) and by :class:`~mmresnet.deploy.runtime.DeployedDetector`
+    on the exported file (ONNX Runtime fp32, OpenVINO fp32 and bf16)."""
+    from ..deploy.export import build_model, load_config, test_batch
+    from ..deploy.runtime import DeployedDetector, make_backend
+    cfg = load_config(config, cfg_options)
+    steps, batch = [], None
+    for name, fold in (('torch fp32', False), ('torch fold+CL fp32', True)):
+        model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
+        batch = batch or test_batch(cfg.test_dataloader.dataset.pipeline, image)
+        if fold:
+            fold_bn_into_conv(model)
+            to_channels_last(model)
+        steps.append((name, lambda m=model: m.test_step(batch)))
+    for name, backend, precision in (('onnxruntime fp32', 'onnxruntime', 'fp32'),
+                                     ('openvino fp32', 'openvino', 'fp32'),
+                                     ('openvino bf16', 'openvino', 'bf16')):
+        deployed = DeployedDetector(make_backend(onnx_file, backend, precision, threads),
+                                    cfg.model.data_preprocessor)
+        steps.append((name, lambda d=deployed: d.test_step(batch)))
+
+    def entry(name, step):
+        def run():
+            with torch.inference_mode():
+                step()
+        return Entry(f'{name} [b1]', 'infer', run, 1, ['detector'])
+    return [entry(name, step) for name, step in steps]
+
+
+# (ours, reference, what) per batch; 'best torch' / 'best project': the fastest PyTorch
+# entry / the fastest of those and the project's openvino backend (the issue's targets:
+# best torch >= 1.0x ORT fp32 at batch 8, best project >= 0.95x OpenVINO bf16)
+TARGETS = [
+    ('best torch', 'onnxruntime fp32', 1.0, 'fastest PyTorch path / ORT fp32'),
+    ('torch fp32', 'onnxruntime fp32', None, 'PyTorch fp32 / ORT fp32'),
+    ('torch fold+CL fp32', 'onnxruntime fp32', None, 'PyTorch folded fp32 / ORT fp32'),
+    ('best torch', 'openvino bf16', None, 'fastest PyTorch path / OpenVINO bf16'),
+    ('best project', 'openvino bf16', 0.95, 'fastest project backend / OpenVINO bf16'),
+]
+
+
+def deploy_ratios(results, batches):
+    """Per batch, each TARGETS row: the median over rounds of the round's ratio (the two
+    entries of a round ran back to back, so a load change on a shared CPU hits both)."""
+    speeds = {r['name']: r['img_per_s'] for r in results}
+    rounds = {r['name']: r['img_per_s_rounds'] for r in results}
+    out = []
+    for batch in batches:
+        row = {n.rsplit(' [b', 1)[0]: v for n, v in speeds.items()
+               if n.endswith(f'[b{batch}]') and v}
+        torch_best = max((n for n in row if n.startswith('torch ')), key=row.get,
+                         default=None)
+        project_best = max([n for n in (torch_best, 'project openvino bf16') if n in row],
+                           key=row.get, default=None)
+        aliases = {'best torch': torch_best, 'best project': project_best}
+        for ours, ref, target, what in TARGETS:
+            name = aliases.get(ours, ours)
+            if name in row and ref in row:
+                per_round = [a / b for a, b in zip(rounds[f'{name} [b{batch}]'],
+                                                   rounds[f'{ref} [b{batch}]'])]
+                out.append(dict(batch=batch, what=what, ours=name, reference=ref,
+                                ratio=statistics.median(per_round),
+                                ratio_of_medians=row[name] / row[ref], target=target))
+    return out
+
+
+def run_deploy_benchmark(depth=50, batches=(1, 8), size=224, num_classes=1000,
+                         threads=None, compile=True, warmup=2, iters=3, repeats=5,
+                         out=None, log=print, command='', detector=None):
+    """Build, time (interleaved) and report; returns the report (JSON at ``out``).
+    ``detector``: ``dict(config, checkpoint, onnx_file, image)`` times a detector
+    (:func:`detector_deploy_entries`, batch 1) instead of the classifier."""
+    if threads:
+        torch.set_num_threads(threads)
+    if detector:
+        entries, files = detector_deploy_entries(threads=threads, **detector), []
+        batches = (1, )
+    else:
+        entries, files = deploy_entries(depth, batches, size, num_classes, threads,
+                                        compile, log=log)
+    time_entries(entries, 'cpu', warmup, iters, repeats, log)
+    results = [e.as_dict() for e in entries]
+    report = dict(env=environment('cpu'), settings=dict(
+        depth=depth, batches=list(batches), size=size, num_classes=num_classes,
+        detector=detector,
+        threads=torch.get_num_threads(), warmup=warmup, iters=iters, repeats=repeats,
+        command=command), results=results, ratios=deploy_ratios(results, batches),
+        files=files)
+    if detector:  # the targets are the classifier's; every runtime entry is the project's
+        report['ratios'] = [dict(q, target=None) for q in report['ratios']
+                            if not q['what'].startswith('fastest project')]
+    import onnxruntime
+    import openvino
+    report['env'].update(onnxruntime=onnxruntime.__version__,
+                         openvino=openvino.__version__)
+    log(format_deploy_table(report))
+    write_report(report, out, log)
+    return report
+
+
+def format_deploy_table(report):
+    s, env = report['settings'], report['env']
+    what = (f"detector {s['detector']['config']} on {s['detector']['image']}"
+            if s.get('detector') else f"PaperResNet-{s['depth']} classifier, {s['size']} px")
+    lines = [f"{what}, cpu "
+             f"({env['device_name']}), {s['threads']} threads, torch {env['torch']}, "
+             f"onnxruntime {env.get('onnxruntime')}, openvino {env.get('openvino')}; "
+             f"{s['repeats']} interleaved rounds x {s['iters']} steps, median img/s",
+             '| entry | ' + ' | '.join(f'batch {b}' for b in s['batches']) + ' |',
+             '|---|' + '---|' * len(s['batches'])]
+    names = list(dict.fromkeys(r['name'].rsplit(' [b', 1)[0] for r in report['results']))
+    by_name = {r['name']: r['img_per_s'] for r in report['results']}
+    for name in names:
+        cells = [by_name.get(f'{name} [b{b}]') for b in s['batches']]
+        lines.append(f'| {name} | ' + ' | '.join('-' if c is None else f'{c:.1f}'
+                                                  for c in cells) + ' |')
+    for q in report['ratios']:
+        target = '' if q['target'] is None else (
+            f" (target >= {q['target']:g}: {'holds' if q['ratio'] >= q['target'] else 'MISSED'})")
+        lines.append(f"batch {q['batch']}: {q['what']} = {q['ratio']:.2f} ({q['ours']}; median "
+                     'of the per-round ratios)' + target)
+    return '\n'.join(lines)
+
+
+__all__ = ['deploy_entries', 'run_deploy_benchmark', 'format_deploy_table']

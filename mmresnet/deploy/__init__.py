@@ -1,0 +1,14 @@
+"""Deployment: ONNX export of the project's classifiers and Faster R-CNN detectors, its
+check against PyTorch, and the exported file run by ONNX Runtime or OpenVINO
+(docs/deploy.md). Not imported by ``import mmresnet``; ``onnx``, ``onnxruntime`` and
+``openvino`` are the ``deploy`` extra (``pip install 'mmresnet[deploy]'``), imported only
+when a function needs them. Training never imports this package.
+
+- :mod:`.export`: config + checkpoint -> ``.onnx`` (``tools/deployment/pytorch2onnx.py``),
+  and the check against PyTorch (``--verify``);
+- :mod:`.detector`: Faster R-CNN's test-time forward written for export (one image,
+  ``dets`` and ``labels`` out);
+- :mod:`.ops`: RoIAlign and NMS as standard ONNX operators;
+- :mod:`.runtime`: the ``onnxruntime`` and ``openvino`` backends and a detector model
+  around them (``tools/infer.py --backend``).
+"""

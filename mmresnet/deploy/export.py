@@ -1,0 +1,420 @@
+"""ONNX export of the project's classifiers and Faster R-CNN detectors, and its check
+against PyTorch (the logic of ``tools/deployment/pytorch2onnx.py``).
+
+    from mmresnet.deploy.export import export_onnx
+    report = export_onnx('configs/demo/faster-rcnn_paper-r18-c4_demo.py', 'epoch_130.pth',
+                         'work_dirs/demo/detector.onnx', verify=True,
+                         image='data/demo_detection/JPEGImages/x.png')
+
+Graphs (names fixed, so every runtime is fed alike):
+
+- classifier (``PaperResNetClassifier``): ``input`` (N, 3, H, W), the image as the config's
+  test pipeline and data preprocessor give it (mean subtracted) -> ``scores`` (N, classes),
+  the softmax of the single-view test protocol;
+- detector (Faster R-CNN): ``input`` (1, 3, H, W) preprocessed -> ``dets`` (1, N, 5) and
+  ``labels`` (1, N) (:mod:`.detector`).
+
+The file's metadata holds ``mmresnet_task`` ('classifier' | 'detector'), ``classes``
+(json, from the checkpoint's ``dataset_meta`` or the config) and ``mmresnet_config``
+(the config's text), which the runtime (:mod:`.runtime`) reads.
+
+Written with the TorchScript exporter (``torch.onnx.export(..., dynamo=False)``): it
+exists in every torch >= 2.0 and needs no ``onnxscript``; on torch < 2.5 the ``dynamo``
+argument does not exist and is not passed.
+"""
+import inspect
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .ops import MIN_OPSET
+
+TASKS = ('classifier', 'detector')
+#: Largest ONNX Runtime - PyTorch difference accepted (classifier scores; detector box
+#: coordinates are matched by IoU, scores by this much).
+CLS_TOLERANCE = 1e-3
+DEFAULT_OPSET = 17
+
+
+class ExportError(RuntimeError):
+    """The export or its check failed (the message says which and by how much)."""
+
+
+def require(package, purpose='ONNX export'):
+    """Import ``package`` (onnx, onnxruntime, openvino) or raise naming the extra."""
+    import importlib
+    try:
+        return importlib.import_module(package)
+    except ImportError as exc:
+        raise ImportError(f'{purpose} needs the {package!r} package: '
+                          "pip install 'mmresnet[deploy]' (onnx, onnxruntime, openvino)"
+                          ) from exc
+
+
+# -- model -------------------------------------------------------------------------------
+def load_config(config, cfg_options=None):
+    """The config file with ``cfg_options`` merged in; it must have a ``model``."""
+    from mmengine.config import Config
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f"{config} has no 'model': export and inference need a model "
+                         'config (a classifier or detector)')
+    return cfg
+
+
+def task_of(model):
+    from mmdet.models.detectors import BaseDetector
+
+    from ..models.classifiers import PaperResNetClassifier
+    if isinstance(model, PaperResNetClassifier):
+        return 'classifier'
+    if isinstance(model, BaseDetector):
+        return 'detector'
+    raise ValueError(f'model {type(model).__name__}: the export covers classifiers '
+                     '(PaperResNetClassifier) and Faster R-CNN detectors')
+
+
+def build_model(cfg, checkpoint=None):
+    """The config's model in eval mode on the CPU, with the checkpoint's weights (loaded
+    by MMEngine's ``load_checkpoint``, i.e. the project's safe loader) or, without one,
+    the config's own init (``init_cfg``; a Pretrained file it names must exist)."""
+    import mmresnet  # noqa: F401  (registrations, safe loader)
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmdet.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        try:
+            model.init_weights()
+        except (FileNotFoundError, OSError) as exc:
+            raise FileNotFoundError(
+                f'the config\'s init needs a file that is not here ({exc}); give a '
+                'CHECKPOINT, or --cfg-options to point init_cfg elsewhere') from exc
+        model.dataset_meta = None
+    else:
+        if '://' not in checkpoint and not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        model.dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
+    return model.eval()
+
+
+def config_classes(cfg):
+    """Class names of the config's test set (its ``metainfo`` or its class's
+    ``METAINFO``), or ()."""
+    from mmdet.registry import DATASETS
+    for key in ('test_dataloader', 'val_dataloader'):
+        ds = (cfg.get(key) or {}).get('dataset') or {}
+        classes = (ds.get('metainfo') or {}).get('classes')
+        kind = DATASETS.get(ds['type']) if isinstance(ds.get('type'), str) else None
+        classes = classes or (getattr(kind, 'METAINFO', None) or {}).get('classes')
+        if classes:
+            return tuple(classes)
+    return ()
+
+
+class ClassifierForExport(nn.Module):
+    """``input`` -> softmax ``scores`` of a ``PaperResNetClassifier`` (single view)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input):
+        return self.model(input, mode='tensor').softmax(-1)
+
+
+def export_module(model, task):
+    if task == 'classifier':
+        return ClassifierForExport(model).eval()
+    from .detector import DetectorForExport
+    return DetectorForExport(model).eval()
+
+
+# -- inputs ------------------------------------------------------------------------------
+def classifier_input_size(cfg, model):
+    """(H, W) of a random classifier input: the test pipeline's crop, or 32 for the CIFAR
+    nets and 224 for the ImageNet ones."""
+    pipeline = (((cfg.get('test_dataloader') or {}).get('dataset') or {}).get('pipeline')
+                or [])
+    for step in pipeline:
+        size = step.get('crop_size', step.get('size')) if isinstance(step, dict) else None
+        if str(step.get('type', '')).endswith('CenterCrop') and size:
+            return (size, size) if isinstance(size, int) else tuple(size)[::-1]
+    return (32, 32) if getattr(model.backbone, 'arch', None) == 'cifar' else (224, 224)
+
+
+def preprocess_image(cfg, model, image):
+    """``(input (1, 3, H, W), data_sample)`` of an image file through the config's test
+    pipeline (annotations not loaded) and the model's data preprocessor."""
+    with torch.no_grad():
+        data = model.data_preprocessor(test_batch(cfg.test_dataloader.dataset.pipeline,
+                                                  image), False)
+    samples = data.get('data_samples')
+    return data['inputs'], (samples[0] if samples else None)
+
+
+def test_batch(pipeline, image):
+    """A batch of one image file through a test pipeline (its annotation loading left
+    out), as a dataloader gives it to ``test_step``."""
+    from mmcv.transforms import Compose
+    from mmengine.dataset import pseudo_collate
+    if not osp.isfile(image):
+        raise FileNotFoundError(f'image file not found: {image}')
+    steps = [dict(s) for s in pipeline if 'Annotations' not in str(s.get('type'))]
+    data = Compose(steps)(dict(img_path=image, img_id=0))
+    if data is None:
+        raise ValueError(f'{image}: the test pipeline gave nothing for this image')
+    return pseudo_collate([data])
+
+
+def random_input(shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g)
+
+
+def random_image(size, path, seed=0):
+    """A random image (height, width) written to ``path`` (for detector checks without
+    an image)."""
+    import mmcv
+    rng = np.random.default_rng(seed)
+    mmcv.imwrite(rng.integers(0, 256, (*size, 3), dtype=np.uint8), path)
+    return path
+
+
+# -- export ------------------------------------------------------------------------------
+def _export_kwargs():
+    params = inspect.signature(torch.onnx.export).parameters
+    return dict(dynamo=False) if 'dynamo' in params else {}
+
+
+def write_onnx(module, example, out, task, opset=DEFAULT_OPSET, dynamic=False,
+               metadata=None):
+    """Trace ``module`` on ``example`` and write ``out`` (its folder made)."""
+    onnx = require('onnx')
+    if task == 'detector' and opset < MIN_OPSET:
+        raise ValueError(f'--opset {opset}: the detector needs opset >= {MIN_OPSET} '
+                         '(RoiAlign with coordinate_transformation_mode)')
+    outputs = ['scores'] if task == 'classifier' else ['dets', 'labels']
+    axes = None
+    if dynamic:
+        axes = dict(input={0: 'batch', 2: 'height', 3: 'width'}, scores={0: 'batch'}) \
+            if task == 'classifier' else dict(input={2: 'height', 3: 'width'},
+                                              dets={1: 'num_dets'}, labels={1: 'num_dets'})
+    elif task == 'detector':  # the detection count depends on the image in any case
+        axes = dict(dets={1: 'num_dets'}, labels={1: 'num_dets'})
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    import warnings
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tracer warnings on shapes read as numbers
+        torch.onnx.export(module, (example, ), out, input_names=['input'],
+                          output_names=outputs, opset_version=opset, dynamic_axes=axes,
+                          do_constant_folding=True, **_export_kwargs())
+    proto = onnx.load(out)
+    for key, value in (metadata or {}).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    onnx.save(proto, out)
+    return out
+
+
+def metadata_of(cfg, model, task):
+    classes = tuple((model.dataset_meta or {}).get('classes') or ()) or config_classes(cfg)
+    return dict(mmresnet_task=task, classes=json.dumps(list(classes)),
+                mmresnet_config=cfg.pretty_text)
+
+
+def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
+                opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
+                verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
+                log=print):
+    """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
+    PyTorch on the same input and raise :class:`ExportError` when they disagree.
+
+    Args:
+        shape (tuple, optional): Classifier input (N, 3, H, W) when no image is given.
+            Default: (1, 3) + the test crop.
+        verify_test_set (bool): Detectors: also run :func:`verify_dataset` on the
+            config's test set (boxes matched, the evaluator's metrics of both), with
+            ``test_set_backend`` ('onnxruntime' | 'openvino') at ``precision``.
+
+    Returns:
+        dict: ``out``, ``task``, ``input_shape`` and, with ``verify``, the comparison.
+    """
+    if opset < 7:
+        raise ValueError(f'--opset must be >= 7, got {opset}')
+    cfg = load_config(config, cfg_options)
+    model = build_model(cfg, checkpoint)
+    task = task_of(model)
+    tmp_image = None
+    if image is not None:
+        example, _ = preprocess_image(cfg, model, image)
+    elif task == 'classifier':
+        example = random_input(shape or (1, 3) + classifier_input_size(cfg, model))
+    else:  # a random image through the test pipeline (trace input and check)
+        import tempfile
+        tmp_image = image = random_image((400, 400), tempfile.mktemp(suffix='.png'))
+        example, _ = preprocess_image(cfg, model, image)
+    module = export_module(model, task)
+    write_onnx(module, example, out, task, opset, dynamic, metadata_of(cfg, model, task))
+    report = dict(out=out, task=task, input_shape=list(example.shape), opset=opset,
+                  dynamic=dynamic)
+    log(f'wrote {out} ({task}, input {tuple(example.shape)}, opset {opset}'
+        f'{", dynamic" if dynamic else ""})')
+    try:
+        if verify:
+            if task == 'classifier':
+                report['verify'] = verify_classifier(module, out, example)
+            else:
+                try:
+                    report['verify'] = verify_detector(cfg, model, out, image)
+                except ExportError as exc:
+                    if checkpoint is not None:
+                        raise
+                    raise ExportError(
+                        f'{exc} (no checkpoint: with its init weights a detector\'s RPN '
+                        'scores saturate at exactly 0 and 1, and each runtime orders tied '
+                        'scores its own way; verify a trained checkpoint)') from exc
+            log(f"verified with ONNX Runtime: {report['verify']['summary']}")
+        if verify_test_set and task == 'detector':
+            report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
+                                                precision, log=log)
+    finally:
+        if tmp_image:
+            os.remove(tmp_image)
+    return report
+
+
+# -- checks ------------------------------------------------------------------------------
+def verify_classifier(module, path, example, tolerance=CLS_TOLERANCE):
+    """ONNX Runtime's ``scores`` against PyTorch's on ``example``."""
+    from .runtime import OnnxRuntimeBackend
+    with torch.no_grad():
+        ref = module(example).numpy()
+    got = OnnxRuntimeBackend(path)(example.numpy())[0]
+    diff = float(np.abs(got - ref).max())
+    result = dict(max_abs_diff=diff, tolerance=tolerance,
+                  summary=f'max |ONNX Runtime - PyTorch| of the scores {diff:.3g} '
+                          f'(tolerance {tolerance:g})')
+    if not diff < tolerance:
+        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree: {result["summary"]}')
+    return result
+
+
+def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched=0.95):
+    """mmdet's own ``predict`` (PyTorch) and the exported file (ONNX Runtime) on the
+    image through the test pipeline: the boxes scored >= ``score_thr`` of each must be
+    found in the other (same label, IoU >= ``iou``) for >= ``min_matched`` of them."""
+    from .runtime import DeployedDetector, OnnxRuntimeBackend
+    ref = predict_pytorch(cfg, model, image)
+    deployed = DeployedDetector(OnnxRuntimeBackend(path), cfg.model.data_preprocessor,
+                                test_pipeline=cfg.test_dataloader.dataset.pipeline)
+    got = deployed.predict_file(image)
+    match = match_detections(ref, got, score_thr, iou)
+    match['summary'] = (f"{match['matched']}/{match['total']} boxes >= {score_thr:g} "
+                        f'matched at IoU >= {iou:g} (both ways), max score difference '
+                        f"{match['max_score_diff']:.3g}")
+    if match['total'] and match['matched'] / match['total'] < min_matched:
+        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree on {image}: '
+                          f"{match['summary']}")
+    return match
+
+
+def predict_pytorch(cfg, model, image):
+    """mmdet's ``test_step`` on one image file: ``dict(bboxes (N, 4), scores, labels)``
+    in the image's pixels (numpy)."""
+    with torch.no_grad():
+        pred = model.test_step(test_batch(cfg.test_dataloader.dataset.pipeline, image))
+    return instances_as_numpy(pred[0].pred_instances)
+
+
+def instances_as_numpy(pred):
+    return dict(bboxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
+                labels=pred.labels.numpy())
+
+
+def _iou(a, b):
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
+    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
+    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
+
+
+def match_detections(ref, got, score_thr=0.3, iou=0.9):
+    """How many boxes scored >= ``score_thr`` in either result have a box of the same
+    label with IoU >= ``iou`` among all boxes of the other (so a box near the threshold
+    on one side still finds its twin); the largest score difference of the matches."""
+    matched, total, score_diff = 0, 0, 0.0
+    for a, b in ((ref, got), (got, ref)):
+        keep = a['scores'] >= score_thr
+        boxes, scores, labels = a['bboxes'][keep], a['scores'][keep], a['labels'][keep]
+        total += len(boxes)
+        if not len(boxes) or not len(b['bboxes']):
+            continue
+        ious = _iou(boxes, b['bboxes'])
+        ious[labels[:, None] != b['labels'][None]] = 0
+        best = ious.argmax(1)
+        ok = ious[np.arange(len(boxes)), best] >= iou
+        matched += int(ok.sum())
+        if ok.any():
+            score_diff = max(score_diff, float(np.abs(scores[ok] - b['scores'][best[ok]]).max()))
+    return dict(matched=matched, total=total, max_score_diff=score_diff)
+
+
+def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
+                   score_thr=0.3, iou=0.9, max_images=None, log=print):
+    """PyTorch (mmdet's ``test_step``) and the exported file on the config's test set:
+    the boxes matched as in :func:`verify_detector`, over all images, and the test
+    evaluator's metrics (e.g. COCO mAP) of each, through the same evaluator config.
+
+    Returns:
+        dict: ``matched``, ``total``, ``max_score_diff``, ``pytorch`` and ``deployed``
+        (the metrics), ``images``.
+    """
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+
+    from .runtime import DeployedDetector, make_backend
+    loader_cfg = dict(cfg.test_dataloader, batch_size=1)
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'])
+    loader = Runner.build_dataloader(loader_cfg)
+    deployed = DeployedDetector(make_backend(path, backend, precision),
+                                cfg.model.data_preprocessor)
+    evaluators = {k: Evaluator(cfg.test_evaluator) for k in ('pytorch', 'deployed')}
+    for e in evaluators.values():
+        e.dataset_meta = loader.dataset.metainfo
+    matched = total = images = 0
+    score_diff = 0.0
+    with torch.no_grad():
+        for batch in loader:
+            ref = model.test_step(batch)
+            got = deployed.test_step(batch)
+            evaluators['pytorch'].process(ref, batch)
+            evaluators['deployed'].process(got, batch)
+            for r, g in zip(ref, got):
+                m = match_detections(instances_as_numpy(r.pred_instances),
+                                     instances_as_numpy(g.pred_instances), score_thr, iou)
+                matched, total = matched + m['matched'], total + m['total']
+                score_diff = max(score_diff, m['max_score_diff'])
+            images += len(ref)
+            if max_images and images >= max_images:
+                break
+    size = len(loader.dataset) if not max_images else images
+    result = dict(images=images, matched=matched, total=total, max_score_diff=score_diff,
+                  **{k: e.evaluate(size) for k, e in evaluators.items()})
+    log(f'{images} images: {matched}/{total} boxes >= {score_thr:g} matched at IoU >= '
+        f'{iou:g}, max score difference {score_diff:.3g}; metrics PyTorch '
+        f'{result["pytorch"]}, {backend} {precision} {result["deployed"]}')
+    return result

@@ -1,0 +1,165 @@
+"""Running an exported file: ONNX Runtime and OpenVINO behind one call, and the detector
+around them (the config's pipeline and preprocessor before, boxes mapped back after).
+
+    from mmresnet.deploy.runtime import make_backend
+    run = make_backend('model.onnx', 'openvino', precision='bf16')
+    scores, = run(x)                 # x: (N, 3, H, W) float32 numpy, preprocessed
+
+Backends: ``'onnxruntime'`` (CPU execution provider) and ``'openvino'`` (CPU plugin, with
+``precision`` 'fp32' or 'bf16': OpenVINO's ``INFERENCE_PRECISION_HINT``, which runs bf16
+where the CPU has it, AVX512-BF16 / AMX, and fp32 elsewhere).
+"""
+import json
+import os.path as osp
+
+import numpy as np
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.model import BaseModel
+from mmengine.structures import InstanceData
+
+from .export import instances_as_numpy, require, test_batch
+
+BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+PRECISIONS = ('fp32', 'bf16')
+
+
+def check_backend(backend, allowed=BACKENDS):
+    if backend not in allowed:
+        raise ValueError(f'unknown backend {backend!r}; allowed values: {allowed}')
+
+
+def _check_file(path):
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ONNX file not found: {path}')
+    if not path.endswith('.onnx'):
+        raise ValueError(f'{path}: the onnxruntime and openvino backends read an .onnx file '
+                         '(tools/deployment/pytorch2onnx.py writes one)')
+
+
+class OnnxRuntimeBackend:
+    """``run(x) -> [outputs]`` with ONNX Runtime's CPU execution provider."""
+
+    name = 'onnxruntime'
+
+    def __init__(self, path, threads=None):
+        _check_file(path)
+        ort = require('onnxruntime', 'the onnxruntime backend')
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        self.path = path
+        self.session = ort.InferenceSession(path, options,
+                                            providers=['CPUExecutionProvider'])
+        self.input_shape = self.session.get_inputs()[0].shape
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        try:
+            return self.session.run(None, {'input': x})
+        except Exception as exc:  # ORT raises its own classes
+            raise RuntimeError(f'{self.path} (onnxruntime) on input {x.shape}: {exc}; the '
+                               f'file takes {self.input_shape} (export with --dynamic for '
+                               'other sizes)') from exc
+
+
+class OpenVINOBackend:
+    """``run(x) -> [outputs]`` with OpenVINO's CPU plugin; ``precision`` 'bf16' sets
+    ``INFERENCE_PRECISION_HINT`` (weights stay fp32 in the file)."""
+
+    name = 'openvino'
+
+    def __init__(self, path, precision='fp32', threads=None):
+        _check_file(path)
+        if precision not in PRECISIONS:
+            raise ValueError(f'unknown precision {precision!r}; allowed values: {PRECISIONS}')
+        ov = require('openvino', 'the openvino backend')
+        config = {'INFERENCE_PRECISION_HINT': dict(fp32='f32', bf16='bf16')[precision],
+                  'PERFORMANCE_HINT': 'LATENCY'}
+        if threads:
+            config['INFERENCE_NUM_THREADS'] = threads
+        self.path, self.precision = path, precision
+        self.compiled = ov.Core().compile_model(path, 'CPU', config)
+        self.request = self.compiled.create_infer_request()
+        self.input_shape = self.compiled.inputs[0].get_partial_shape()
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        try:
+            result = self.request.infer({0: x})
+        except Exception as exc:
+            raise RuntimeError(f'{self.path} (openvino) on input {x.shape}: {exc}; the file '
+                               f'takes {self.input_shape} (export with --dynamic for other '
+                               'sizes)') from exc
+        return [np.asarray(result[port]) for port in self.compiled.outputs]
+
+
+def make_backend(path, backend, precision='fp32', threads=None):
+    """An ONNX file's runner: ``backend`` 'onnxruntime' or 'openvino'."""
+    check_backend(backend, BACKENDS[1:])
+    if backend == 'onnxruntime':
+        if precision != 'fp32':
+            raise ValueError(f'the onnxruntime backend runs fp32; precision {precision!r} is '
+                             "openvino's (--backend openvino)")
+        return OnnxRuntimeBackend(path, threads)
+    return OpenVINOBackend(path, precision, threads)
+
+
+def read_metadata(path):
+    """The file's metadata written by the export: ``task``, ``classes`` (tuple) and
+    ``config`` (text), each None where absent."""
+    onnx = require('onnx', 'reading an ONNX file')
+    _check_file(path)
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    classes = props.get('classes')
+    return dict(task=props.get('mmresnet_task'),
+                classes=tuple(json.loads(classes)) if classes else None,
+                config=props.get('mmresnet_config'))
+
+
+class DeployedDetector(BaseModel):
+    """A detector whose network is an exported file: the config's data preprocessor
+    (a module here), then the backend on each image's input, then the boxes clipped
+    to the image's resized shape and mapped back to its pixels (mmdet's
+    ``rescale=True``). ``test_step`` returns ``DetDataSample`` as mmdet's detectors,
+    so MMEngine's loops, mmdet's metrics and ``DetInferencer`` take it as a model."""
+
+    def __init__(self, backend, data_preprocessor, test_pipeline=None):
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor)
+        self.backend = backend
+        self.test_pipeline = test_pipeline
+        self.dataset_meta = None
+
+    def forward(self, inputs, data_samples=None, mode='predict'):
+        if mode != 'predict':
+            raise ValueError(f'a deployed detector only predicts, got mode {mode!r}')
+        results = []
+        for i, sample in enumerate(data_samples or [DetDataSample()] * len(inputs)):
+            dets, labels = self.backend(inputs[i:i + 1].float().cpu().numpy())[:2]
+            dets, labels = torch.from_numpy(dets[0]), torch.from_numpy(labels[0])
+            boxes = dets[:, :4]
+            if 'img_shape' in sample:
+                h, w = sample.img_shape[:2]
+                boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
+                                     boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)],
+                                    dim=1)
+            if 'scale_factor' in sample:
+                boxes = boxes / boxes.new_tensor(sample.scale_factor).repeat(2)
+            out = sample.clone() if isinstance(sample, DetDataSample) else DetDataSample()
+            out.pred_instances = InstanceData(bboxes=boxes, scores=dets[:, 4],
+                                              labels=labels.long())
+            results.append(out)
+        return results
+
+    def predict_file(self, image):
+        """One image file through the test pipeline (annotations not loaded):
+        ``dict(bboxes, scores, labels)`` (numpy) in the image's pixels."""
+        if self.test_pipeline is None:
+            raise ValueError('predict_file needs the test pipeline (test_pipeline=)')
+        with torch.no_grad():
+            pred = self.test_step(test_batch(self.test_pipeline, image))
+        return instances_as_numpy(pred[0].pred_instances)
