@@ -28,7 +28,7 @@ from mmresnet.models import PaperResNet
 from mmresnet.models.utils import named_recipe
 from mmresnet.models.utils.recipe import normalisation_differences
 
-from .detector_helpers import one_thread, randomise
+from .detector_helpers import one_thread, quiet_init_info, randomise
 
 CONFIG_ROOT = Path(mmdet.__file__).parent / '.mim' / 'configs'
 INIT_KEYS = ('init_cfg', 'pretrained')
@@ -153,7 +153,8 @@ def _compare_init(args):
     for cls in (ResNet, PaperResNet):
         torch.manual_seed(0)
         net = cls(**copy.deepcopy(args))
-        net.init_weights()
+        with quiet_init_info():
+            net.init_weights()
         net.train()
         nets.append(net)
         states.append(torch.get_rng_state())
