@@ -119,7 +119,7 @@ class StopOnNonFiniteLossHook(Hook):
         return (f' Likely cause: {len(names)} BN layers ({_some(names, 3)}) are frozen '
                 '(norm_eval) at their initial statistics (mean 0, variance 1), a backbone '
                 'with frozen BN trained from random weights, whose residual branches add up '
-                f'unchecked; {FROZEN_BN_WAYS_OUT}.')
+                f'unchecked. Three ways out: {FROZEN_BN_WAYS_OUT}.')
 
     def _model_state(self, runner):
         model = runner.model

@@ -103,8 +103,8 @@ def frozen_bn_from_scratch_message(module, owner, pretrained, zero_init):
             f'{", requires_grad=False" if frozen_affine else ""}) and the weights are random '
             '(no Pretrained init_cfg, zero_init_residual off): BN keeps its initial '
             'statistics (mean 0, variance 1) and does not normalise, so the residual '
-            'branches add up unchecked and the first losses may explode to NaN. Unless '
-            'load_from or resume loads the whole model, '
+            'branches add up unchecked and the first losses may explode to NaN (nothing to '
+            'do if load_from or resume loads the whole model). Three ways out: '
             f'{FROZEN_BN_WAYS_OUT}.')
 
 
