@@ -16,7 +16,7 @@ data_root = 'data/demo_detection/'
 model = dict(
     type='PaperResNetClassifier',
     backbone=dict(type='PaperResNet', depth=18, arch='imagenet', style='caffe',
-                  base_channels=16),
+                  base_channels=16, zero_init_residual=False, norm_eval=False),
     num_classes=2,
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=[103.53, 116.28, 123.675]))
 train_pipeline = [

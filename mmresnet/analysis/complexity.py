@@ -39,8 +39,9 @@ def count_macs(model, input_shape):
 
 def build_paper_net(depth, arch, num_classes, **kwargs):
     """A whole classification net (backbone + pool + fc) for counting."""
-    from ..models import PaperResNet, PaperResNetClassifier
-    return PaperResNetClassifier(PaperResNet(depth, arch=arch, **kwargs), num_classes)
+    from ..models import PAPER_CHOICES, PaperResNet, PaperResNetClassifier
+    return PaperResNetClassifier(PaperResNet(depth, arch=arch, **dict(PAPER_CHOICES, **kwargs)),
+                                 num_classes)
 
 
 def paper_complexity_rows(imagenet_depths=tuple(PAPER_IMAGENET_MACS),

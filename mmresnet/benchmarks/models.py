@@ -249,12 +249,14 @@ DCN_STAGES = (False, True, True, True)
 def classifier_models(depth, style, num_classes, references, arch='imagenet', dcn=None):
     """``[(name, build_fn, is_ours)]``: ours and the references that exist here. ``dcn``
     ('DCN' | 'DCNv2'): the same deformable convs in ours and mmdet's."""
+    from ..models.backbones import PAPER_CHOICES
     if arch == 'cifar':  # Section 4.2 nets (option A); no reference library builds them
         if references:
             print(f'no reference has the CIFAR 6n+2 nets: timing PaperResNet alone '
                   f'(references {list(references)} skipped)')
         return [(f'PaperResNet-{depth} (cifar)', lambda: _classifier(
-            dict(type='PaperResNet', depth=depth, arch='cifar'), num_classes), True)]
+            dict(type='PaperResNet', depth=depth, arch='cifar', **PAPER_CHOICES),
+            num_classes), True)]
     if arch != 'imagenet':
         raise ValueError(f'unknown arch {arch!r}; allowed values: imagenet, cifar')
     common = dict(depth=depth, style=style, out_indices=(3, ), norm_eval=False,
@@ -264,7 +266,8 @@ def classifier_models(depth, style, num_classes, references, arch='imagenet', dc
         common.update(dcn=dict(type=dcn, deform_groups=1), stage_with_dcn=DCN_STAGES)
         references = [r for r in references if r == 'mmdet']  # torchvision has no DCN
     models = [(f'PaperResNet-{depth}', lambda: _classifier(
-        dict(type='PaperResNet', shortcut='B', **common), num_classes), True)]
+        dict(type='PaperResNet', shortcut='B', zero_init_residual=False, **common),
+        num_classes), True)]
     for ref in references:
         if ref not in CLS_REFERENCES:
             raise ValueError(f'unknown reference {ref!r}; allowed values: {CLS_REFERENCES}')

@@ -267,10 +267,10 @@ def convert_msra_blobs(blobs, filename='<blobs>'):
     Raises:
         ValueError: unknown / missing blob, or a blob of the wrong shape, naming it.
     """
-    from ..models import PaperResNet
+    from ..models import PAPER_CHOICES, PaperResNet
     depth, fc = check_msra_blobs(blobs, filename)
     with torch.device('meta'):  # keys, shapes and BN eps only: no memory, no init
-        net = PaperResNet(depth, style='caffe')
+        net = PaperResNet(depth, style='caffe', **PAPER_CHOICES)
     own = net.state_dict()
     eps = {name + '.': m.eps for name, m in net.named_modules()
            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
@@ -378,10 +378,10 @@ def check_msra_outputs(blobs, converted, size=64, batch=2, atol=1e-4):
         AssertionError: it exceeds ``atol * max(1, max |reference|)`` (the conversion is
             wrong; relative to the output scale since real nets' outputs reach tens).
     """
-    from ..models import PaperResNet, PaperResNetClassifier
+    from ..models import PAPER_CHOICES, PaperResNet, PaperResNetClassifier
     from .resnet_state_dict import classifier_checkpoint
     meta = converted['meta']
-    backbone = PaperResNet(meta['depth'], style='caffe')
+    backbone = PaperResNet(meta['depth'], style='caffe', **PAPER_CHOICES)
     if converted['head']:
         net = PaperResNetClassifier(backbone, meta['num_classes'])
         net.load_state_dict(classifier_checkpoint(converted)['state_dict'], strict=True)

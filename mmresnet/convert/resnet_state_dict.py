@@ -139,9 +139,10 @@ def paper_to_torchvision(state_dict):
 
 def build_paper_classifier(meta):
     """PaperResNet + pool + fc matching a converted checkpoint's ``meta``."""
-    from ..models import PaperResNet, PaperResNetClassifier
+    from ..models import PAPER_CHOICES, PaperResNet, PaperResNetClassifier
     backbone = PaperResNet(meta['depth'], arch='imagenet', style=meta['style'],
-                           shortcut=meta['shortcut'], in_channels=meta['in_channels'])
+                           shortcut=meta['shortcut'], in_channels=meta['in_channels'],
+                           **PAPER_CHOICES)
     return PaperResNetClassifier(backbone, meta['num_classes'])
 
 

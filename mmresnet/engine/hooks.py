@@ -105,7 +105,21 @@ class StopOnNonFiniteLossHook(Hook):
             f'training diverged at iteration {iteration} (epoch {epoch}): '
             f'{what}. Training stopped; the last checkpoint saved, verified finite, is '
             f'{last or "none (none was saved yet)"}; lower the lr or use gradient clipping '
-            '(optim_wrapper.clip_grad) and resume from it.')
+            '(optim_wrapper.clip_grad) and resume from it.' + self._frozen_bn_hint(runner))
+
+    @staticmethod
+    def _frozen_bn_hint(runner):
+        """Frozen BN from scratch, when the model holds BN layers frozen (eval mode) at their
+        initial statistics: the likely cause of losses that explode from the start."""
+        from ..models.utils import FROZEN_BN_WAYS_OUT, frozen_initial_bns
+        from .speed import unwrap_model
+        names = frozen_initial_bns(unwrap_model(runner.model))
+        if not names:
+            return ''
+        return (f' Likely cause: {len(names)} BN layers ({_some(names, 3)}) are frozen '
+                '(norm_eval) at their initial statistics (mean 0, variance 1), a backbone '
+                'with frozen BN trained from random weights, whose residual branches add up '
+                f'unchecked. Three ways out: {FROZEN_BN_WAYS_OUT}.')
 
     def _model_state(self, runner):
         model = runner.model

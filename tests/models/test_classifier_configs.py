@@ -1,5 +1,6 @@
 """Every Table 1 / Table 6 config (and the Fashion-MNIST twins) loads and says what the
 paper says: depth, shortcut option, plain or residual, recipe."""
+import glob
 import os.path as osp
 import re
 
@@ -74,3 +75,28 @@ def test_imagenet_list_variant_builds_its_dataset(tmp_path):
         ds = DATASETS.build(ds_cfg)
         item = ds[0]
     assert item['inputs'].shape == (3, 224, 224) and int(item['data_samples'].gt_label) == 7
+
+
+def _config_files():
+    return sorted(p for p in glob.glob('configs/**/*.py', recursive=True)
+                  if '/_base_/' not in p) + sorted(glob.glob('docs/results/**/config.py',
+                                                             recursive=True))
+
+
+def test_every_paper_config_writes_the_papers_init_and_bn():
+    """PaperResNet's defaults are mmdet's (zero-init, frozen BN statistics): every config of
+    the project states the paper's He init (zero_init_residual=False) and, where the net
+    learns its BN (classification, the detector from scratch), norm_eval=False; the
+    detectors that load weights keep BN frozen (norm_eval=True, Section 4.3)."""
+    seen = 0
+    for path in _config_files():
+        cfg = Config.fromfile(path)
+        b = cfg.get('model', {}).get('backbone', {})
+        if b.get('type') != 'PaperResNet':
+            continue
+        seen += 1
+        assert b.get('zero_init_residual') is False, path
+        assert 'norm_eval' in b, path
+        pretrained = isinstance(b.get('init_cfg'), dict)
+        assert b.norm_eval is pretrained, (path, b.norm_eval, b.get('init_cfg'))
+    assert seen >= 80, seen

@@ -1,9 +1,11 @@
+import warnings
+
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmresnet.models import (BasicBlock, Bottleneck, IdentityShortcut, PadShortcut,
-                             PaperResNet, ProjectionShortcut)
+from mmresnet.models import (PAPER_CHOICES, BasicBlock, Bottleneck, FrozenBNFromScratchWarning,
+                             IdentityShortcut, PadShortcut, PaperResNet, ProjectionShortcut)
 from mmresnet.analysis import count_params
 
 
@@ -174,13 +176,60 @@ def test_with_cp_same_output_and_grad():
 
 
 def test_zero_init_residual_and_he_init():
-    net = PaperResNet(50, base_channels=8, zero_init_residual=True)
+    net = PaperResNet(50, base_channels=8)  # mmdet's default: zero-init
     net.init_weights()
     assert torch.count_nonzero(net.layer1[0].bn3.weight) == 0
     assert torch.all(net.layer1[0].bn1.weight == 1)
     std = net.layer2[0].conv2.weight.std().item()
     fan_out = 16 * 9  # Kaiming normal, fan_out mode: std = sqrt(2 / fan_out)
     assert abs(std - (2 / fan_out)**0.5) < 0.2 * (2 / fan_out)**0.5
+    # the paper's He init: every BN scale 1; any init_cfg replaces the default (mmdet's rule)
+    for net in (PaperResNet(18, base_channels=8, **PAPER_CHOICES),
+                PaperResNet(18, base_channels=8, init_cfg=[
+                    dict(type='Kaiming', layer='Conv2d'),
+                    dict(type='Constant', val=1, layer='_BatchNorm')])):
+        net.init_weights()
+        assert torch.all(net.layer1[0].bn2.weight == 1)
+
+
+def test_defaults_are_mmdet_resnets_where_the_paper_is_silent():
+    from mmdet.models.backbones import ResNet
+    ref, ours = ResNet(50), PaperResNet(50)
+    for attr in ('style', 'norm_eval', 'zero_init_residual', 'frozen_stages', 'norm_cfg',
+                 'conv_cfg', 'with_cp', 'base_channels', 'num_stages', 'strides',
+                 'dilations', 'out_indices', 'dcn', 'plugins'):
+        a, b = getattr(ref, attr), getattr(ours, attr)
+        if isinstance(a, (list, tuple)):
+            a, b = tuple(a), tuple(b)
+        assert a == b, (attr, a, b)
+    ours.train()
+    assert not any(m.training for m in ours.modules() if isinstance(m, _BatchNorm))
+    # the paper's choices, as the project's classification configs write them
+    paper = PaperResNet(50, **PAPER_CHOICES).train()
+    assert all(m.training for m in paper.modules() if isinstance(m, _BatchNorm))
+
+
+def test_frozen_bn_from_scratch_warns_once_naming_the_ways_out():
+    with pytest.warns(FrozenBNFromScratchWarning) as record:
+        PaperResNet(50, base_channels=8, zero_init_residual=False,
+                    norm_cfg=dict(type='BN', requires_grad=False))
+    assert len(record) == 1
+    msg = str(record[0].message)
+    for words in ('norm_eval=True, requires_grad=False', "type='Pretrained'",
+                  'zero_init_residual=True', 'norm_eval=False'):
+        assert words in msg, msg
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(),  # zero-init (mmdet's default)
+    dict(zero_init_residual=False, norm_eval=False),  # BN learns (the paper's)
+    dict(zero_init_residual=False, init_cfg=dict(type='Pretrained', checkpoint='b.pth')),
+    dict(zero_init_residual=False, norm_cfg=dict(type='GN', num_groups=4)),
+])
+def test_no_warning_with_a_way_out(kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', FrozenBNFromScratchWarning)
+        PaperResNet(18, base_channels=8, **kwargs)
 
 
 def test_syncbn_and_gn_through_norm_cfg():

@@ -12,7 +12,8 @@ model = dict(
     backbone=dict(
         type='PaperResNet', depth=50, arch='imagenet', style='caffe', num_stages=4,
         strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2), out_indices=(3, ), frozen_stages=1,
-        norm_cfg=norm_cfg, norm_eval=True,
+        # He init without zero-init where init_cfg=None (the paper's; from scratch only)
+        norm_cfg=norm_cfg, norm_eval=True, zero_init_residual=False,
         init_cfg=dict(type='Pretrained',
                       checkpoint='checkpoints/paper_resnet50_backbone.pth')),
     rpn_head=dict(

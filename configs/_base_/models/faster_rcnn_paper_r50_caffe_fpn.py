@@ -12,6 +12,8 @@ model = dict(
         type='PaperResNet', depth=50, arch='imagenet', style='caffe',
         out_indices=(0, 1, 2, 3), frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
+        # He init without zero-init where init_cfg=None (the paper's; from scratch only)
+        zero_init_residual=False,
         init_cfg=dict(type='Pretrained',
                       checkpoint='checkpoints/paper_resnet50_backbone.pth')),
     neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256,

@@ -1,3 +1,3 @@
-from .paper_resnet import PaperResNet
+from .paper_resnet import PAPER_CHOICES, FrozenBNFromScratchWarning, PaperResNet
 
-__all__ = ['PaperResNet']
+__all__ = ['PaperResNet', 'PAPER_CHOICES', 'FrozenBNFromScratchWarning']

@@ -4,7 +4,15 @@
 Section 4.2 nets (6n+2 layers: 20, 32, 44, 56, 110, 1202, ...). ``shortcut`` and ``plain``
 select Table 3's options and the plain twins; the decision itself lives in
 :mod:`mmresnet.models.layers.shortcuts`.
+
+Where the paper does not fix a constructor argument, its default is mmdet's ``ResNet``'s, so
+that ``type='ResNet'`` -> ``type='PaperResNet'`` in an mmdet config is the only change, from
+the first training step (``zero_init_residual=True``, ``norm_eval=True``). The paper's own
+choices (He init with every BN scale 1, BN that learns its statistics) are
+:data:`PAPER_CHOICES`, written out in the project's configs and recipes.
 """
+import warnings
+
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.registry import MODELS
@@ -12,7 +20,18 @@ from mmdet.registry import MODELS
 from ..layers import (ARCHS, DEFAULT_SHORTCUT, IMAGENET_SETTINGS, BasicBlock, Bottleneck,
                       check_dcn, check_plugins, check_shortcut, check_stage_with_dcn,
                       check_style, cifar_blocks_per_stage, make_res_layer, stage_plugins)
-from ..utils import PaperModule, load_backbone_weights
+from ..utils import (PaperModule, frozen_bn_from_scratch_message, load_backbone_weights,
+                     split_pretrained)
+
+# The paper's choices where mmdet's ResNet defaults differ (docs/backbones.md, "Defaults"):
+# He init with every BN scale 1 (Section 3.4; no zero-init of the residual branches) and BN
+# that learns its statistics while training (Section 3.4; the detectors freeze BN, and say
+# so, norm_eval=True). The project's classification configs, recipes and tools give them.
+PAPER_CHOICES = dict(zero_init_residual=False, norm_eval=False)
+
+
+class FrozenBNFromScratchWarning(UserWarning):
+    """A backbone with frozen BN statistics that will train from random weights."""
 
 
 def _positive_int(name, value, minimum=1):
@@ -58,12 +77,16 @@ class PaperResNet(PaperModule):
             Default: all built stages.
         frozen_stages (int): Stages to freeze (stop grad, BN in eval); 0 freezes only
             the stem, -1 nothing. Default: -1.
-        norm_cfg (dict): Norm layer config (BN, SyncBN, GN, ...). Default: dict(type='BN').
+        norm_cfg (dict): Norm layer config (BN, SyncBN, GN, ...). Default:
+            dict(type='BN', requires_grad=True) (mmdet's).
         norm_eval (bool): Keep norm layers in eval mode in ``train()`` (frozen statistics,
-            as the paper's detector). Default: False.
+            as the paper's detector). Default: True (mmdet's; the paper's classification
+            training: False, see :data:`PAPER_CHOICES`).
         with_cp (bool): Gradient checkpointing per block. Default: False.
-        zero_init_residual (bool): Zero-init the last norm of every residual branch.
-            Default: False.
+        zero_init_residual (bool): Zero-init the last norm of every residual branch, when
+            ``init_cfg`` is None (as mmdet: any ``init_cfg`` replaces the default init).
+            Default: True (mmdet's; the paper's He init: False, see
+            :data:`PAPER_CHOICES`).
         conv_cfg (dict, optional): Conv layer config. Default: None.
         dcn (dict, optional): mmdet's deformable convs: the conv config of the 3x3 convs of
             the stages ``stage_with_dcn`` selects, e.g. ``dict(type='DCN',
@@ -76,12 +99,17 @@ class PaperResNet(PaperModule):
             'after_conv1', 'after_conv2', 'after_conv3' (bottleneck) or the first two
             (basic blocks). Default: None.
         init_cfg (dict | list[dict], optional): e.g. ``dict(type='Pretrained',
-            checkpoint='backbone.pth')``. Default: He (Kaiming) init, as the paper.
+            checkpoint='backbone.pth')``. Default: He (Kaiming, fan out) init of the convs,
+            BN scale 1 (mmdet's and the paper's), then ``zero_init_residual``.
+
+    Frozen BN statistics (``norm_eval=True`` with BN) and random weights (no Pretrained
+    entry, no zero-init) warn at construction (:class:`FrozenBNFromScratchWarning`): BN
+    then never normalises and the residual branches add up unchecked.
 
     Example:
         >>> import torch
-        >>> from mmresnet.models import PaperResNet
-        >>> net = PaperResNet(depth=20, arch='cifar').eval()
+        >>> from mmresnet.models import PAPER_CHOICES, PaperResNet
+        >>> net = PaperResNet(depth=20, arch='cifar', **PAPER_CHOICES).eval()
         >>> [tuple(o.shape) for o in net(torch.rand(1, 3, 32, 32))]
         [(1, 16, 32, 32), (1, 32, 16, 16), (1, 64, 8, 8)]
     """
@@ -89,9 +117,9 @@ class PaperResNet(PaperModule):
     def __init__(self, depth, arch='imagenet', shortcut=None, plain=False,
                  style='pytorch', in_channels=3, base_channels=None, num_stages=None,
                  strides=None, dilations=None, out_indices=None, frozen_stages=-1,
-                 norm_cfg=dict(type='BN'), norm_eval=False, with_cp=False,
-                 zero_init_residual=False, conv_cfg=None, dcn=None, stage_with_dcn=None,
-                 plugins=None, init_cfg=None):
+                 norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True,
+                 with_cp=False, zero_init_residual=True, conv_cfg=None, dcn=None,
+                 stage_with_dcn=None, plugins=None, init_cfg=None):
         if arch not in ARCHS:
             raise ValueError(f'unknown arch {arch!r}; allowed values: {ARCHS}')
         if arch == 'imagenet':
@@ -135,8 +163,12 @@ class PaperResNet(PaperModule):
         dcn = check_dcn(dcn, conv_cfg, 'PaperResNet')
         stage_with_dcn = check_stage_with_dcn(stage_with_dcn, dcn, num_stages, 'PaperResNet')
         plugins = check_plugins(plugins, num_stages, 'PaperResNet')
-        # init_cfg None: He init (Section 3.4), see PaperModule.
-        super().__init__(init_cfg, linear_std=0.01)
+        # init_cfg None: He init (Section 3.4), see PaperModule; zero-init of the residual
+        # branches only then, as mmdet's ResNet (any init_cfg replaces its default init).
+        zero_init = bool(zero_init_residual) and init_cfg is None
+        pretrained = init_cfg is not None and split_pretrained(init_cfg, 'PaperResNet')[0]
+        # (no Linear init: mmdet's has none, and a plugin's Linear layers keep their own)
+        super().__init__(init_cfg)
 
         self.depth, self.arch, self.shortcut, self.plain = depth, arch, shortcut, plain
         self.style = style
@@ -147,6 +179,7 @@ class PaperResNet(PaperModule):
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.norm_cfg, self.conv_cfg = norm_cfg, conv_cfg
         self.with_cp, self.zero_init_residual = with_cp, zero_init_residual
+        self._zero_init = zero_init
         self.base_channels = default_base if base_channels is None else base_channels
         self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
 
@@ -166,6 +199,10 @@ class PaperResNet(PaperModule):
         self.out_channels = [self.stage_channels[i] for i in out_indices]
         self.feat_dim = inplanes
         self._freeze()
+        message = frozen_bn_from_scratch_message(
+            self, 'PaperResNet', pretrained=bool(pretrained), zero_init=zero_init)
+        if message:
+            warnings.warn(message, FrozenBNFromScratchWarning, stacklevel=2)
 
     # -- structure ---------------------------------------------------------------------
     def _make_stem_layer(self, in_channels, stem_channels):
@@ -216,7 +253,7 @@ class PaperResNet(PaperModule):
 
     def _default_init(self):
         super()._default_init()
-        if self.zero_init_residual:
+        if self._zero_init:
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):
                     nn.init.constant_(m.last_norm.weight, 0)
@@ -244,5 +281,5 @@ class PaperResNet(PaperModule):
 
 
 # The tables are re-exported from here, where they were first defined.
-__all__ = ['PaperResNet', 'IMAGENET_SETTINGS', 'ARCHS', 'cifar_blocks_per_stage',
-           'DEFAULT_SHORTCUT']
+__all__ = ['PaperResNet', 'PAPER_CHOICES', 'FrozenBNFromScratchWarning', 'IMAGENET_SETTINGS',
+           'ARCHS', 'cifar_blocks_per_stage', 'DEFAULT_SHORTCUT']

@@ -31,9 +31,11 @@ model = dict(
         arch='cifar',
         depth=32,
         in_channels=1,
+        norm_eval=False,
         plain=True,
         shortcut='A',
-        type='PaperResNet'),
+        type='PaperResNet',
+        zero_init_residual=False),
     data_preprocessor=dict(mean=[
         72.94,
     ], type='ClsDataPreprocessor'),

@@ -31,9 +31,11 @@ model = dict(
         arch='cifar',
         depth=20,
         in_channels=1,
+        norm_eval=False,
         plain=False,
         shortcut='A',
-        type='PaperResNet'),
+        type='PaperResNet',
+        zero_init_residual=False),
     data_preprocessor=dict(mean=[
         72.94,
     ], type='ClsDataPreprocessor'),
