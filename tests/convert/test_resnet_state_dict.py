@@ -97,8 +97,12 @@ def test_tools_convert_timm_file(tmp_path, monkeypatch, capsys):
     ckpt = torch.load(dst, weights_only=True)
     assert torch.equal(ckpt['state_dict']['head.fc.weight'], sd['fc.weight'])
     assert ckpt['meta']['source'] == 'timm'
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:  # a user's mistake: exit 2, no traceback
         run_tool(monkeypatch, 'torchvision2paper.py', tmp_path / 'nope.pth', dst)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'nope.pth' in err and 'Traceback' not in err
 
 
 def test_convert_file_backbone_form(tmp_path):
