@@ -37,6 +37,7 @@ TOOLS = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(TOOLS))
 
 from mmresnet.apis.runner import DictAction  # noqa: E402
+from mmresnet.resources import find_resource  # noqa: E402
 
 from mmresnet.convert.export import export_backbone  # noqa: E402
 from mmresnet.apis.own_data import (describe_plan, plan_embedded,  # noqa: E402
@@ -103,6 +104,8 @@ def parse_args(argv=None):
                 parser.error(f'--{name.replace("_", "-")} needs --data DIR')
     if not args.budget_min > 0:
         parser.error(f'--budget-min must be > 0, got {args.budget_min}')
+    for name in ('pretrain_config', 'config', 'scratch_config'):  # clone or installed package
+        setattr(args, name, find_resource(getattr(args, name)))
     return args
 
 
