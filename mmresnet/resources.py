@@ -5,6 +5,11 @@ the wheel carries copies under ``mmresnet/.mim/`` (setup.py fills it at build ti
 mmdet's wheel does), where MMEngine finds them by scope:
 ``mmengine.hub.get_config('mmresnet::faster_rcnn/...')``, ``_base_ = 'mmresnet::...'``.
 
+MMEngine 0.10 resolves ``pkg::`` only for the packages of its ``MODULE2PACKAGE`` table
+(OpenMMLab's own): ``import mmresnet`` adds ``mmresnet`` to it
+(:func:`register_config_scope`), so scoped paths work once the package is imported, as
+they do in its tools, ``python -m mmresnet`` and ``mim train mmresnet``.
+
 The tools take the configs' usual relative paths (``configs/demo/...``,
 ``data_root = 'data/demo_detection/'``): a path that does not exist under the working
 folder is looked up under :func:`resource_root`, so the same commands run in a clone and
@@ -67,3 +72,9 @@ def localize_data_root(cfg):
     for key in list(cfg.keys()):
         cfg[key] = rewrite(cfg[key])
     return found
+
+
+def register_config_scope():
+    """Let MMEngine resolve ``mmresnet::`` config paths (its table of known packages)."""
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('mmresnet', 'mmresnet')

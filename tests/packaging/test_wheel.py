@@ -102,7 +102,7 @@ SCOPE_SCRIPT = r'''
 import json, os, sys
 import mmengine.hub
 from mmengine.config import Config
-import mmresnet
+import mmresnet  # MMEngine 0.10 knows OpenMMLab's scopes only: the import adds mmresnet::
 from mmresnet.resources import find_resource, resource_root
 
 cfg = mmengine.hub.get_config(sys.argv[1])
