@@ -38,6 +38,7 @@ nothing was executed) or :class:`CheckpointFormatError` (no checkpoint: text, ra
 empty, truncated, corrupt).
 """
 import collections
+import functools
 import pickle
 import re
 
@@ -111,7 +112,8 @@ def _safe_globals():
 SAFE_GLOBALS = _safe_globals()
 
 
-def _torch_tensor_globals():
+@functools.lru_cache(maxsize=None)
+def torch_tensor_globals():
     """What ``torch.save`` writes for tensors, storages, dtypes, sizes and devices:
     torch's own ``weights_only`` list on the running torch."""
     from torch import _weights_only_unpickler as wou
@@ -126,9 +128,6 @@ def _torch_tensor_globals():
         if key.startswith('torch.') and isinstance(obj, type):
             allowed.setdefault(f'{obj.__module__}.{obj.__qualname__}', obj)
     return allowed
-
-
-_TORCH_GLOBALS = None
 
 
 def py3_name(module, name):
@@ -146,10 +145,7 @@ def _allowed(module, name, with_torch):
     key = py3_name(module, name)
     obj = SAFE_GLOBALS.get(key)
     if obj is None and with_torch:
-        global _TORCH_GLOBALS
-        if _TORCH_GLOBALS is None:
-            _TORCH_GLOBALS = _torch_tensor_globals()
-        obj = _TORCH_GLOBALS.get(key)
+        obj = torch_tensor_globals().get(key)
     return key, obj
 
 
@@ -160,15 +156,13 @@ def damaged_name(key, with_torch=True):
     module, _, attr = key.rpartition('.')
     if hasattr(sys.modules.get(module), attr):
         return None  # a real global: refused as such
-    global _TORCH_GLOBALS
-    if with_torch and _TORCH_GLOBALS is None:
-        _TORCH_GLOBALS = _torch_tensor_globals()
-    names = list(SAFE_GLOBALS) + (list(_TORCH_GLOBALS) if with_torch else [])
+    names = list(SAFE_GLOBALS) + (list(torch_tensor_globals()) if with_torch else [])
     for name in names:
         if len(name) == len(key) and sum(a != b for a, b in zip(name, key)) == 1:
             return f'one character away from {name}'
+    stem = key.rstrip('.')
     for name in names:  # torch's reader stops a name at the end of a truncated file
-        if name.startswith(key.rstrip('.')):
+        if stem and name.startswith(stem):
             return f'the start of {name} (the file ends there)'
     return None
 
