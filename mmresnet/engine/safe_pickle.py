@@ -79,8 +79,10 @@ def history_buffer_getattr(obj, name):
 
 
 def _numpy_globals():
-    core = getattr(np, '_core', None) or np.core
-    multiarray = core.multiarray
+    import importlib
+    # numpy 2.x: numpy._core; numpy 1.x: numpy.core (1.26 also has a partial numpy._core)
+    multiarray = importlib.import_module('numpy._core.multiarray' if int(
+        np.__version__.split('.')[0]) >= 2 else 'numpy.core.multiarray')
     safe = {}
     # numpy 1.x pickles as numpy.core.*, numpy 2.x as numpy._core.*: accept both spellings.
     for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
