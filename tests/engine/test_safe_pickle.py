@@ -235,3 +235,15 @@ def test_truncated_or_bit_flipped_files_are_named(tmp_path, implementation, fmt)
     cuts = [w for w, _ in _damaged(data, 0, flips=0)]
     assert all(w in errors for w in cuts)  # every truncation is an error, empty included
     assert any(w.startswith('bit flip') for w in errors)
+
+
+@pytest.mark.parametrize('spelling', ['numpy.core.multiarray', 'numpy._core.multiarray'])
+def test_arrays_pickled_by_either_numpy_major_load(spelling):
+    """numpy 1.x writes numpy.core.*, numpy 2.x numpy._core.*: files of either load on the
+    running numpy."""
+    data = pickle.dumps({'a': np.arange(5, dtype=np.int32), 's': np.float64(1.5)}, protocol=2)
+    for written in (b'numpy.core.multiarray', b'numpy._core.multiarray'):
+        data = data.replace(written + b'\n', spelling.encode() + b'\n')
+    assert spelling.encode() + b'\n' in data
+    out = safe_pickle.load_pickle(io.BytesIO(data), 'arrays.pkl')
+    assert out['a'].tolist() == [0, 1, 2, 3, 4] and out['s'] == 1.5
