@@ -17,7 +17,8 @@ beyond tensors, and nothing that runs code on given arguments:
   ``numpy.dtype`` and the dtype classes of ``numpy.dtypes``: they only build arrays from
   bytes; object arrays rebuild their items through the same restricted unpickler;
 - ``_codecs.encode``: how protocol <= 2 pickles carry bytes (str -> latin-1 bytes);
-- ``collections.OrderedDict``;
+- ``collections.OrderedDict``, ``collections.Counter``, ``set``, ``bytearray``, ``complex``
+  (plain data; torch >= 2.6 allows them by default, MMEngine's checkpoints hold Counters);
 - ``mmengine.logging.history_buffer.HistoryBuffer``: a plain data class (numpy arrays and
   ints, rebuilt by ``NEWOBJ`` + ``BUILD``) that MMEngine's message hub saves in checkpoints;
 - ``builtins.getattr`` bound to :func:`history_buffer_getattr`: MMEngine pickles
@@ -102,8 +103,11 @@ def _safe_globals():
     import _codecs
 
     from mmengine.logging import HistoryBuffer
+    # plain data types (torch >= 2.6 allows the same by default)
     safe = {'_codecs.encode': _codecs.encode,
             'collections.OrderedDict': collections.OrderedDict,
+            'collections.Counter': collections.Counter,
+            'builtins.set': set, 'builtins.bytearray': bytearray, 'builtins.complex': complex,
             'mmengine.logging.history_buffer.HistoryBuffer': HistoryBuffer,
             'builtins.getattr': history_buffer_getattr}
     safe.update(_numpy_globals())
@@ -305,7 +309,8 @@ def safe_torch_load(source, name, map_location='cpu', restricted=None):
             module, _, attr = key.rpartition('.')
             key = py3_name(module or 'builtins', attr)  # torch writes builtins bare
             raise _refuse(name, key, detail=refused.group(0) if refused else None) from None
-        garbage = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*)', text)
+        garbage = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*|could not find '
+                            r'MARK|unpickling stack underflow)', text)
         if garbage:
             raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}{garbage.group(1)}'
                                         ) from None

@@ -5,6 +5,7 @@ Both implementations of the rule run on the running torch where it has both: tor
 ``weights_only`` loader with the allow-list (torch >= 2.6), and the project's unpickler as
 ``torch.load``'s ``pickle_module`` (what torch 2.0-2.5 use)."""
 import ast
+import collections
 import io
 import os
 import os.path as osp
@@ -47,7 +48,8 @@ def _mmengine_like_checkpoint():
     return {'state_dict': PaperResNet(8, arch='cifar').state_dict(),
             'meta': {'arr': np.arange(3, dtype=np.int16), 'scalar': np.float32(2.5),
                      'dtype': torch.bfloat16, 'device': torch.device('cpu'),
-                     'bf16': torch.ones(2, dtype=torch.bfloat16)},
+                     'bf16': torch.ones(2, dtype=torch.bfloat16),
+                     'counts': collections.Counter(a=2), 'ids': {3, 4}},
             'message_hub': {'log_scalars': {'train/loss': hub}},
             'param': torch.nn.Parameter(torch.zeros(2))}
 
@@ -63,6 +65,7 @@ def test_the_allow_list_loads_what_mmengine_saves(tmp_path, implementation):
         assert out['message_hub']['log_scalars']['train/loss'].mean() == pytest.approx(7 / 3)
         assert out['meta']['arr'].dtype == np.int16 and out['meta']['scalar'] == 2.5
         assert out['meta']['dtype'] is torch.bfloat16
+        assert out['meta']['counts'] == {'a': 2} and out['meta']['ids'] == {3, 4}
         assert out['meta']['bf16'].dtype == torch.bfloat16
         assert isinstance(out['param'], torch.nn.Parameter)
         for k, v in ckpt['state_dict'].items():
