@@ -41,6 +41,7 @@ sys.path.insert(0, osp.dirname(TOOLS))
 
 from mmresnet.apis.cli import add_debug_arg  # noqa: E402
 from mmresnet.apis.runner import DictAction  # noqa: E402
+from mmresnet.resources import find_resource  # noqa: E402
 
 from mmresnet.analysis.report import write_report  # noqa: E402
 from mmresnet.convert.export import export_backbone  # noqa: E402
@@ -126,6 +127,8 @@ def parse_args(argv=None):
         parser.error('--val-fraction and --train-on-all exclude each other')
     if not args.budget_min > 0:
         parser.error(f'--budget-min must be > 0, got {args.budget_min}')
+    for name in ('pretrain_config', 'config', 'scratch_config'):  # clone or installed package
+        setattr(args, name, find_resource(getattr(args, name)))
     return args
 
 

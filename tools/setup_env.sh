@@ -3,37 +3,64 @@
 # CPU PyTorch 2.13.0, mmcv 2.1.0 built with its compiled ops, mmdet 3.3.0, mmengine 0.10.7.
 # Re-running is fast: each step is skipped when already satisfied, and the mmcv wheel is built
 # once per machine and kept in ~/.cache/mmresnet/wheels (shared by every clone).
+#
+# STACK=torch2.1 bash tools/setup_env.sh: the stack most MMDetection 3.3 users have, in
+# .venv-torch2.1: torch 2.1.2 from PyPI (its CUDA build, which runs on a CPU; ~2.5 GB with
+# its libraries), numpy < 2, mmcv 2.1.0 compiled against that torch (its own wheel cache,
+# ~/.cache/mmresnet/wheels/torch2.1: a wheel built for one torch does not load on another),
+# mmdet 3.3.0, mmengine 0.10.7 (docs/get_started.md, "A second stack").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
+STACK=${STACK:-main}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmresnet
+case "$STACK" in
+  main)
+    TORCH_VERSION=2.13.0; NUMPY_SPEC=numpy; VENV=${VENV:-.venv}
+    # torch 2.13 wants setuptools >= 77; MMEngine 0.10's package-scope lookups
+    # (mmresnet::, mmdet::) import pkg_resources, which setuptools >= 81 no longer ships.
+    SETUPTOOLS_SPEC="setuptools>=77.0.3,<81"
+    WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels} ;;
+  torch2.1)
+    TORCH_VERSION=2.1.2; NUMPY_SPEC="numpy<2"; VENV=${VENV:-.venv-torch2.1}
+    SETUPTOOLS_SPEC="setuptools<70"
+    WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels/torch2.1} ;;
+  *) echo "[setup] unknown STACK=$STACK; allowed values: main, torch2.1" >&2; exit 2 ;;
+esac
 PY=${PYTHON:-python3}
-WHEELS=${MMRESNET_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/mmresnet/wheels}
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 VPY="$VENV/bin/python"
-pip_install() { "$VPY" -m pip install --disable-pip-version-check -q "$@" 2>&1 | grep -v "is ignored: it is neither" || true; }
+# every install repeats the stack's pins, so that no dependency moves torch or numpy
+pip_install() { "$VPY" -m pip install --disable-pip-version-check -q "$@" \
+  torch==$TORCH_VERSION "$NUMPY_SPEC" 2>&1 | grep -v "is ignored: it is neither" || true; }
 has() { "$VPY" -c "$1" >/dev/null 2>&1; }
 
-# torch: pin the CPU build; any looser spec pulls a multi-GB CUDA build on this machine.
-if ! has "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')"; then
-  pip_install torch==2.13.0 wheel numpy ninja
+# torch: pin the version; for the main stack the CPU build (any looser spec pulls a
+# multi-GB CUDA build on this machine).
+if ! has "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')"; then
+  pip_install wheel ninja "$SETUPTOOLS_SPEC"
 fi
 
 # mmcv with its compiled ops (RoIAlign, NMS; mmcv-lite lacks them). Built once per machine.
 if ! has "import mmcv.ops"; then
   mkdir -p "$WHEELS"
   if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
-    echo "[setup] building mmcv 2.1.0 with ops (6-10 minutes on 2 cores, once per machine)"
+    echo "[setup] building mmcv 2.1.0 with ops for torch $TORCH_VERSION (6-20 minutes on 2 cores, once per machine)"
     # MMCV_SRC: a local mmcv-2.1.0 source archive (the PyPI file) for machines without PyPI.
     SRC=${MMCV_SRC:-mmcv==2.1.0}
-    # mmcv 2.1.0's setup.py needs an old setuptools; torch wants >= 77 back afterwards.
+    # mmcv 2.1.0's setup.py needs an old setuptools; torch 2.13 wants >= 77 back afterwards.
     pip_install "setuptools<70"
+    # --no-cache-dir: pip's own cache would hand back a wheel built against another torch
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} "$VPY" -m pip wheel -q \
-      --disable-pip-version-check --no-deps --no-build-isolation -w "$WHEELS" "$SRC"
-    pip_install "setuptools>=77.0.3"
+      --disable-pip-version-check --no-cache-dir --no-deps --no-build-isolation \
+      -w "$WHEELS" "$SRC"
+    pip_install "$SETUPTOOLS_SPEC"
   fi
   pip_install "$WHEELS"/mmcv-2.1.0-*.whl
 fi
+
+# MMEngine 0.10 resolves package scopes (mmresnet::, mmdet::) through pkg_resources
+has "import pkg_resources" || pip_install "$SETUPTOOLS_SPEC"
 
 if ! has "import mmdet, mmengine, pytest, matplotlib, safetensors, mmresnet"; then
   pip_install mmdet==3.3.0 mmengine==0.10.7 pytest matplotlib safetensors

@@ -10,6 +10,7 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.config import DictAction as _MMEngineDictAction
 
+from ..resources import find_resource, localize_data_root
 from .cli import add_debug_arg
 from .config_check import ConfigError, check_config_types
 
@@ -52,7 +53,11 @@ def add_common_args(parser):
 
 
 def load_config(args):
-    """Read the config, apply ``--cfg-options``, resolve the work dir, set the launcher."""
+    """Read the config, apply ``--cfg-options``, resolve the work dir, set the launcher.
+
+    A relative config path or ``data_root`` missing from the working folder is taken from
+    the clone or the installed package (:mod:`mmresnet.resources`)."""
+    args.config = find_resource(args.config)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     if 'LOCAL_RANK' not in os.environ:
@@ -61,6 +66,7 @@ def load_config(args):
         cfg = Config.fromfile(args.config)
     except SyntaxError as e:
         raise ConfigError(f'{args.config}: not a readable config ({e})') from e
+    localize_data_root(cfg)
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)

@@ -24,8 +24,9 @@ checkpoint's ``meta['recipe']`` says so.
     python tools/convert/msra2paper.py R-50.pkl paper_r50_caffe.pth
     python tools/convert/msra2paper.py R-50.pkl paper_r50_cls.pth --form classifier
 
-The pickle is read with a restricted unpickler that only rebuilds numpy arrays (anything
-else, e.g. ``os.system``, is refused before it can run). Before writing, the converted net
+The pickle is read with the project's restricted unpickler
+(:mod:`~mmresnet.engine.safe_pickle`), which rebuilds numpy arrays and dicts; anything else,
+e.g. ``os.system``, is refused before it can run. Before writing, the converted net
 is compared on a random batch with a functional re-implementation of Detectron's ResNet
 computed from the blobs themselves (``--no-check`` skips it).
 """
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..engine.checkpoint import CheckpointFormatError, UnsafeCheckpointError
+from ..engine.safe_pickle import CheckpointFormatError, UnsafeCheckpointError, load_pickle
 from .cli import add_format_arg
 
 STAGES = (2, 3, 4, 5)  # Detectron's res2..res5 = PaperResNet's layer1..layer4
@@ -56,52 +57,6 @@ ALLOWED_BLOBS = ('conv1_w, res_conv1_bn_s, res_conv1_bn_b, res{2..5}_{j}_branch2
 
 
 # -- safe loading -------------------------------------------------------------------------
-def _allowed_globals():
-    """``{(module, name): object}``: what rebuilding numpy arrays from a pickle needs."""
-    core = getattr(np, '_core', None) or np.core
-    multiarray = core.multiarray
-    allowed = {('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype,
-               ('collections', 'OrderedDict'): OrderedDict}
-    # numpy 1.x (and Python 2's Detectron) pickles as numpy.core.*, numpy 2.x as
-    # numpy._core.*: both spellings name the same two array/scalar rebuilders.
-    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed[(mod, '_reconstruct')] = multiarray._reconstruct
-        allowed[(mod, 'scalar')] = multiarray.scalar
-    # Python 3 writes bytes in protocol <= 2 pickles as _codecs.encode(str, 'latin1'): it
-    # only turns a string into bytes (the project's checkpoint loader allows it as well).
-    import _codecs
-    allowed[('_codecs', 'encode')] = _codecs.encode
-    return allowed
-
-
-class DetectronUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds numpy arrays, dtypes and (Ordered)dicts, nothing else.
-
-    Any other global (``os.system``, ``builtins.eval``, a class of some module, ...) raises
-    :class:`~mmresnet.engine.checkpoint.UnsafeCheckpointError` naming the file and the
-    global, before anything is called.
-    """
-
-    def __init__(self, file, filename='<pickle>'):
-        super().__init__(file, encoding='latin1')  # Detectron's files are Python-2 pickles
-        self.filename = filename
-        self.allowed = _allowed_globals()
-
-    def find_class(self, module, name):
-        obj = self.allowed.get((module, name))
-        if obj is None:
-            raise UnsafeCheckpointError(
-                f'refused to load {self.filename}: it holds the global {module}.{name}, '
-                'which is outside the allow-list of Detectron weight pickles (numpy arrays, '
-                'dtypes, OrderedDict) and could execute code when unpickled (nothing was '
-                'executed). Only load weights you trust.')
-        return obj
-
-    def persistent_load(self, pid):
-        raise UnsafeCheckpointError(f'refused to load {self.filename}: it holds a persistent '
-                                    'reference, which Detectron weight pickles never do')
-
-
 def load_msra_blobs(filename):
     """The ``{name: ndarray}`` blobs of a Detectron weights pickle, read safely.
 
@@ -119,7 +74,8 @@ def load_msra_blobs(filename):
         raise FileNotFoundError(f'Detectron weights pickle not found: {filename}')
     with open(filename, 'rb') as f:
         try:
-            obj = DetectronUnpickler(f, filename).load()
+            # Detectron's files are Python-2 pickles
+            obj = load_pickle(f, filename, encoding='latin1')
         except UnsafeCheckpointError:
             raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError,
@@ -408,7 +364,7 @@ def convert_msra_file(src, dst, form='backbone', check=True, fmt=None):
 
     Args:
         src (str): ``R-50.pkl`` / ``R-101.pkl`` / ``R-152.pkl`` (read with
-            :class:`DetectronUnpickler`).
+            :mod:`~mmresnet.engine.safe_pickle`).
         dst (str): Output path.
         form (str): 'backbone' (PaperResNet's keys) or 'classifier' (``backbone.*`` +
             ``head.fc.*``; needs the classifier blobs).

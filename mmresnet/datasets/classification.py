@@ -21,23 +21,13 @@ import numpy as np
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
+from ..engine.safe_pickle import UnsafeCheckpointError, load_pickle
+
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
                    'ship', 'truck')
 FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
                          'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles CIFAR batches: dicts, lists, bytes and numpy arrays, nothing that runs code."""
-    ALLOWED = {('numpy.core.multiarray', '_reconstruct'),
-               ('numpy._core.multiarray', '_reconstruct'), ('numpy', 'ndarray'),
-               ('numpy', 'dtype'), ('_codecs', 'encode')}
-
-    def find_class(self, module, name):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f'global {module}.{name} is not allowed in a CIFAR batch')
 
 
 def load_cifar_batch(path):
@@ -47,9 +37,12 @@ def load_cifar_batch(path):
                                 'version: data_batch_1..5, test_batch)')
     try:
         with open(path, 'rb') as f:
-            entry = _ArrayUnpickler(f, encoding='bytes').load()
+            # the project's one allow-list (numpy arrays, bytes, dicts): nothing that runs code
+            entry = load_pickle(f, path, encoding='bytes')
         data = np.asarray(entry[b'data'], dtype=np.uint8)
         labels = np.asarray(entry.get(b'labels', entry.get(b'fine_labels')), dtype=np.int64)
+    except UnsafeCheckpointError:
+        raise
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f'{path} is not a CIFAR-10 python batch (a pickled dict with '
                          f'b"data" N x 3072 uint8 and b"labels"): {e}') from None

@@ -1,22 +1,13 @@
-"""Checkpoints that survive: safe loading on torch >= 2.6, atomic saves.
+"""Checkpoints that survive: safe loading on every supported torch, atomic saves.
 
-Loading. Since PyTorch 2.6 ``torch.load`` defaults to ``weights_only=True``: a restricted
-unpickler that only rebuilds allow-listed globals. MMEngine 0.10.7's checkpoints hold more
-than tensors (its message hub pickles ``HistoryBuffer`` objects with numpy arrays), so its
-``--resume`` fails. We never fall back to ``weights_only=False`` (a checkpoint is a pickle and
-a pickle can run code); we allow-list exactly the globals MMEngine's checkpoints need:
-
-- ``mmengine.logging.history_buffer.HistoryBuffer``: a plain data class (numpy arrays + ints),
-  rebuilt by ``NEWOBJ`` + ``BUILD`` (its ``__dict__``), no code runs.
-- numpy's array/scalar reconstructors, ``numpy.dtype`` and the numeric dtype classes: they
-  only build arrays from bytes. Object arrays rebuild their items through the same
-  restricted unpickler.
-- ``_codecs.encode``: how numpy's pickles carry raw bytes (str -> latin-1 bytes).
-- ``builtins.getattr`` is NOT allowed: it would let a pickle reach any attribute of any
-  allowed object. MMEngine pickles ``HistoryBuffer._statistics_methods`` as
-  ``getattr(HistoryBuffer, 'min' | 'max' | 'current' | 'mean')``, so the name
-  ``builtins.getattr`` is bound to :func:`history_buffer_getattr`, which returns those four
-  functions of that one class and refuses everything else.
+Loading. A checkpoint is a pickle and a pickle can run code, so no load uses the plain
+pickle (``weights_only=False`` without a restricted ``pickle_module``). MMEngine 0.10.7's
+checkpoints hold more than tensors (its message hub pickles ``HistoryBuffer`` objects with
+numpy arrays): torch's bare ``weights_only=True`` loader refuses them, and its ``--resume``
+fails. :mod:`~mmresnet.engine.safe_pickle` holds the one allow-list of exactly the globals
+MMEngine's checkpoints need and the one restricted unpickler: on torch >= 2.6 the allow-list
+is added to torch's ``weights_only`` loader, on torch 2.0-2.5 the project's unpickler
+enforces the same rule (:func:`~mmresnet.engine.safe_pickle.safe_torch_load`).
 
 ``.safetensors`` files (tensors and a JSON header, no pickle) are read by
 :mod:`~mmresnet.engine.tensor_files` on the same paths.
@@ -36,101 +27,18 @@ updates ``last_checkpoint`` the same way, and only then deletes old checkpoints.
 import errno
 import os
 import os.path as osp
-import pickle
 import re
 import tempfile
 
-import numpy as np
 import torch
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.dist import is_main_process
 from mmdet.registry import HOOKS
 
-HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint holds something the safe loader refuses to rebuild."""
-
-
-def history_buffer_getattr(obj, name):
-    """Stand-in for ``builtins.getattr`` inside checkpoints: only HistoryBuffer statistics."""
-    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
-        return getattr(HistoryBuffer, name)
-    raise UnsafeCheckpointError(
-        f'refused getattr({obj!r}, {name!r}) in a checkpoint: only getattr(HistoryBuffer, '
-        f'name) with name in {HISTORY_BUFFER_METHODS} is allowed')
-
-
-def _numpy_safe_globals():
-    core = getattr(np, '_core', None) or np.core
-    multiarray = core.multiarray
-    names = [(multiarray._reconstruct, f'{multiarray.__name__}._reconstruct'),
-             (multiarray.scalar, f'{multiarray.__name__}.scalar')]
-    # numpy 1.x pickles as numpy.core.*, numpy 2.x as numpy._core.*: accept both spellings.
-    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        names += [(multiarray._reconstruct, f'{mod}._reconstruct'),
-                  (multiarray.scalar, f'{mod}.scalar')]
-    safe = [np.ndarray, np.dtype]
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:  # numpy >= 1.25 pickles some dtypes by their class
-        safe += [getattr(dtypes, n) for n in dir(dtypes)
-                 if n.endswith('DType')
-                 and isinstance(getattr(dtypes, n), type)]
-    return names + safe
-
-
-def register_safe_globals():
-    """Allow-list what MMEngine checkpoints need (idempotent); see the module docstring."""
-    import _codecs
-    torch.serialization.add_safe_globals(
-        [HistoryBuffer, _codecs.encode, (history_buffer_getattr, 'builtins.getattr')] +
-        _numpy_safe_globals())
-
-
-class CheckpointFormatError(RuntimeError, ValueError):
-    """A file given as a checkpoint is not one (text, random bytes, empty, truncated)."""
-
-
-NOT_A_CHECKPOINT = ('is not a PyTorch checkpoint (torch.save writes a zip archive or a '
-                    'pickle of tensors): ')
-
-
-def safe_torch_load(source, name, map_location='cpu'):
-    """``torch.load(source, weights_only=True)`` with errors that name ``name`` and say
-    what went wrong: a refused global (:class:`UnsafeCheckpointError`, the payload never
-    runs) or a file that is not a checkpoint (:class:`CheckpointFormatError`)."""
-    try:
-        return torch.load(source, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        # bytes that are no pickle at all: torch's unpickler meets an unknown opcode
-        garbage = re.search(r'(Unsupported operand \S+|invalid load key[^\n]*)', str(e))
-        if garbage:
-            raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}{garbage.group(1)}'
-                                        ) from None
-        found = re.search(r'GLOBAL (\S+)', str(e))
-        what = f'the global {found.group(1)}' if found else 'objects'
-        refused = re.search(r'refused getattr[^\n]*', str(e))
-        raise UnsafeCheckpointError(
-            f'refused to load checkpoint {name}: it holds {what}, which is outside the '
-            f'safe allow-list and could execute code when unpickled (nothing was executed'
-            f'{"; " + refused.group(0) if refused else ""}). Only load checkpoints you '
-            'trust; re-save a trusted one as a plain state dict of tensors.') from None
-    except EOFError:
-        raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}the file is empty or ends '
-                                    'too early') from None
-    except (KeyError, IndexError, TypeError, AttributeError) as e:
-        # torch's pickle reader on text or other bytes: KeyError of a byte value, an empty
-        # mark stack, ...
-        raise CheckpointFormatError(f'{name} {NOT_A_CHECKPOINT}its bytes are no pickle '
-                                    f'({type(e).__name__}: {e}; a text file?)') from None
-    except (RuntimeError, ValueError) as e:
-        raise CheckpointFormatError(f'checkpoint {name} is corrupt or truncated '
-                                    f'({type(e).__name__}: {str(e).splitlines()[0]})') from e
-
+from .safe_pickle import (CheckpointFormatError, UnsafeCheckpointError,  # noqa: F401
+                          register_safe_globals, safe_torch_load)
 
 def load_checkpoint_file(filename, map_location='cpu'):
     """``torch.load`` with the restricted unpickler, and an error that says what was refused;

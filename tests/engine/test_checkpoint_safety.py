@@ -10,6 +10,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmresnet.engine import UnsafeCheckpointError, load_checkpoint_file
+from mmresnet.engine.safe_pickle import torch_has_safe_globals
 from mmresnet.engine.hooks import DivergenceError
 from mmresnet.models import PaperResNet
 
@@ -41,10 +42,14 @@ def write_hostile(path, marker):
 def test_mmengine_checkpoint_with_history_buffer_loads_safely(tmp_path):
     runner = toy_runner(tmp_path, max_iters=2, interval=2)
     runner.train()
-    ckpt = torch.load(tmp_path / 'iter_2.pth')  # torch's default: weights_only=True
-    buf = ckpt['message_hub']['log_scalars']['train/loss']
-    assert isinstance(buf, HistoryBuffer) and len(buf.data[0]) == 2
-    assert buf.mean() == pytest.approx(float(buf.data[0].mean()))
+    loads = [load_checkpoint_file]
+    if torch_has_safe_globals():  # torch >= 2.6: its default (weights_only=True) + allow-list
+        loads.append(torch.load)
+    for load in loads:
+        ckpt = load(tmp_path / 'iter_2.pth')
+        buf = ckpt['message_hub']['log_scalars']['train/loss']
+        assert isinstance(buf, HistoryBuffer) and len(buf.data[0]) == 2
+        assert buf.mean() == pytest.approx(float(buf.data[0].mean()))
 
 
 def test_getattr_stand_in_refuses_other_attributes(tmp_path):
