@@ -194,7 +194,10 @@ def _per_class(summary):
     rows = [(_e(name), _fmt(r['AP']), _fmt(r['AP50']), _fmt(r['AR']), str(r['boxes']),
              str(train.get(name, '-')),
              'unvalidated' if r['AP'] is None else '') for name, r in per.items()]
-    return (_table(['class', 'AP', 'AP50', 'AR@100', 'val boxes', 'train boxes', ''], rows)
+    header = ['class', 'AP', 'AP50', 'AR@100', 'val boxes', 'train boxes', 'note']
+    if not any(row[-1] for row in rows):  # the note column only where a class is unvalidated
+        header, rows = header[:-1], [row[:-1] for row in rows]
+    return (_table(header, rows)
             + '<p class="muted">COCO box AP over IoU .5:.95, AP at IoU .5 and recall at 100 '
             'detections per image, per class, on the validation images (pycocotools; their '
             'mean is the mAP above).</p>')

@@ -77,3 +77,13 @@ def test_report_says_when_validation_is_the_training_set(tmp_path):
     text = open(write_report(str(work), summary)).read()
     assert 'Validated on the training images' in text
     assert 'no drawn predictions in this run' in text
+
+
+def test_per_class_note_column_only_where_a_class_is_unvalidated():
+    from mmresnet.analysis.report import _per_class
+    tree = {'AP': 0.1, 'AP50': 0.2, 'AR': 0.3, 'boxes': 4}
+    shrub = {'AP': None, 'AP50': None, 'AR': None, 'boxes': 0}
+    validated = _per_class({'per_class': {'tree': tree}})
+    assert '<th>note</th>' not in validated and validated.count('<th>') == 6
+    mixed = _per_class({'per_class': {'tree': tree, 'shrub': shrub}})
+    assert '<th>note</th>' in mixed and 'unvalidated' in mixed
