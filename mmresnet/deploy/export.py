@@ -57,11 +57,17 @@ def require(package, purpose='ONNX export'):
 
 # -- model -------------------------------------------------------------------------------
 def load_config(config, cfg_options=None):
-    """The config file with ``cfg_options`` merged in; it must have a ``model``."""
+    """The config file with ``cfg_options`` merged in; it must have a ``model``. A relative
+    path (and ``data_root``) missing from the working folder is looked up in the installed
+    package, as the training and test tools do (:mod:`mmresnet.resources`)."""
     from mmengine.config import Config
+
+    from ..resources import find_resource, localize_data_root
+    config = find_resource(config)
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config}')
     cfg = Config.fromfile(config)
+    localize_data_root(cfg)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:

@@ -103,6 +103,7 @@ import json, os, sys
 import mmengine.hub
 from mmengine.config import Config
 import mmresnet  # MMEngine 0.10 knows OpenMMLab's scopes only: the import adds mmresnet::
+from mmresnet.apis.inference import load_inference_config
 from mmresnet.resources import find_resource, resource_root
 
 cfg = mmengine.hub.get_config(sys.argv[1])
@@ -115,7 +116,9 @@ print(json.dumps(dict(
     user_depth=user.model.backbone.depth, user_frozen=user.model.backbone.frozen_stages,
     user_style=user.model.backbone.style,
     demo_config=find_resource('configs/demo/faster-rcnn_paper-r18-c4_demo.py'),
-    demo_data=find_resource('data/demo_detection/annotations/instances_val.json'))))
+    demo_data=find_resource('data/demo_detection/annotations/instances_val.json'),
+    infer_data_root=load_inference_config('configs/demo/faster-rcnn_paper-r18-c4_demo.py')
+    .test_dataloader.dataset.data_root)))
 '''
 
 
@@ -138,6 +141,8 @@ def test_config_by_scope_from_outside_the_clone(wheel, tmp_path):
     assert got['root'] == osp.join(pkg, '.mim')
     assert (got['type'], got['depth']) == ('PaperResNet', 101)
     assert (got['user_depth'], got['user_frozen'], got['user_style']) == (101, 2, 'caffe')
+    # inference and export read a relative config and its data_root from the package too
+    assert got['infer_data_root'].startswith(osp.join(pkg, '.mim', 'data')), got
     assert got['demo_config'] == osp.join(pkg, '.mim', 'configs', 'demo',
                                           'faster-rcnn_paper-r18-c4_demo.py')
     assert osp.isfile(got['demo_data']) and got['demo_data'].startswith(pkg)
