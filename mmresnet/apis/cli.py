@@ -18,13 +18,11 @@ import os
 import os.path as osp
 import sys
 
+from ..utils.errors import UsageError
+
 DEBUG_FLAG = '--debug'
 DEBUG_ENV = 'MMRESNET_DEBUG'
 USER_ERROR_EXIT = 2
-
-
-class UsageError(ValueError):
-    """A command-line value that cannot be used; the message names it and what to give."""
 
 
 def add_debug_arg(parser):
