@@ -18,6 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet; safe checkpoint loading)
 from mmresnet.apis.runner import DictAction  # noqa: E402
+from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -43,11 +44,11 @@ def parse_args(argv=None):
     parser.add_argument('--palette', default='none',
                         help="box colours: 'none' (the config's dataset palette), "
                              "'random', 'coco', 'voc', ...")
-    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'openvino'),
+    parser.add_argument('--backend', choices=DEPLOY_BACKENDS,
                         default='pytorch', help='pytorch (CHECKPOINT a .pth) or the '
                         '.onnx file of tools/deployment/pytorch2onnx.py on ONNX Runtime or '
                         'OpenVINO (CPU); same outputs (docs/deploy.md)')
-    parser.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32',
+    parser.add_argument('--precision', choices=DEPLOY_PRECISIONS, default='fp32',
                         help='bf16: OpenVINO\'s inference precision hint (--backend '
                         'openvino only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

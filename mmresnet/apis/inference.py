@@ -16,6 +16,7 @@ import os
 import os.path as osp
 
 import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
+from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS, check_choice
 
 # What mmdet's DetInferencer lists from a folder (mmdet.apis.det_inferencer.IMG_EXTENSIONS).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
@@ -138,11 +139,10 @@ def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette=
         show_progress (bool): Progress bar over the images.
     """
     from mmengine.registry import init_default_scope
-    from mmresnet.deploy.runtime import BACKENDS, PRECISIONS, check_backend
-    check_backend(backend)
-    if precision not in PRECISIONS or (precision != 'fp32' and backend != 'openvino'):
+    check_choice('backend', backend, DEPLOY_BACKENDS)
+    if precision not in DEPLOY_PRECISIONS or (precision != 'fp32' and backend != 'openvino'):
         raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
-                         f'backend, bf16 with openvino (allowed backends: {BACKENDS})')
+                         f'backend, bf16 with openvino (allowed backends: {DEPLOY_BACKENDS})')
     cfg = load_inference_config(config, cfg_options)
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')

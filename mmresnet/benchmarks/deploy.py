@@ -65,7 +65,8 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
     written (one per batch size, static shapes as a deployment would fix them)."""
     import openvino as ov
 
-    from ..deploy.export import require, write_onnx
+    from ..deploy.common import require
+    from ..deploy.export import write_onnx
     from ..deploy.runtime import make_backend
     ort = require('onnxruntime', 'the deployment benchmark')
     threads = threads or torch.get_num_threads()
@@ -137,7 +138,8 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     network, boxes mapped back) by mmdet's ``test_step`` on PyTorch (as trained, and with
     BN folded + channels_last) and by :class:`~mmresnet.deploy.runtime.DeployedDetector`
     on the exported file (ONNX Runtime fp32, OpenVINO fp32 and bf16)."""
-    from ..deploy.export import build_model, load_config, test_batch
+    from ..deploy.common import test_batch
+    from ..deploy.export import build_model, load_config
     from ..deploy.runtime import DeployedDetector, make_backend
     cfg = load_config(config, cfg_options)
     steps, batch = [], None

@@ -4,8 +4,11 @@ check against PyTorch, and the exported file run by ONNX Runtime or OpenVINO
 ``openvino`` are the ``deploy`` extra (``pip install 'mmresnet[deploy]'``), imported only
 when a function needs them. Training never imports this package.
 
-- :mod:`.export`: config + checkpoint -> ``.onnx`` (``tools/deployment/pytorch2onnx.py``),
-  and the check against PyTorch (``--verify``);
+- :mod:`.export`: config + checkpoint -> ``.onnx`` (``tools/deployment/pytorch2onnx.py``);
+- :mod:`.verify`: the exported file checked against PyTorch (``--verify``,
+  ``--verify-test-set``);
+- :mod:`.common`: what they share (the extra's imports, an image through the test
+  pipeline, random inputs, predictions as numpy);
 - :mod:`.detector`: Faster R-CNN's test-time forward written for export (one image,
   ``dets`` and ``labels`` out);
 - :mod:`.ops`: RoIAlign and NMS as standard ONNX operators;

@@ -27,32 +27,16 @@ import json
 import os
 import os.path as osp
 
-import numpy as np
 import torch
 import torch.nn as nn
 
+from .common import (ExportError, preprocess_image, random_image, random_input,
+                     require)
 from .ops import MIN_OPSET
+from .verify import verify_classifier, verify_dataset, verify_detector
 
 TASKS = ('classifier', 'detector')
-#: Largest ONNX Runtime - PyTorch difference accepted (classifier scores; detector box
-#: coordinates are matched by IoU, scores by this much).
-CLS_TOLERANCE = 1e-3
 DEFAULT_OPSET = 17
-
-
-class ExportError(RuntimeError):
-    """The export or its check failed (the message says which and by how much)."""
-
-
-def require(package, purpose='ONNX export'):
-    """Import ``package`` (onnx, onnxruntime, openvino) or raise naming the extra."""
-    import importlib
-    try:
-        return importlib.import_module(package)
-    except ImportError as exc:
-        raise ImportError(f'{purpose} needs the {package!r} package: '
-                          "pip install 'mmresnet[deploy]' (onnx, onnxruntime, openvino)"
-                          ) from exc
 
 
 # -- model -------------------------------------------------------------------------------
@@ -159,44 +143,6 @@ def classifier_input_size(cfg, model):
     return (32, 32) if getattr(model.backbone, 'arch', None) == 'cifar' else (224, 224)
 
 
-def preprocess_image(cfg, model, image):
-    """``(input (1, 3, H, W), data_sample)`` of an image file through the config's test
-    pipeline (annotations not loaded) and the model's data preprocessor."""
-    with torch.no_grad():
-        data = model.data_preprocessor(test_batch(cfg.test_dataloader.dataset.pipeline,
-                                                  image), False)
-    samples = data.get('data_samples')
-    return data['inputs'], (samples[0] if samples else None)
-
-
-def test_batch(pipeline, image):
-    """A batch of one image file through a test pipeline (its annotation loading left
-    out), as a dataloader gives it to ``test_step``."""
-    from mmcv.transforms import Compose
-    from mmengine.dataset import pseudo_collate
-    if not osp.isfile(image):
-        raise FileNotFoundError(f'image file not found: {image}')
-    steps = [dict(s) for s in pipeline if 'Annotations' not in str(s.get('type'))]
-    data = Compose(steps)(dict(img_path=image, img_id=0))
-    if data is None:
-        raise ValueError(f'{image}: the test pipeline gave nothing for this image')
-    return pseudo_collate([data])
-
-
-def random_input(shape, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g)
-
-
-def random_image(size, path, seed=0):
-    """A random image (height, width) written to ``path`` (for detector checks without
-    an image)."""
-    import mmcv
-    rng = np.random.default_rng(seed)
-    mmcv.imwrite(rng.integers(0, 256, (*size, 3), dtype=np.uint8), path)
-    return path
-
-
 # -- export ------------------------------------------------------------------------------
 def _export_kwargs():
     params = inspect.signature(torch.onnx.export).parameters
@@ -301,126 +247,3 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     return report
 
 
-# -- checks ------------------------------------------------------------------------------
-def verify_classifier(module, path, example, tolerance=CLS_TOLERANCE):
-    """ONNX Runtime's ``scores`` against PyTorch's on ``example``."""
-    from .runtime import OnnxRuntimeBackend
-    with torch.no_grad():
-        ref = module(example).numpy()
-    got = OnnxRuntimeBackend(path)(example.numpy())[0]
-    diff = float(np.abs(got - ref).max())
-    result = dict(max_abs_diff=diff, tolerance=tolerance,
-                  summary=f'max |ONNX Runtime - PyTorch| of the scores {diff:.3g} '
-                          f'(tolerance {tolerance:g})')
-    if not diff < tolerance:
-        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree: {result["summary"]}')
-    return result
-
-
-def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched=0.95):
-    """mmdet's own ``predict`` (PyTorch) and the exported file (ONNX Runtime) on the
-    image through the test pipeline: the boxes scored >= ``score_thr`` of each must be
-    found in the other (same label, IoU >= ``iou``) for >= ``min_matched`` of them."""
-    from .runtime import DeployedDetector, OnnxRuntimeBackend
-    ref = predict_pytorch(cfg, model, image)
-    deployed = DeployedDetector(OnnxRuntimeBackend(path), cfg.model.data_preprocessor,
-                                test_pipeline=cfg.test_dataloader.dataset.pipeline)
-    got = deployed.predict_file(image)
-    match = match_detections(ref, got, score_thr, iou)
-    match['summary'] = (f"{match['matched']}/{match['total']} boxes >= {score_thr:g} "
-                        f'matched at IoU >= {iou:g} (both ways), max score difference '
-                        f"{match['max_score_diff']:.3g}")
-    if match['total'] and match['matched'] / match['total'] < min_matched:
-        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree on {image}: '
-                          f"{match['summary']}")
-    return match
-
-
-def predict_pytorch(cfg, model, image):
-    """mmdet's ``test_step`` on one image file: ``dict(bboxes (N, 4), scores, labels)``
-    in the image's pixels (numpy)."""
-    with torch.no_grad():
-        pred = model.test_step(test_batch(cfg.test_dataloader.dataset.pipeline, image))
-    return instances_as_numpy(pred[0].pred_instances)
-
-
-def instances_as_numpy(pred):
-    return dict(bboxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
-                labels=pred.labels.numpy())
-
-
-def _iou(a, b):
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
-
-
-def match_detections(ref, got, score_thr=0.3, iou=0.9):
-    """How many boxes scored >= ``score_thr`` in either result have a box of the same
-    label with IoU >= ``iou`` among all boxes of the other (so a box near the threshold
-    on one side still finds its twin); the largest score difference of the matches."""
-    matched, total, score_diff = 0, 0, 0.0
-    for a, b in ((ref, got), (got, ref)):
-        keep = a['scores'] >= score_thr
-        boxes, scores, labels = a['bboxes'][keep], a['scores'][keep], a['labels'][keep]
-        total += len(boxes)
-        if not len(boxes) or not len(b['bboxes']):
-            continue
-        ious = _iou(boxes, b['bboxes'])
-        ious[labels[:, None] != b['labels'][None]] = 0
-        best = ious.argmax(1)
-        ok = ious[np.arange(len(boxes)), best] >= iou
-        matched += int(ok.sum())
-        if ok.any():
-            score_diff = max(score_diff, float(np.abs(scores[ok] - b['scores'][best[ok]]).max()))
-    return dict(matched=matched, total=total, max_score_diff=score_diff)
-
-
-def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
-                   score_thr=0.3, iou=0.9, max_images=None, log=print):
-    """PyTorch (mmdet's ``test_step``) and the exported file on the config's test set:
-    the boxes matched as in :func:`verify_detector`, over all images, and the test
-    evaluator's metrics (e.g. COCO mAP) of each, through the same evaluator config.
-
-    Returns:
-        dict: ``matched``, ``total``, ``max_score_diff``, ``pytorch`` and ``deployed``
-        (the metrics), ``images``.
-    """
-    from mmengine.evaluator import Evaluator
-    from mmengine.runner import Runner
-
-    from .runtime import DeployedDetector, make_backend
-    loader_cfg = dict(cfg.test_dataloader, batch_size=1)
-    loader_cfg['dataset'] = dict(loader_cfg['dataset'])
-    loader = Runner.build_dataloader(loader_cfg)
-    deployed = DeployedDetector(make_backend(path, backend, precision),
-                                cfg.model.data_preprocessor)
-    evaluators = {k: Evaluator(cfg.test_evaluator) for k in ('pytorch', 'deployed')}
-    for e in evaluators.values():
-        e.dataset_meta = loader.dataset.metainfo
-    matched = total = images = 0
-    score_diff = 0.0
-    with torch.no_grad():
-        for batch in loader:
-            ref = model.test_step(batch)
-            got = deployed.test_step(batch)
-            evaluators['pytorch'].process(ref, batch)
-            evaluators['deployed'].process(got, batch)
-            for r, g in zip(ref, got):
-                m = match_detections(instances_as_numpy(r.pred_instances),
-                                     instances_as_numpy(g.pred_instances), score_thr, iou)
-                matched, total = matched + m['matched'], total + m['total']
-                score_diff = max(score_diff, m['max_score_diff'])
-            images += len(ref)
-            if max_images and images >= max_images:
-                break
-    size = len(loader.dataset) if not max_images else images
-    result = dict(images=images, matched=matched, total=total, max_score_diff=score_diff,
-                  **{k: e.evaluate(size) for k, e in evaluators.items()})
-    log(f'{images} images: {matched}/{total} boxes >= {score_thr:g} matched at IoU >= '
-        f'{iou:g}, max score difference {score_diff:.3g}; metrics PyTorch '
-        f'{result["pytorch"]}, {backend} {precision} {result["deployed"]}')
-    return result

@@ -19,15 +19,11 @@ from mmdet.structures import DetDataSample
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
-from .export import instances_as_numpy, require, test_batch
+from ..utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS, check_choice
+from .common import instances_as_numpy, require, test_batch
 
-BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
-PRECISIONS = ('fp32', 'bf16')
-
-
-def check_backend(backend, allowed=BACKENDS):
-    if backend not in allowed:
-        raise ValueError(f'unknown backend {backend!r}; allowed values: {allowed}')
+#: The backends that run an exported file (``DEPLOY_BACKENDS`` less PyTorch itself).
+FILE_BACKENDS = DEPLOY_BACKENDS[1:]
 
 
 def _check_file(path):
@@ -73,8 +69,7 @@ class OpenVINOBackend:
 
     def __init__(self, path, precision='fp32', threads=None):
         _check_file(path)
-        if precision not in PRECISIONS:
-            raise ValueError(f'unknown precision {precision!r}; allowed values: {PRECISIONS}')
+        check_choice('precision', precision, DEPLOY_PRECISIONS)
         ov = require('openvino', 'the openvino backend')
         config = {'INFERENCE_PRECISION_HINT': dict(fp32='f32', bf16='bf16')[precision],
                   'PERFORMANCE_HINT': 'LATENCY'}
@@ -98,7 +93,7 @@ class OpenVINOBackend:
 
 def make_backend(path, backend, precision='fp32', threads=None):
     """An ONNX file's runner: ``backend`` 'onnxruntime' or 'openvino'."""
-    check_backend(backend, BACKENDS[1:])
+    check_choice('backend', backend, FILE_BACKENDS)
     if backend == 'onnxruntime':
         if precision != 'fp32':
             raise ValueError(f'the onnxruntime backend runs fp32; precision {precision!r} is '

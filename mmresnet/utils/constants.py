@@ -22,3 +22,8 @@ TEST_PROTOCOLS = ('single', 'ten_crop', 'multi_scale')
 
 # Checkpoint file formats, chosen by suffix or ``--format``.
 CHECKPOINT_FORMATS = ('pth', 'safetensors')
+
+# Where an exported detector or classifier runs (tools/infer.py --backend, --precision):
+# PyTorch itself, ONNX Runtime, OpenVINO; bf16 is OpenVINO's inference precision hint.
+DEPLOY_BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+DEPLOY_PRECISIONS = ('fp32', 'bf16')

@@ -12,8 +12,8 @@ pytest.importorskip('onnxruntime', reason="the deploy extra (pip install "
                     "'mmresnet[deploy]') is not installed")
 
 from mmresnet.deploy.detector import DetectorForExport, UnsupportedModelError  # noqa: E402
-from mmresnet.deploy.export import (ClassifierForExport, export_onnx,  # noqa: E402
-                                    match_detections, write_onnx)
+from mmresnet.deploy.export import ClassifierForExport, export_onnx, write_onnx  # noqa: E402
+from mmresnet.deploy.verify import match_detections  # noqa: E402
 from mmresnet.deploy.runtime import OnnxRuntimeBackend, read_metadata  # noqa: E402
 
 from ..models.detector_helpers import (ROOT, build_detector, one_thread,  # noqa: E402

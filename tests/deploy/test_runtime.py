@@ -11,7 +11,8 @@ pytest.importorskip('onnx', reason="the deploy extra (pip install 'mmresnet[depl
                     'is not installed')
 pytest.importorskip('onnxruntime', reason="the deploy extra is not installed")
 
-from mmresnet.deploy.export import export_onnx, match_detections  # noqa: E402
+from mmresnet.deploy.export import export_onnx  # noqa: E402
+from mmresnet.deploy.verify import match_detections  # noqa: E402
 
 from ..tools.tool_loader import load_tool  # noqa: E402
 
