@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401
+from mmresnet.utils import TEST_PROTOCOLS  # noqa: E402
 from mmresnet.apis.runner import (add_common_args, apply_test_protocol,  # noqa: E402
                                     build_runner, enable_test_outputs, enable_tta,
                                     load_config)
@@ -30,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: the config's tta_model and "
                         'tta_pipeline (detectors, as mmdet)')
-    parser.add_argument('--protocol', choices=('single', 'ten_crop', 'multi_scale'),
+    parser.add_argument('--protocol', choices=TEST_PROTOCOLS,
                         help='classification test protocol (default: the config\'s)')
     return parser.parse_args(argv)
 

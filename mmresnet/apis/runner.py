@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.config import DictAction as _MMEngineDictAction
 
 from ..resources import find_resource, localize_data_root
+from ..utils import TEST_PROTOCOLS, check_choice
 from .cli import add_debug_arg
 from .config_check import ConfigError, check_config_types
 
@@ -267,9 +268,7 @@ def apply_test_protocol(cfg, protocol):
     'multi_scale' (fully convolutional, averaged over ``model.test_cfg.scales``; batch 1,
     since images keep their own size). The dataset config supplies ``test_pipelines``.
     """
-    from ..models.classifiers import PROTOCOLS
-    if protocol not in PROTOCOLS:
-        raise ValueError(f'unknown protocol {protocol!r}; allowed values: {PROTOCOLS}')
+    check_choice('protocol', protocol, TEST_PROTOCOLS)
     pipelines = cfg.get('test_pipelines', {})
     if protocol not in pipelines:
         raise ValueError(f'--protocol {protocol} needs test_pipelines[{protocol!r}] in the '

@@ -20,6 +20,7 @@ from mmdet.registry import MODELS
 from ..layers import (ARCHS, DEFAULT_SHORTCUT, IMAGENET_SETTINGS, BasicBlock, Bottleneck,
                       check_dcn, check_plugins, check_shortcut, check_stage_with_dcn,
                       check_style, cifar_blocks_per_stage, make_res_layer, stage_plugins)
+from ...utils import check_int, check_int_tuple
 from ..utils import (PaperModule, frozen_bn_from_scratch_message, load_backbone_weights,
                      split_pretrained)
 
@@ -32,23 +33,6 @@ PAPER_CHOICES = dict(zero_init_residual=False, norm_eval=False)
 
 class FrozenBNFromScratchWarning(UserWarning):
     """A backbone with frozen BN statistics that will train from random weights."""
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'PaperResNet: {name} must be an int >= {minimum}, got {value!r}')
-    return value
-
-
-def _int_tuple(name, value, minimum=1):
-    """A tuple of ints >= ``minimum`` from a list/tuple; anything else is refused by name."""
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f'PaperResNet: {name} must be a tuple of ints (one per stage), got '
-                         f'{value!r}')
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise ValueError(f'PaperResNet: {name} must hold ints >= {minimum}, got {value!r}')
-    return tuple(value)
 
 
 @MODELS.register_module()
@@ -138,22 +122,22 @@ class PaperResNet(PaperModule):
         if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
             raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
                              f'arch={arch!r}, got {num_stages!r}')
-        _positive_int('in_channels', in_channels)
+        check_int('PaperResNet: in_channels', in_channels)
         if base_channels is not None:
-            _positive_int('base_channels', base_channels)
+            check_int('PaperResNet: base_channels', base_channels)
         if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int):
             raise ValueError(f'PaperResNet: frozen_stages must be an int in -1..{num_stages}, '
                              f'got {frozen_stages!r}')
-        strides = (_int_tuple('strides', strides) if strides is not None
-                   else (1, 2, 2, 2)[:num_stages])
-        dilations = (_int_tuple('dilations', dilations) if dilations is not None
-                     else (1, ) * num_stages)
+        strides = ((1, 2, 2, 2)[:num_stages] if strides is None
+                   else check_int_tuple('PaperResNet: strides', strides))
+        dilations = ((1, ) * num_stages if dilations is None
+                     else check_int_tuple('PaperResNet: dilations', dilations))
         for name, val in (('strides', strides), ('dilations', dilations)):
             if len(val) != num_stages:
                 raise ValueError(f'{name} must have num_stages={num_stages} entries, '
                                  f'got {val!r}')
         out_indices = (tuple(range(num_stages)) if out_indices is None
-                       else _int_tuple('out_indices', out_indices, minimum=0))
+                       else check_int_tuple('PaperResNet: out_indices', out_indices, minimum=0))
         if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
             raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
                              f'0..{num_stages - 1} (num_stages={num_stages})')

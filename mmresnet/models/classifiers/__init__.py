@@ -1,6 +1,5 @@
-from .classifier import PROTOCOLS, PaperResNetClassifier
+from .classifier import PaperResNetClassifier
 from .data_preprocessor import ClsDataPreprocessor
 from .head import PoolFcHead
 
-__all__ = ['PROTOCOLS', 'PaperResNetClassifier', 'ClsDataPreprocessor',
-           'PoolFcHead']
+__all__ = ['PaperResNetClassifier', 'ClsDataPreprocessor', 'PoolFcHead']

@@ -11,10 +11,9 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from ...evaluation.metrics import topk_error
+from ...utils import TEST_PROTOCOLS, check_choice
 from ..utils.labels import check_labels
 from .head import PoolFcHead
-
-PROTOCOLS = ('single', 'ten_crop', 'multi_scale')
 
 
 @MODELS.register_module()
@@ -53,9 +52,7 @@ class PaperResNetClassifier(BaseModel):
         self._labels_checked = False
         self.test_cfg = dict(protocol='single', scales=(224, 256, 384, 480, 640))
         self.test_cfg.update(test_cfg or {})
-        if self.test_cfg['protocol'] not in PROTOCOLS:
-            raise ValueError(f"unknown test protocol {self.test_cfg['protocol']!r}; "
-                             f'allowed values: {PROTOCOLS}')
+        check_choice('test protocol', self.test_cfg['protocol'], TEST_PROTOCOLS)
 
     def extract_feat(self, inputs):
         return self.backbone(inputs)

@@ -109,7 +109,8 @@ class BasicBlock(_ResBlockBase):
         inplanes (int): Input channels.
         planes (int): Output channels of both 3x3 convs.
         stride (int): Stride of the first 3x3 conv. Default: 1.
-        dilation (int): Dilation of the 3x3 convs. Default: 1.
+        dilation (int): Dilation of the first 3x3 conv (``conv1``; ``conv2`` is not
+            dilated, as in mmdet's BasicBlock); a bottleneck's one 3x3. Default: 1.
         shortcut (str): Shortcut option 'A' | 'B' | 'C'. Default: 'B'.
         plain (bool): No shortcut. Default: False.
         style (str): Ignored for basic blocks (one place for the stride). Default: 'pytorch'.

@@ -14,6 +14,7 @@ from mmdet.registry import MODELS
 
 from ..layers import (DEFAULT_SHORTCUT, IMAGENET_SETTINGS, check_dcn, check_plugins,
                       check_shortcut, check_style, make_res_layer, stage_plugins)
+from ...utils import check_int
 from ..utils import PaperModule, load_backbone_weights
 
 
@@ -88,6 +89,9 @@ class PaperResLayer(PaperModule):
                              f'{tuple(IMAGENET_SETTINGS)}')
         if not isinstance(stage, int) or not 1 <= stage <= 3:
             raise ValueError(f'stage must be 1, 2 or 3 (conv3_x..conv5_x), got {stage!r}')
+        check_int('PaperResLayer: stride', stride)
+        check_int('PaperResLayer: dilation', dilation)
+        check_int('PaperResLayer: base_channels', base_channels)
         check_style(style, 'PaperResLayer')
         dcn = check_dcn(dcn, conv_cfg, 'PaperResLayer')
         plugins = check_plugins(plugins, len(IMAGENET_SETTINGS[depth][1]), 'PaperResLayer')
