@@ -20,7 +20,9 @@ import shutil
 import time
 from urllib.parse import quote
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+# The drawn predictions a browser shows (a .tif or .ppm input is drawn as the same format,
+# which browsers do not display: left out of the gallery).
+BROWSER_IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 GALLERY_MAX = 48
 
 STYLE = """
@@ -206,7 +208,7 @@ def _per_class(summary):
 def _gallery(images, folder, limit):
     if not folder or not osp.isdir(folder):
         return '<p class="muted">(no drawn predictions in this run)</p>'
-    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMG_EXTENSIONS))
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(BROWSER_IMAGE_EXTENSIONS))
     out = ['<p>Each image: the ground truth (left) beside the predictions (right), as the '
            f'final test drew them ({len(files)} validation images'
            + (f', the first {limit} shown' if len(files) > limit else '') + ').</p>',
