@@ -1,4 +1,4 @@
-"""Every detection config builds, and says what the issue asks of it."""
+"""Every detection config builds, and holds the choices its family README states."""
 import glob
 import os.path as osp
 

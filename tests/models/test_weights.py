@@ -1,4 +1,4 @@
-"""Issue 6 item 6: backbone weights that do not fit are reported, and fail loudly."""
+"""Backbone weights that do not fit are reported, and fail loudly."""
 import pytest
 import torch
 
