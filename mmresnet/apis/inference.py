@@ -16,9 +16,7 @@ import os
 import os.path as osp
 
 import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
-
-# What mmdet's DetInferencer lists from a folder (mmdet.apis.det_inferencer.IMG_EXTENSIONS).
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+from mmresnet.utils import IMG_EXTENSIONS  # what mmdet's DetInferencer lists from a folder
 
 
 def collect_images(paths):
