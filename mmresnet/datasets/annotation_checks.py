@@ -243,7 +243,7 @@ def read_voc_xml(path, where):
     return root
 
 
-def voc_bndbox(obj, where):
+def _voc_bndbox(obj, where):
     """The ``<bndbox>`` of a VOC ``<object>`` as 4 floats (VOC's 1-based xmin, ymin, xmax,
     ymax); AnnotationError naming ``where`` when a coordinate is missing or not a number."""
     box = obj.find('bndbox')
@@ -266,7 +266,7 @@ def voc_object(obj, where):
     if not name:
         raise AnnotationError(f'{where}: <name> is missing or empty (each object needs its '
                               'class name)')
-    x1, y1, x2, y2 = voc_bndbox(obj, where)
+    x1, y1, x2, y2 = _voc_bndbox(obj, where)
     difficult = (obj.findtext('difficult') or '0').strip() or '0'  # labelme: <difficult/>
     if difficult.lower() not in VOC_FLAGS:
         raise AnnotationError(f'{where}: <difficult> must be 0 or 1 (or empty), got '
