@@ -6,7 +6,7 @@ traceback, exit status 2 (argparse's status for bad input).
         run_tool(main)
 
 A user's mistake is an error of these kinds (:func:`user_errors`): a data or annotation
-file that cannot be used (:class:`~mmresnet.datasets.detection.AnnotationError`, its
+file that cannot be used (:class:`~mmresnet.datasets.AnnotationError`, its
 ``DataError``), a file or folder not found, a config or ``--cfg-options`` that does not
 read or merge (:class:`~mmresnet.apis.config_check.ConfigError`), a command-line value that
 cannot be used (:class:`UsageError`: a time budget too small), a checkpoint refused
@@ -36,7 +36,7 @@ def add_debug_arg(parser):
 def user_errors():
     """(exception type, what to do) of the errors that mean bad input, most specific
     first."""
-    from ..datasets.detection import AnnotationError
+    from ..datasets import AnnotationError
     from ..engine import checkpoint
     from ..models.utils.weights import WeightsMismatchError
     from .config_check import ConfigError

@@ -16,10 +16,8 @@ import os
 import os.path as osp
 
 import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
-from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS, check_choice
-
-# What mmdet's DetInferencer lists from a folder (mmdet.apis.det_inferencer.IMG_EXTENSIONS).
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+from mmresnet.utils import (DEPLOY_BACKENDS, DEPLOY_PRECISIONS, IMG_EXTENSIONS,
+                            check_choice)
 
 
 def collect_images(paths):

@@ -1,5 +1,5 @@
 """The demo pipeline on a user's data set (``tools/demo.py --data DIR``): the data read and
-checked (:mod:`mmresnet.datasets.own_data`), the C4 detector sized to its boxes
+checked (:mod:`mmresnet.datasets.user_folder`), the C4 detector sized to its boxes
 (:mod:`mmresnet.analysis.sizing`), a schedule fitted to a time budget, and the three configs
 (pretraining, detector, from-scratch detector) written to ``WORK_DIR/configs/``, complete
 files that ``tools/train.py`` / ``tools/test.py`` run as they are.
@@ -276,11 +276,11 @@ def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_confi
 
     ``speed`` (measured seconds, see :func:`measure_speed`) skips the measurement;
     ``val_fraction`` and ``train_on_all``: the split where the data set has none
-    (:func:`mmresnet.datasets.own_data.read_detection_folder`).
+    (:func:`mmresnet.datasets.user_folder.read_detection_folder`).
     """
     from mmengine.config import Config
 
-    from ..datasets.own_data import read_detection_folder
+    from ..datasets import read_detection_folder
     data = read_detection_folder(data_dir, train_ann, val_ann, on_invalid=on_invalid,
                                  val_fraction=val_fraction, train_on_all=train_on_all)
     classes = data.classes
@@ -333,7 +333,7 @@ def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
     Returns:
         dict: as :func:`plan_own_data`'s, with ``det_epochs`` the epochs to train.
     """
-    from ..datasets.own_data import read_coco_folder
+    from ..datasets import read_coco_folder
     ds = det_cfg.train_dataloader.dataset
     root = osp.abspath(ds.data_root)
     val_ds = det_cfg.val_dataloader.dataset

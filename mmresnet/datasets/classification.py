@@ -22,8 +22,8 @@ from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
 from ..engine.safe_pickle import UnsafeCheckpointError, load_pickle
+from ..utils import IMG_EXTENSIONS, check_choice
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
                    'ship', 'truck')
 FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
@@ -124,8 +124,7 @@ class CIFAR10Dataset(_ArrayClsDataset):
     SPLITS = ('train', 'val', 'trainval', 'test')
 
     def __init__(self, data_root, split='trainval', num_train=45000, **kwargs):
-        if split not in self.SPLITS:
-            raise ValueError(f'unknown split {split!r}; allowed values: {self.SPLITS}')
+        check_choice('split', split, self.SPLITS)
         self.split, self.num_train = split, num_train
         super().__init__(data_root=data_root, **kwargs)
 
@@ -187,8 +186,7 @@ class FashionMNISTDataset(IDXDataset):
 
     def __init__(self, data_root='/usr/share/datasets/fashion-mnist', split='train',
                  **kwargs):
-        if split not in self.SPLITS:
-            raise ValueError(f'unknown split {split!r}; allowed values: {self.SPLITS}')
+        check_choice('split', split, self.SPLITS)
         prefix = 'train' if split == 'train' else 't10k'
         if not osp.isdir(data_root):
             raise FileNotFoundError(

@@ -20,8 +20,8 @@ from mmengine.fileio import get
 from mmengine.logging import print_log
 
 from .classification import _ArrayClsDataset
-from .detection import read_coco_json
-from .own_data import category_labels
+from .annotation_checks import read_coco_json
+from .categories import category_labels
 
 
 def box_iou(box, boxes):
@@ -153,7 +153,7 @@ class DetectionCropDataset(_ArrayClsDataset):
                                  f'{ann["category_id"]}, not one of the file\'s categories '
                                  f'{sorted(known)}')
         # Labels 1..K in category-id order, placeholders and categories without a box
-        # dropped: the labels the detector gets from the same file (own_data).
+        # dropped: the labels the detector gets from the same file (user_folder).
         cats, cat_label = category_labels(
             data['categories'], [a['category_id'] for a in data['annotations']
                                  if not a.get('iscrowd', 0)], where=self.ann_file)

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..utils import check_counts
+
 # Transforms of an array data set's training pipeline that have a device equivalent.
 SUPPORTED_TRANSFORMS = ('RandomCropPad', 'RandomFlip', 'mmcv.RandomFlip', 'PackClsInputs')
 
@@ -149,8 +151,7 @@ class DeviceTensorLoader:
 
     def __init__(self, dataset, batch_size, device, padding=0, size=None, flip_prob=0.0,
                  pipeline=None, shuffle=True, seed=0, rank=0, world_size=1):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+        check_counts(batch_size=batch_size)
         if not 0 <= rank < world_size:
             raise ValueError(f'rank {rank} is not in [0, world_size={world_size})')
         self.dataset = dataset

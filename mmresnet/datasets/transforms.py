@@ -18,6 +18,8 @@ from mmengine.fileio import get
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
+from ..utils import check_choice
+
 
 def contiguous_image(img):
     """``np.ascontiguousarray(img)``, fast for the horizontally flipped views that mmcv's
@@ -73,9 +75,7 @@ class LoadImage(BaseTransform):
     BACKENDS = ('cv2', 'pillow', 'turbojpeg')
 
     def __init__(self, color_type='color', skip_bad=False, backend='cv2'):
-        if backend not in self.BACKENDS:
-            raise ValueError(f'unknown decoder backend {backend!r}; allowed values: '
-                             f'{self.BACKENDS}')
+        check_choice('decoder backend', backend, self.BACKENDS)
         ensure_decoder(backend)
         self.color_type, self.skip_bad, self.skipped = color_type, skip_bad, 0
         self.backend = backend

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mmresnet.apis.own_data import fit_schedule, pretrain_batch, wanted_schedule
-from mmresnet.datasets.own_data import DetectionFolder
+from mmresnet.datasets import DetectionFolder
 
 SPEED = dict(pretrain_s=0.06, det_s=0.2, infer_s=0.1)  # about this machine's, 2 cores
 
@@ -67,7 +67,7 @@ def test_plan_of_three_tiles_says_the_split_and_the_unvalidated(tmp_path):
 
     from mmresnet.apis.own_data import describe_plan, plan_own_data
 
-    from ..datasets.own_data_folders import tiles_voc_export
+    from ..datasets.user_folder_exports import tiles_voc_export
     root, rare = tiles_voc_export(str(tmp_path / 'three'))
     configs = [osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
                         'configs', 'demo', name) for name in (

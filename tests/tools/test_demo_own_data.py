@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ..datasets.own_data_folders import coco_export
+from ..datasets.user_folder_exports import coco_export
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ENV = dict(os.environ, OMP_NUM_THREADS='2')

@@ -15,10 +15,9 @@ hypothesis = pytest.importorskip('hypothesis', reason='hypothesis is installed b
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from mmresnet.datasets.own_data import (DataError, DetectionFolder,  # noqa: E402
-                                        read_detection_folder)
+from mmresnet.datasets import DataError, DetectionFolder, read_detection_folder  # noqa: E402
 
-from .own_data_folders import coco_export, voc_export  # noqa: E402
+from .user_folder_exports import coco_export, voc_export  # noqa: E402
 
 # Small files, images only as large as the boxes need; examples are spread between the
 # two layouts (the suite's count: COCO_EXAMPLES + VOC_EXAMPLES).

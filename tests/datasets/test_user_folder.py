@@ -4,16 +4,15 @@ import json
 import os
 import os.path as osp
 import re
-from collections import Counter
 
 import numpy as np
 import pytest
 
-from mmresnet.datasets.crops import DetectionCropDataset
-from mmresnet.datasets.own_data import (DataError, deterministic_split, read_detection_folder,
-                                        read_voc_folder)
+from mmresnet.datasets import (DataError, DetectionCropDataset, read_detection_folder,
+                               read_voc_folder)
+from mmresnet.datasets.split import deterministic_split
 
-from .own_data_folders import IMAGES, coco_export, tiles_voc_export, voc_export
+from .user_folder_exports import IMAGES, coco_export, tiles_voc_export, voc_export
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'data', 'demo_detection')
@@ -219,42 +218,6 @@ def test_three_tiles_without_image_sets_split_by_class(tmp_path):
     assert both.val_is_train and len(both.splits['train']) == 3
     assert 'trained on all 3 images and validated on the same ones' in both.split_source
     assert both.unvalidated == ()
-
-
-def _labelled(name, labels):
-    return dict(file_name=name, labels=np.array(labels, np.int64),
-                ignore=np.zeros(len(labels), bool))
-
-
-def _classes_in(images):
-    """{class: number of the images holding it}."""
-    return Counter(c for i in images for c in set(i['labels'].tolist()))
-
-
-def test_split_keeps_a_training_image_per_class_and_validates_where_it_can():
-    rng = np.random.default_rng(0)
-    for trial in range(200):
-        n = int(rng.integers(2, 15))
-        images = [_labelled(f'{trial}_{i}.jpg', rng.integers(0, 5, rng.integers(0, 4)))
-                  for i in range(n)]
-        fraction = float(rng.choice([0.1, 0.2, 0.5]))
-        train, val = deterministic_split(images, fraction)
-        assert len(train) + len(val) == n
-        every, tr, va = _classes_in(images), _classes_in(train), _classes_in(val)
-        assert all(tr[c] >= 1 for c in every), (trial, every, tr)
-        # none validated only where every image holds a class's last training image
-        assert val or all(any(tr[k] == 1 for k in set(i['labels'].tolist())) for i in train)
-        # a class in two or more images is validated unless each of its images holds
-        # another class's last training image
-        for c in (c for c in every if every[c] >= 2 and not va[c]):
-            assert all(any(tr[k] == 1 for k in set(i['labels'].tolist()) if k != c)
-                       or len(val) >= max(round(n * fraction), n // 2, 1)
-                       for i in train if c in i['labels']), (trial, c)
-        # deterministic: the order of the images does not matter
-        _, val2 = deterministic_split(list(reversed(images)), fraction)
-        assert sorted(i['file_name'] for i in val2) == sorted(i['file_name'] for i in val)
-    with pytest.raises(ValueError, match='val_fraction must be between 0 and 1'):
-        deterministic_split(images, 0)
 
 
 def test_no_image_can_validate_says_what_to_do(tmp_path):
