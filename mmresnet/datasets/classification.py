@@ -21,7 +21,7 @@ import numpy as np
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
-from ..engine.safe_pickle import UnsafeCheckpointError, load_pickle
+from ..checkpoint import UnsafeCheckpointError, load_pickle
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',

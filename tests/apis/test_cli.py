@@ -10,7 +10,7 @@ import pytest
 from mmresnet.apis.cli import report_user_error, run_tool
 from mmresnet.apis.config_check import ConfigError
 from mmresnet.datasets.own_data import DataError
-from mmresnet.models.utils.recipe import RecipeMismatchError
+from mmresnet.checkpoint import RecipeMismatchError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

@@ -1,20 +1,24 @@
-"""Issue 6: safe loading (allow-list, never weights_only=False), atomic saves, NaN stop."""
+"""Safe loading (allow-list, never weights_only=False) on every path and every URL scheme
+MMEngine knows; files that are no checkpoint get errors that name them."""
+import functools
+import http.server
 import io
 import os
-import os.path as osp
 import pickle
+import threading
 
+import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-from mmresnet.engine import UnsafeCheckpointError, load_checkpoint_file
-from mmresnet.engine.safe_pickle import torch_has_safe_globals
-from mmresnet.engine.hooks import DivergenceError
+from mmresnet.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_checkpoint_file
+from mmresnet.checkpoint.safe_pickle import torch_has_safe_globals
+from mmresnet.convert import export_backbone
 from mmresnet.models import PaperResNet
 
-from .toy import toy_runner  # noqa: E402
+from ..engine.toy import toy_runner
 
 
 class Payload:
@@ -99,49 +103,6 @@ def test_runner_load_from_and_resume_refuse_hostile(tmp_path):
     assert not marker.exists()
 
 
-def test_crash_during_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
-    import mmresnet.engine.checkpoint as ck
-    runner = toy_runner(tmp_path, max_iters=6, interval=2, max_keep_ckpts=1)
-    real_fsync, calls = os.fsync, []
-
-    def failing_fsync(fd):
-        calls.append(fd)
-        if len(calls) == 5:  # saves: iter_2 (ckpt, last), iter_4 (ckpt, last), iter_6 ckpt
-            raise OSError('disk full (simulated crash while writing iter_6.pth)')
-        real_fsync(fd)
-
-    monkeypatch.setattr(ck.os, 'fsync', failing_fsync)
-    with pytest.raises(OSError, match='simulated'):
-        runner.train()
-    files = sorted(os.listdir(tmp_path))
-    assert 'iter_4.pth' in files and 'iter_6.pth' not in files
-    assert not [f for f in files if f.endswith('.tmp')]
-    with open(tmp_path / 'last_checkpoint') as f:
-        last = f.read()
-    assert osp.basename(last) == 'iter_4.pth'
-    assert load_checkpoint_file(last)['meta']['iter'] == 4
-
-
-def test_stock_hook_would_lose_checkpoint_ordering(tmp_path):
-    """Our hook deletes the stale checkpoint only after the new one is written."""
-    runner = toy_runner(tmp_path, max_iters=4, interval=2, max_keep_ckpts=1)
-    runner.train()
-    assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) == ['iter_4.pth']
-
-
-def test_nan_loss_stops_with_iteration_and_keeps_last_good(tmp_path):
-    runner = toy_runner(tmp_path, max_iters=10, interval=2, nan_at_iter=5)
-    with pytest.raises(DivergenceError, match='iteration 5') as err:
-        runner.train()
-    assert 'iter_4.pth' in str(err.value)
-    with open(tmp_path / 'last_checkpoint') as f:
-        last = f.read()
-    ckpt = load_checkpoint_file(last)
-    assert ckpt['meta']['iter'] == 4
-    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values())
-    assert not osp.exists(tmp_path / 'iter_6.pth')
-
-
 def test_corrupt_checkpoint_gives_clear_error(tmp_path):
     path = tmp_path / 'trunc.pth'
     buf = io.BytesIO()
@@ -151,3 +112,86 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
         load_checkpoint_file(path)
     with pytest.raises(FileNotFoundError, match='not found'):
         load_checkpoint_file(tmp_path / 'missing.pth')
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A hostile checkpoint on a local http server, with a fresh TORCH_HOME."""
+    marker = tmp_path / 'PWNED'
+    root = tmp_path / 'www'
+    root.mkdir()
+    write_hostile(str(root / 'evil.pth'), marker)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{server.server_address[1]}/evil.pth', marker, tmp_path
+    server.shutdown()
+
+
+def test_a_url_goes_through_the_safe_loader(served):
+    url, marker, _ = served
+    with pytest.raises(UnsafeCheckpointError, match='posix.system|os.system'):
+        CheckpointLoader.load_checkpoint(url, map_location='cpu')
+    assert not marker.exists()
+    # the Pretrained init of the backbone and the export tool take the same path
+    net = PaperResNet(depth=8, arch='cifar', init_cfg=dict(type='Pretrained', checkpoint=url))
+    with pytest.raises(UnsafeCheckpointError):
+        net.init_weights()
+    with pytest.raises(UnsafeCheckpointError):
+        export_backbone(url, str(served[2] / 'out.pth'))
+    assert not marker.exists()
+
+
+def test_a_file_already_in_the_hub_cache_is_loaded_safely(served, tmp_path):
+    url, marker, _ = served
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    write_hostile(str(cache / 'cached_evil.pth'), marker)
+    # no server has this name: only the cached file can answer
+    with pytest.raises(UnsafeCheckpointError):
+        CheckpointLoader.load_checkpoint(url.replace('evil.pth', 'cached_evil.pth'))
+    assert not marker.exists()
+
+
+def test_a_url_with_good_weights_loads(served, tmp_path):
+    url, _, _ = served
+    good = tmp_path / 'www' / 'good.pth'
+    torch.save({'state_dict': PaperResNet(depth=8, arch='cifar').state_dict()}, good)
+    ckpt = CheckpointLoader.load_checkpoint(url.replace('evil.pth', 'good.pth'))
+    assert 'conv1.weight' in ckpt['state_dict']
+
+
+@pytest.mark.parametrize('scheme', ['http://', 'https://', 'torchvision://', 'modelzoo://',
+                                    'open-mmlab://', 'openmmlab://', 'mmcls://', 's3://',
+                                    'petrel://', 'pavi://'])
+def test_every_mmengine_scheme_has_a_safe_loader(scheme):
+    loader = CheckpointLoader._get_checkpoint_loader(f'{scheme}bucket/x.pth')
+    assert loader.__module__ == 'mmresnet.checkpoint.loading', (scheme, loader)
+
+
+def test_pavi_is_refused_with_a_message():
+    with pytest.raises(ValueError, match='pavi.*local path'):
+        CheckpointLoader.load_checkpoint('pavi://model/x.pth')
+
+
+def test_a_text_file_as_checkpoint_is_named(tmp_path):
+    path = tmp_path / 'notes.pth'
+    path.write_text('these are not weights\n')
+    with pytest.raises(CheckpointFormatError, match='notes.pth is not a PyTorch checkpoint'):
+        load_checkpoint_file(str(path))
+
+
+def test_random_bytes_are_not_called_code(tmp_path):
+    path = tmp_path / 'noise.pth'
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
+    with pytest.raises(CheckpointFormatError, match='noise.pth is not a PyTorch') as err:
+        load_checkpoint_file(str(path))
+    assert 'execute code' not in str(err.value)
+
+
+def test_an_empty_checkpoint_is_named(tmp_path):
+    path = tmp_path / 'empty.pth'
+    path.write_bytes(b'')
+    with pytest.raises(CheckpointFormatError, match='empty.pth'):
+        load_checkpoint_file(str(path))

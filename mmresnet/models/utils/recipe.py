@@ -14,8 +14,8 @@ exported backbone, the converters) therefore holds ``meta['recipe']``::
 
 ``channel_order`` is the order of the channels the network sees ('bgr', 'rgb' or 'gray'),
 ``mean`` and ``std`` are in that order. At load, an architecture mismatch raises
-:class:`RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet and PaperResLayer and
-in ``load_from``); a normalisation mismatch raises too unless the user opts out
+:class:`~mmresnet.checkpoint.RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet
+and PaperResLayer and in ``load_from``); a normalisation mismatch raises too unless the user opts out
 (``default_hooks.recipe.check_normalisation=False``, see :class:`~mmresnet.engine.RecipeHook`).
 
 Third-party files carry no recipe, but the well-known names MMEngine resolves say what they
@@ -31,24 +31,12 @@ class.
 import math
 import re
 
-from .weights import WeightsMismatchError
+from ...checkpoint import RecipeMismatchError
+from ...utils import CAFFE_BGR, DETECTRON_BGR, IMAGENET_RGB
+from ..layers.arch import IMAGENET_SETTINGS
+from ..layers.blocks import Bottleneck
 
 ARCH_KEYS = ('arch', 'depth', 'style', 'shortcut', 'plain', 'base_channels', 'in_channels')
-CHANNEL_ORDERS = ('bgr', 'rgb', 'gray')
-
-
-class RecipeMismatchError(WeightsMismatchError):
-    """A checkpoint's recipe (architecture or input normalisation) differs from the model's."""
-
-
-# What the network sees with torchvision's (and mmdet's pytorch-style) weights, and with
-# the caffe-style weights (Detectron2's and MSRA's: BGR minus the mean, no division).
-IMAGENET_RGB = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                    channel_order='rgb')
-CAFFE_BGR = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], channel_order='bgr')
-# Detectron (v1) subtracted its own pixel mean.
-DETECTRON_BGR = dict(mean=[102.9801, 115.9465, 122.7717], std=[1.0, 1.0, 1.0],
-                     channel_order='bgr')
 
 # Checkpoint names MMEngine resolves (its torchvision and open-mmlab tables), with the style
 # and input normalisation their files were trained with: (full-name pattern, style,
@@ -68,7 +56,8 @@ NAMED_RECIPES = (
 
 
 def _uses_bottleneck(depth, arch='imagenet'):
-    return arch == 'imagenet' and depth in (50, 101, 152)
+    """Whether Table 1 builds ``depth`` from bottleneck blocks (the CIFAR nets never)."""
+    return arch == 'imagenet' and IMAGENET_SETTINGS.get(depth, (None, ))[0] is Bottleneck
 
 
 def module_recipe(module):
@@ -221,7 +210,6 @@ def check_normalisation(recipe_norm, own_norm, source, opt_out):
         f'purpose with another normalisation): {opt_out}.')
 
 
-__all__ = ['ARCH_KEYS', 'CHANNEL_ORDERS', 'CAFFE_BGR', 'DETECTRON_BGR', 'IMAGENET_RGB',
-           'NAMED_RECIPES', 'RecipeMismatchError', 'check_arch', 'check_normalisation',
+__all__ = ['ARCH_KEYS', 'NAMED_RECIPES', 'check_arch', 'check_normalisation',
            'checkpoint_recipe', 'model_recipe', 'module_recipe', 'named_recipe',
            'normalisation_differences', 'normalisation_recipe']
