@@ -13,13 +13,12 @@ loading, saving.
 from .errors import (CheckpointFormatError, RecipeMismatchError, UnsafeCheckpointError,
                      WeightsMismatchError)
 from .files import is_safetensors_file, output_format
-from .loading import SAFE_SCHEMES, load_checkpoint_file
-from .safe_pickle import load_pickle, register_safe_globals
-from .saving import (AtomicLocalBackend, atomic_write, remove_stale_temp_files,
-                     save_checkpoint_atomically, write_checkpoint)
+from .loading import load_checkpoint_file
+from .safe_pickle import load_pickle
+from .saving import (atomic_write, remove_stale_temp_files, save_checkpoint_atomically,
+                     write_checkpoint)
 
 __all__ = ['CheckpointFormatError', 'RecipeMismatchError', 'UnsafeCheckpointError',
-           'WeightsMismatchError', 'is_safetensors_file', 'output_format', 'SAFE_SCHEMES',
-           'load_checkpoint_file', 'load_pickle', 'register_safe_globals',
-           'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
+           'WeightsMismatchError', 'is_safetensors_file', 'output_format',
+           'load_checkpoint_file', 'load_pickle', 'atomic_write', 'remove_stale_temp_files',
            'save_checkpoint_atomically', 'write_checkpoint']

@@ -129,10 +129,6 @@ def checkpoint_recipe(checkpoint, source=None):
     return named_recipe(source)
 
 
-def _fmt(v):
-    return repr(v)
-
-
 def check_arch(recipe_arch, module, source, config_key):
     """Raise :class:`RecipeMismatchError` listing every architecture key where the
     checkpoint's recipe and ``module`` differ.
@@ -156,9 +152,9 @@ def check_arch(recipe_arch, module, source, config_key):
     diff = [k for k in keys if recipe_arch[k] != own[k]]
     if not diff:
         return
-    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_arch[k])}, model {_fmt(own[k])}'
+    sides = '; '.join(f'{k}: checkpoint {recipe_arch[k]!r}, model {own[k]!r}'
                       for k in diff)
-    fix = ', '.join(f'{config_key}.{k}={_fmt(recipe_arch[k])}' for k in diff)
+    fix = ', '.join(f'{config_key}.{k}={recipe_arch[k]!r}' for k in diff)
     hint = ''
     if 'style' in diff:
         hint = (" (style: 'pytorch' puts the stride on the 3x3 conv, torchvision/timm "
@@ -200,7 +196,7 @@ def check_normalisation(recipe_norm, own_norm, source, opt_out):
     diff = normalisation_differences(recipe_norm, own_norm)
     if not diff:
         return
-    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_norm[k])}, model {_fmt(own_norm[k])}'
+    sides = '; '.join(f'{k}: checkpoint {recipe_norm[k]!r}, model {own_norm[k]!r}'
                       for k in diff)
     raise RecipeMismatchError(
         f'{source} was trained on other inputs than this model gets: {sides}. Set '
