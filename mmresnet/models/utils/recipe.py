@@ -15,8 +15,9 @@ exported backbone, the converters) therefore holds ``meta['recipe']``::
 ``channel_order`` is the order of the channels the network sees ('bgr', 'rgb' or 'gray'),
 ``mean`` and ``std`` are in that order. At load, an architecture mismatch raises
 :class:`~mmresnet.checkpoint.RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet
-and PaperResLayer and in ``load_from``); a normalisation mismatch raises too unless the user opts out
-(``default_hooks.recipe.check_normalisation=False``, see :class:`~mmresnet.engine.RecipeHook`).
+and PaperResLayer and in ``load_from``); a normalisation mismatch raises too unless the user
+opts out (``default_hooks.recipe.check_normalisation=False``, see
+:class:`~mmresnet.engine.RecipeHook`).
 
 Third-party files carry no recipe, but the well-known names MMEngine resolves say what they
 were trained as: ``torchvision://resnet50`` is pytorch style on RGB with ImageNet's mean and
@@ -39,8 +40,8 @@ from ..layers.blocks import Bottleneck
 ARCH_KEYS = ('arch', 'depth', 'style', 'shortcut', 'plain', 'base_channels', 'in_channels')
 
 # Checkpoint names MMEngine resolves (its torchvision and open-mmlab tables), with the style
-# and input normalisation their files were trained with: (full-name pattern, style,
-# normalisation). The depth comes from the name. The open-mmlab rows are those mmdet's own
+# and input normalisation (the constants of mmresnet.utils) their files were trained with:
+# (full-name pattern, style, normalisation). The depth comes from the name. The open-mmlab rows are those mmdet's own
 # ResNet configs pair with their data preprocessors (tests/models/test_mmdet_configs.py
 # checks every such config against this table). Detectron's GN nets put the stride on the
 # 3x3 (its STRIDE_1X1=False), hence pytorch style on caffe inputs.
