@@ -64,7 +64,7 @@ setup(
         'mmcv>=2.0.0,<2.2.0',
         'mmdet>=3.0,<3.4',
         'numpy',
-        'safetensors',  # weights without a pickle (mmresnet/engine/tensor_files.py)
+        'safetensors',  # weights without a pickle (mmresnet/checkpoint/files.py)
     ],
     # tensorboard: for vis_backends with TensorboardVisBackend (configs/_base_/default_runtime.py)
     extras_require={'tests': ['pytest', 'hypothesis'], 'plots': ['matplotlib'],

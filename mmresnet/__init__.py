@@ -5,17 +5,18 @@ Importing the package registers its modules in MMDetection's registries, so conf
 
 What ``import mmresnet`` changes in MMEngine, for the whole process:
 
-- **Checkpoint loading is restricted.** Every scheme of MMEngine's ``CheckpointLoader``
-  (local paths, ``http(s)://``, ``torchvision://``, ``open-mmlab://``, ``s3://``, ...) is
-  re-registered with a loader that reads through the project's one allow-list of what
-  MMEngine checkpoints hold (``HistoryBuffer``, numpy arrays and dtypes;
-  :mod:`mmresnet.engine.safe_pickle`: torch's ``weights_only`` loader on torch >= 2.6, the
-  project's restricted unpickler on 2.0-2.5);
+- **Checkpoint loading is restricted** (:mod:`mmresnet.checkpoint.loading`). Every scheme
+  of MMEngine's ``CheckpointLoader`` (local paths, ``http(s)://``, ``torchvision://``,
+  ``open-mmlab://``, ``s3://``, ...) is re-registered with a loader that reads through the
+  project's one allow-list of what MMEngine checkpoints hold (``HistoryBuffer``, numpy
+  arrays and dtypes; :mod:`mmresnet.checkpoint.safe_pickle`: torch's ``weights_only``
+  loader on torch >= 2.6, the project's restricted unpickler on 2.0-2.5);
   a checkpoint that would run code is refused (``UnsafeCheckpointError``), ``pavi://`` is
   refused. On torch >= 2.6 also for plain ``torch.load`` calls of other code in the process
   (torch's default there is ``weights_only=True``; on older torch it is not).
-- **An ``atomic_local`` file backend** (temp file + rename) is registered; the project's
-  ``AtomicCheckpointHook`` saves through it. MMEngine's default backend is not replaced.
+- **An ``atomic_local`` file backend** (temp file + rename) is registered
+  (:mod:`mmresnet.checkpoint.saving`); the project's ``AtomicCheckpointHook`` saves through
+  it. MMEngine's default backend is not replaced.
 - **``mmresnet::`` config paths** resolve (``mmengine.hub.get_config('mmresnet::faster_rcnn/
   ...')``, ``_base_ = 'mmresnet::...'``): the package is added to MMEngine's table of
   packages with configs (:mod:`mmresnet.resources`); the configs ship in ``mmresnet/.mim``.
@@ -24,7 +25,7 @@ What ``import mmresnet`` changes in MMEngine, for the whole process:
 
 See docs/checkpoint_safety.md and docs/architecture.md.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import checkpoint, datasets, engine, evaluation, models  # noqa: F401
 from .resources import register_config_scope
 
 register_config_scope()

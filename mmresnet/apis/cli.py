@@ -36,12 +36,9 @@ def add_debug_arg(parser):
 def user_errors():
     """(exception type, what to do) of the errors that mean bad input, most specific
     first."""
+    from ..checkpoint import CheckpointFormatError, UnsafeCheckpointError, WeightsMismatchError
     from ..datasets import AnnotationError
-    from ..engine import checkpoint
-    from ..models.utils.weights import WeightsMismatchError
     from .config_check import ConfigError
-    refused = tuple(getattr(checkpoint, name) for name in (
-        'UnsafeCheckpointError', 'CheckpointFormatError') if hasattr(checkpoint, name))
     return (
         (AnnotationError, 'correct the annotation or image files named above (or, where '
          'the tool has it, drop bad boxes and images with --skip-invalid); the layouts read: '
@@ -50,7 +47,7 @@ def user_errors():
         (UsageError, 'change the command-line value named above'),
         (WeightsMismatchError, 'load a checkpoint trained for this network and recipe, or '
          'set the config to the checkpoint\'s (docs/weights.md)'),
-        (refused, 'use a checkpoint written by '
+        ((UnsafeCheckpointError, CheckpointFormatError), 'use a checkpoint written by '
          'tools/train.py, tools/export_backbone.py or a converter, or convert the file '
          '(docs/checkpoint_safety.md)'),
         ((FileNotFoundError, NotADirectoryError, IsADirectoryError),

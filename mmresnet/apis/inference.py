@@ -9,7 +9,7 @@ exported by tools/deployment/pytorch2onnx.py (same pipeline, outputs and files).
 The checkpoint loads through MMEngine's ``CheckpointLoader`` (``DetInferencer`` calls
 ``mmengine.runner.checkpoint._load_checkpoint``), where importing mmresnet installed the
 project's safe loader: a checkpoint holding anything beyond tensors and MMEngine's own
-records is refused (:class:`~mmresnet.engine.UnsafeCheckpointError`), never executed.
+records is refused (:class:`~mmresnet.checkpoint.UnsafeCheckpointError`), never executed.
 """
 import json
 import os

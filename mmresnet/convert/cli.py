@@ -1,11 +1,13 @@
 """The command line shared by tools/convert/{torchvision,timm}2paper.py."""
 import argparse
 
+from ..utils import CHECKPOINT_FORMATS
+
 
 def add_format_arg(parser):
-    """``--format pth|safetensors`` (default: by the output's suffix), shared by every
-    converter and tools/export_backbone.py."""
-    parser.add_argument('--format', choices=('pth', 'safetensors'),
+    """``--format`` one of :data:`~mmresnet.utils.CHECKPOINT_FORMATS` (default: by the
+    output's suffix), shared by every converter and tools/export_backbone.py."""
+    parser.add_argument('--format', choices=CHECKPOINT_FORMATS,
                         help='output format (default: by the suffix of the output file; '
                         '.safetensors: tensors and a JSON header, no pickle)')
     return parser

@@ -4,7 +4,7 @@ import logging
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..engine.tensor_files import output_format, write_checkpoint
+from ..checkpoint import output_format, write_checkpoint
 
 
 def export_backbone(src, dst, prefix='backbone.', fmt=None):

@@ -25,12 +25,13 @@ checkpoint's ``meta['recipe']`` says so.
     python tools/convert/msra2paper.py R-50.pkl paper_r50_cls.pth --form classifier
 
 The pickle is read with the project's restricted unpickler
-(:mod:`~mmresnet.engine.safe_pickle`), which rebuilds numpy arrays and dicts; anything else,
+(:mod:`~mmresnet.checkpoint.safe_pickle`), which rebuilds numpy arrays and dicts; anything else,
 e.g. ``os.system``, is refused before it can run. Before writing, the converted net
 is compared on a random batch with a functional re-implementation of Detectron's ResNet
 computed from the blobs themselves (``--no-check`` skips it).
 """
 import argparse
+import copy
 import os.path as osp
 import pickle
 import re
@@ -40,14 +41,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..engine.safe_pickle import CheckpointFormatError, UnsafeCheckpointError, load_pickle
+from ..checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_pickle
+from ..utils import CAFFE_BGR
 from .cli import add_format_arg
 
 STAGES = (2, 3, 4, 5)  # Detectron's res2..res5 = PaperResNet's layer1..layer4
 BRANCHES = {'branch2a': ('conv1', 'bn1'), 'branch2b': ('conv2', 'bn2'),
             'branch2c': ('conv3', 'bn3'), 'branch1': ('downsample.0', 'downsample.1')}
 CLASSIFIER_NAMES = (('pred_w', 'pred_b'), ('fc1000_w', 'fc1000_b'))
-MSRA_MEAN_BGR = [103.53, 116.28, 123.675]
 FORMS = ('backbone', 'classifier')
 
 _BLOCK_BLOB = re.compile(r'^res([2-5])_(\d+)_(branch2[abc]|branch1)_(w|bn_s|bn_b)$')
@@ -208,8 +209,7 @@ def msra_meta(depth, num_classes):
                 recipe=dict(arch=dict(arch='imagenet', depth=depth, style='caffe',
                                       shortcut='B', plain=False, base_channels=64,
                                       in_channels=3),
-                            normalisation=dict(mean=list(MSRA_MEAN_BGR), std=[1.0, 1.0, 1.0],
-                                               channel_order='bgr')))
+                            normalisation=copy.deepcopy(CAFFE_BGR)))
 
 
 def convert_msra_blobs(blobs, filename='<blobs>'):
@@ -364,7 +364,7 @@ def convert_msra_file(src, dst, form='backbone', check=True, fmt=None):
 
     Args:
         src (str): ``R-50.pkl`` / ``R-101.pkl`` / ``R-152.pkl`` (read with
-            :mod:`~mmresnet.engine.safe_pickle`).
+            :mod:`~mmresnet.checkpoint.safe_pickle`).
         dst (str): Output path.
         form (str): 'backbone' (PaperResNet's keys) or 'classifier' (``backbone.*`` +
             ``head.fc.*``; needs the classifier blobs).
@@ -375,7 +375,7 @@ def convert_msra_file(src, dst, form='backbone', check=True, fmt=None):
         dict: the ``meta`` of the conversion, with ``max_abs_diff`` and ``checked`` (what was
         compared) when checked.
     """
-    from ..engine.tensor_files import output_format, write_checkpoint
+    from ..checkpoint import output_format, write_checkpoint
     if form not in FORMS:
         raise ValueError(f'unknown form {form!r}; allowed values: {FORMS}')
     fmt = output_format(dst, fmt)

@@ -13,15 +13,15 @@ Table 3's option B. Layouts that are not the paper's net are refused with the ke
 shows it: timm's deep stem (``conv1.0``: the "c/d" variants), average-pool downsampling
 (``downsample.2``: "d"), squeeze-excitation (``.se.``), and anything else unknown.
 """
+import copy
 import re
 from collections import OrderedDict
 
 import torch
 
+from ..utils import IMAGENET_RGB
+
 SOURCES = ('torchvision', 'timm')
-# torchvision's and timm's ImageNet normalisation, in the 0..255 range of decoded images.
-TORCHVISION_MEAN = (123.675, 116.28, 103.53)
-TORCHVISION_STD = (58.395, 57.12, 57.375)
 _KEY = re.compile(r'^(conv1\.weight|bn1\.\w+|fc\.(weight|bias)|'
                   r'layer[1-4]\.\d+\.(conv[1-3]\.weight|bn[1-3]\.\w+|'
                   r'downsample\.[01]\.\w+))$')
@@ -104,8 +104,7 @@ def convert_resnet_state_dict(state, source='torchvision'):
                   base_channels=int(state['conv1.weight'].shape[0]),
                   in_channels=in_channels),
         # Both libraries train on RGB images scaled by ImageNet's mean and std.
-        normalisation=dict(mean=list(TORCHVISION_MEAN), std=list(TORCHVISION_STD),
-                           channel_order='rgb'))
+        normalisation=copy.deepcopy(IMAGENET_RGB))
     return dict(backbone=backbone, head=head, meta=meta)
 
 
@@ -200,8 +199,7 @@ def convert_file(src, dst, source='torchvision', form='classifier', check=True, 
     Returns:
         dict: the ``meta`` of the conversion, with ``max_abs_diff`` when checked.
     """
-    from ..engine.checkpoint import load_checkpoint_file
-    from ..engine.tensor_files import output_format, write_checkpoint
+    from ..checkpoint import load_checkpoint_file, output_format, write_checkpoint
     forms = dict(classifier=classifier_checkpoint, backbone=backbone_checkpoint)
     if form not in forms:
         raise ValueError(f'unknown form {form!r}; allowed values: {tuple(forms)}')

@@ -21,7 +21,7 @@ import numpy as np
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
-from ..engine.safe_pickle import UnsafeCheckpointError, load_pickle
+from ..checkpoint import UnsafeCheckpointError, load_pickle
 from ..utils import IMG_EXTENSIONS, check_choice
 
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',

@@ -1,10 +1,8 @@
-"""What plugs into MMEngine's Runner: safe checkpoint loading (registered on import) and
-atomic saves, hooks (divergence guard, recipe, ResNet-110 warm-up), the device-data loop,
+"""What plugs into MMEngine's Runner: the atomic checkpoint hook, hooks (divergence guard,
+recipe, ResNet-110 warm-up), the device-data loop,
 sync-free iterations and bf16 autocast, speed switches, preemption (checkpoint on a
 signal, mid-epoch resume)."""
-from .checkpoint import (AtomicCheckpointHook, CheckpointFormatError, UnsafeCheckpointError,
-                         atomic_write, load_checkpoint_file, register_safe_globals,
-                         remove_stale_temp_files, save_checkpoint_atomically)
+from .checkpoint_hook import AtomicCheckpointHook
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionHook
 from .hooks import DivergenceError, RecipeHook, StopOnNonFiniteLossHook, WarmupUntilErrorHook
@@ -13,10 +11,8 @@ from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn
 from .sync_free import (AppendHistoryBuffer, AutocastOptimWrapper, LazyRuntimeInfoHook,
                         cpu_has_native_bf16, read_scalars, run_in_float32)
 
-__all__ = ['AtomicCheckpointHook', 'UnsafeCheckpointError', 'atomic_write',
-           'CheckpointFormatError', 'remove_stale_temp_files', 'save_checkpoint_atomically',
-           'PREEMPTED_EXIT_CODE', 'PreemptionHook',
-           'load_checkpoint_file', 'register_safe_globals', 'DeviceIterBasedTrainLoop',
+__all__ = ['AtomicCheckpointHook',
+           'PREEMPTED_EXIT_CODE', 'PreemptionHook', 'DeviceIterBasedTrainLoop',
            'build_device_loader',
            'DivergenceError', 'RecipeHook', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',
            'fold_bn_into_conv', 'freeze_bn', 'to_channels_last', 'AppendHistoryBuffer',

@@ -32,7 +32,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
-from .checkpoint import save_checkpoint_atomically
+from ..checkpoint import save_checkpoint_atomically
 
 # EX_TEMPFAIL of sysexits.h: "a temporary failure; the user is invited to retry". A run
 # stopped by a preemption signal exits with it (with or without the checkpoint: after a
@@ -90,7 +90,7 @@ class PreemptionHook(Hook):
        one number, on a gloo group beside NCCL, so no GPU sync), so that all of them stop
        after the same iteration;
     2. the checkpoint ``iter_{N}.pth`` is written through the project's save
-       (:func:`~mmresnet.engine.checkpoint.save_checkpoint_atomically`: the divergence
+       (:func:`~mmresnet.checkpoint.saving.save_checkpoint_atomically`: the divergence
        guard and the recipe run first, rank 0 writes to a temporary file and renames it,
        then ``last_checkpoint`` points at it). It is kept outside ``max_keep_ckpts``;
     3. every rank waits for rank 0's write, then exits with :data:`PREEMPTED_EXIT_CODE`

@@ -9,8 +9,8 @@ import pytest
 
 from mmresnet.apis.cli import report_user_error, run_tool
 from mmresnet.apis.config_check import ConfigError
+from mmresnet.checkpoint import RecipeMismatchError
 from mmresnet.datasets import DataError
-from mmresnet.models.utils.recipe import RecipeMismatchError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

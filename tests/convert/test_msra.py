@@ -12,7 +12,7 @@ import torch
 
 from mmresnet.convert import (check_msra_outputs, convert_msra_blobs, infer_msra_depth,
                               load_msra_blobs, msra_blob_names)
-from mmresnet.engine.checkpoint import CheckpointFormatError, UnsafeCheckpointError
+from mmresnet.checkpoint import CheckpointFormatError, UnsafeCheckpointError
 
 ROOT = Path(__file__).resolve().parents[2]
 NUM_CLASSES = 10
@@ -107,7 +107,8 @@ def test_backbone_form_from_blobs_wrapper(source, tmp_path, capsys):
     # Its recipe refuses the pytorch-style backbone and the torchvision normalisation.
     from mmdet.models.data_preprocessors import DetDataPreprocessor
 
-    from mmresnet.models.utils import (RecipeMismatchError, check_normalisation,
+    from mmresnet.checkpoint import RecipeMismatchError
+    from mmresnet.models.utils import (check_normalisation,
                                        normalisation_recipe)
     with pytest.raises(RecipeMismatchError, match="style: checkpoint 'caffe', model 'pytorch'"):
         PaperResNet(50, style='pytorch',
@@ -253,7 +254,7 @@ def test_python2_pickle_and_non_pickles(tmp_path):
 def test_safetensors_output(source, tmp_path):
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mmresnet.engine.tensor_files import is_safetensors_file
+    from mmresnet.checkpoint import is_safetensors_file
     src = write_pickle(tmp_path / 'R-50.pkl', dict(source['blobs']))
     dst = tmp_path / 'r50_backbone.weights'  # not the suffix: --format decides
     tool_main()([str(src), str(dst), '--format', 'safetensors', '--no-check'])

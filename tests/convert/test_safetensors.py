@@ -1,6 +1,6 @@
 """Weights as safetensors: tools/export_backbone.py and the converters write tensors and a
 JSON header (the recipe in its metadata); init_cfg Pretrained, load_from and tools/test.py
-read them with the same recipe checks; a corrupted header is named."""
+read them with the same recipe checks."""
 import json
 import struct
 import sys
@@ -11,11 +11,10 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 from safetensors import safe_open
 
+from mmresnet.checkpoint import RecipeMismatchError, is_safetensors_file, write_checkpoint
 from mmresnet.convert import convert_file, export_backbone
-from mmresnet.engine import CheckpointFormatError
-from mmresnet.engine.tensor_files import is_safetensors_file, output_format
 from mmresnet.models import PaperResNet, PaperResNetClassifier
-from mmresnet.models.utils import RecipeMismatchError, module_recipe
+from mmresnet.models.utils import module_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tests' / 'tools'))
@@ -93,32 +92,6 @@ def test_recipe_refusal_and_load_from(tmp_path):
         RecipeHook().after_load_checkpoint(runner, ckpt)
 
 
-def test_corrupted_header_is_named(tmp_path):
-    _, src = classifier_checkpoint_file(tmp_path)
-    dst = tmp_path / 'backbone.safetensors'
-    export_backbone(str(src), str(dst))
-    data = bytearray(dst.read_bytes())
-    data[8:16] = b'#garbage'  # the JSON header broken
-    bad = tmp_path / 'broken.safetensors'
-    bad.write_bytes(bytes(data))
-    with pytest.raises(CheckpointFormatError, match=r'broken\.safetensors is not a valid '
-                       'safetensors file'):
-        CheckpointLoader.load_checkpoint(str(bad))
-    truncated = tmp_path / 'truncated.safetensors'
-    truncated.write_bytes(dst.read_bytes()[:-100])
-    with pytest.raises(CheckpointFormatError, match='truncated.safetensors'):
-        PaperResNet(50, style='caffe', base_channels=8, init_cfg=dict(
-            type='Pretrained', checkpoint=str(truncated))).init_weights()
-
-
-def test_format_choice_is_checked(tmp_path):
-    assert output_format('a.safetensors') == 'safetensors' and output_format('a.pth') == 'pth'
-    with pytest.raises(ValueError, match=r"allowed values: \('pth', 'safetensors'\)"):
-        output_format('a.pth', 'onnx')
-    with pytest.raises(ValueError, match='a.safetensors: a .safetensors name for a pickled'):
-        output_format('a.safetensors', 'pth')
-
-
 def test_torchvision_converter_writes_safetensors(tmp_path):
     src, dst = tmp_path / 'tv.pth', tmp_path / 'r18.safetensors'
     sd = torchvision_state_dict(18)
@@ -137,7 +110,6 @@ def test_tools_test_reads_safetensors_and_checks_its_recipe(tmp_path):
     from mmengine.config import Config
     from test_train_cls import write_cifar
 
-    from mmresnet.engine.tensor_files import write_checkpoint
     from mmresnet.models.utils import model_recipe
     data = tmp_path / 'cifar'
     data.mkdir()

@@ -1,91 +1,21 @@
-"""Checkpoints you can trust: every URL scheme through the safe loader, a "last good"
-checkpoint that is good, strict Pretrained in every init_cfg form, no leftovers, errors
-that name the file."""
-import errno
-import functools
-import http.server
+"""Checkpoints you can trust: a "last good" checkpoint that is good (the divergence guard
+and the atomic checkpoint hook), strict Pretrained in every init_cfg form, no leftovers,
+errors that name the file."""
 import os
 import os.path as osp
-import threading
 
-import numpy as np
 import pytest
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmresnet.convert import export_backbone
+from mmresnet.checkpoint import WeightsMismatchError, load_checkpoint_file
 from mmresnet.datasets import load_idx
-from mmresnet.engine import (CheckpointFormatError, UnsafeCheckpointError, atomic_write,
-                             load_checkpoint_file)
 from mmresnet.engine.hooks import DivergenceError
-from mmresnet.models import PaperResLayer, PaperResNet, WeightsMismatchError
+from mmresnet.models import PaperResLayer, PaperResNet
 
-from .test_checkpoint_safety import write_hostile
 from .toy import toy_runner
 
 
-@pytest.fixture
-def served(tmp_path, monkeypatch):
-    """A hostile checkpoint on a local http server, with a fresh TORCH_HOME."""
-    marker = tmp_path / 'PWNED'
-    root = tmp_path / 'www'
-    root.mkdir()
-    write_hostile(str(root / 'evil.pth'), marker)
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{server.server_address[1]}/evil.pth', marker, tmp_path
-    server.shutdown()
-
-
-def test_a_url_goes_through_the_safe_loader(served):
-    url, marker, _ = served
-    with pytest.raises(UnsafeCheckpointError, match='posix.system|os.system'):
-        CheckpointLoader.load_checkpoint(url, map_location='cpu')
-    assert not marker.exists()
-    # the Pretrained init of the backbone and the export tool take the same path
-    net = PaperResNet(depth=8, arch='cifar', init_cfg=dict(type='Pretrained', checkpoint=url))
-    with pytest.raises(UnsafeCheckpointError):
-        net.init_weights()
-    with pytest.raises(UnsafeCheckpointError):
-        export_backbone(url, str(served[2] / 'out.pth'))
-    assert not marker.exists()
-
-
-def test_a_file_already_in_the_hub_cache_is_loaded_safely(served, tmp_path):
-    url, marker, _ = served
-    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
-    cache.mkdir(parents=True)
-    write_hostile(str(cache / 'cached_evil.pth'), marker)
-    # no server has this name: only the cached file can answer
-    with pytest.raises(UnsafeCheckpointError):
-        CheckpointLoader.load_checkpoint(url.replace('evil.pth', 'cached_evil.pth'))
-    assert not marker.exists()
-
-
-def test_a_url_with_good_weights_loads(served, tmp_path):
-    url, _, _ = served
-    good = tmp_path / 'www' / 'good.pth'
-    torch.save({'state_dict': PaperResNet(depth=8, arch='cifar').state_dict()}, good)
-    ckpt = CheckpointLoader.load_checkpoint(url.replace('evil.pth', 'good.pth'))
-    assert 'conv1.weight' in ckpt['state_dict']
-
-
-@pytest.mark.parametrize('scheme', ['http://', 'https://', 'torchvision://', 'modelzoo://',
-                                    'open-mmlab://', 'openmmlab://', 'mmcls://', 's3://',
-                                    'petrel://', 'pavi://'])
-def test_every_mmengine_scheme_has_a_safe_loader(scheme):
-    loader = CheckpointLoader._get_checkpoint_loader(f'{scheme}bucket/x.pth')
-    assert loader.__module__ == 'mmresnet.engine.checkpoint', (scheme, loader)
-
-
-def test_pavi_is_refused_with_a_message():
-    with pytest.raises(ValueError, match='pavi.*local path'):
-        CheckpointLoader.load_checkpoint('pavi://model/x.pth')
-
-
-# -- 2. a diverged model is never saved ------------------------------------------------------
+# -- 1. a diverged model is never saved ------------------------------------------------------
 def _checkpoints(folder):
     return sorted(f for f in os.listdir(folder) if f.endswith('.pth'))
 
@@ -118,7 +48,27 @@ def test_non_finite_weights_are_never_saved(tmp_path):
         hook.before_save_checkpoint(runner, {'state_dict': state})
 
 
-# -- 3. list-form init_cfg is as strict as the dict form ------------------------------------
+def test_stock_hook_would_lose_checkpoint_ordering(tmp_path):
+    """Our hook deletes the stale checkpoint only after the new one is written."""
+    runner = toy_runner(tmp_path, max_iters=4, interval=2, max_keep_ckpts=1)
+    runner.train()
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) == ['iter_4.pth']
+
+
+def test_nan_loss_stops_with_iteration_and_keeps_last_good(tmp_path):
+    runner = toy_runner(tmp_path, max_iters=10, interval=2, nan_at_iter=5)
+    with pytest.raises(DivergenceError, match='iteration 5') as err:
+        runner.train()
+    assert 'iter_4.pth' in str(err.value)
+    with open(tmp_path / 'last_checkpoint') as f:
+        last = f.read()
+    ckpt = load_checkpoint_file(last)
+    assert ckpt['meta']['iter'] == 4
+    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values())
+    assert not osp.exists(tmp_path / 'iter_6.pth')
+
+
+# -- 2. list-form init_cfg is as strict as the dict form ------------------------------------
 @pytest.mark.parametrize('form', ['dict', 'list'])
 def test_pretrained_in_any_form_refuses_unmatched_weights(tmp_path, form):
     path = str(tmp_path / 'other.pth')
@@ -142,7 +92,7 @@ def test_list_form_loads_matching_weights(tmp_path):
     assert torch.equal(net.conv1.weight, src.conv1.weight)
 
 
-# -- 4. leftovers and permissions ------------------------------------------------------------
+# -- 3. leftovers and permissions ------------------------------------------------------------
 def test_a_run_removes_stale_temp_files_and_checkpoints_follow_the_umask(tmp_path):
     stale = [tmp_path / '.iter_3.pth.k2j_9xq1.tmp', tmp_path / '.last_checkpoint.ab12cd34.tmp']
     keep = tmp_path / 'notes.tmp'
@@ -157,43 +107,7 @@ def test_a_run_removes_stale_temp_files_and_checkpoints_follow_the_umask(tmp_pat
     assert os.stat(tmp_path / 'iter_2.pth').st_mode & 0o777 == 0o644
 
 
-def test_a_full_disk_names_the_file_and_keeps_the_previous_one(tmp_path, monkeypatch):
-    target = tmp_path / 'iter_1.pth'
-    atomic_write(b'old', str(target))
-
-    def full(fd):
-        raise OSError(errno.ENOSPC, 'No space left on device')
-    monkeypatch.setattr(os, 'fsync', full)
-    with pytest.raises(OSError, match=r'iter_1.pth .*MiB needed.*intact') as err:
-        atomic_write(b'x' * 2**20, str(target))
-    assert err.value.errno == errno.ENOSPC
-    assert target.read_bytes() == b'old'
-    assert [p.name for p in tmp_path.iterdir()] == ['iter_1.pth']
-
-
-# -- 5. errors that name the file --------------------------------------------------------------
-def test_a_text_file_as_checkpoint_is_named(tmp_path):
-    path = tmp_path / 'notes.pth'
-    path.write_text('these are not weights\n')
-    with pytest.raises(CheckpointFormatError, match='notes.pth is not a PyTorch checkpoint'):
-        load_checkpoint_file(str(path))
-
-
-def test_random_bytes_are_not_called_code(tmp_path):
-    path = tmp_path / 'noise.pth'
-    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
-    with pytest.raises(CheckpointFormatError, match='noise.pth is not a PyTorch') as err:
-        load_checkpoint_file(str(path))
-    assert 'execute code' not in str(err.value)
-
-
-def test_an_empty_checkpoint_is_named(tmp_path):
-    path = tmp_path / 'empty.pth'
-    path.write_bytes(b'')
-    with pytest.raises(CheckpointFormatError, match='empty.pth'):
-        load_checkpoint_file(str(path))
-
-
+# -- 4. errors that name the file --------------------------------------------------------------
 def _idx(path, ndim, dims, body, gz=False):
     import gzip
     raw = bytes([0, 0, 8, ndim]) + b''.join(int(d).to_bytes(4, 'big') for d in dims) + body

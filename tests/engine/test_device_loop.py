@@ -9,7 +9,8 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmresnet.engine import DeviceIterBasedTrainLoop, load_checkpoint_file
+from mmresnet.checkpoint import load_checkpoint_file
+from mmresnet.engine import DeviceIterBasedTrainLoop
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')

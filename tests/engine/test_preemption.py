@@ -12,7 +12,8 @@ import uuid
 import pytest
 import torch
 
-from mmresnet.engine import PREEMPTED_EXIT_CODE, PreemptionHook, load_checkpoint_file
+from mmresnet.checkpoint import load_checkpoint_file
+from mmresnet.engine import PREEMPTED_EXIT_CODE, PreemptionHook
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))

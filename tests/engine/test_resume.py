@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from mmresnet.engine import load_checkpoint_file
+from mmresnet.checkpoint import load_checkpoint_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = '''

@@ -13,8 +13,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 
+from mmresnet.checkpoint import load_checkpoint_file
 from mmresnet.engine import (AppendHistoryBuffer, AutocastOptimWrapper, DivergenceError,
-                             LazyRuntimeInfoHook, load_checkpoint_file, read_scalars)
+                             LazyRuntimeInfoHook, read_scalars)
 from .test_device_loop import make_cfg, train
 from .test_speed import tiny_classifier
 from .toy import toy_runner

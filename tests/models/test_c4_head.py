@@ -4,7 +4,7 @@ import torch
 from mmdet.registry import MODELS
 
 from mmresnet.models import PaperResLayer, PaperResNet, load_shared_head_weights
-from mmresnet.models.utils import WeightsMismatchError
+from mmresnet.checkpoint import WeightsMismatchError
 
 
 def test_bad_arguments_name_the_allowed_values():

@@ -6,13 +6,13 @@ import pytest
 import torch
 from mmdet.models.data_preprocessors import DetDataPreprocessor
 
+from mmresnet.checkpoint import RecipeMismatchError
 from mmresnet.convert import backbone_checkpoint, convert_resnet_state_dict, paper_to_torchvision
 from mmresnet.engine import RecipeHook
 from mmresnet.models import PaperResLayer, PaperResNet, PaperResNetClassifier
 from mmresnet.models.classifiers.data_preprocessor import ClsDataPreprocessor
-from mmresnet.models.utils import (RecipeMismatchError, checkpoint_recipe, load_backbone_weights,
-                                   model_recipe, module_recipe, named_recipe,
-                                   normalisation_recipe)
+from mmresnet.models.utils import (checkpoint_recipe, load_backbone_weights, model_recipe,
+                                   module_recipe, named_recipe, normalisation_recipe)
 
 CAFFE_NORM = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)
 TV_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from mmresnet.models import PaperResNet, WeightsMismatchError, load_backbone_weights
+from mmresnet.checkpoint import WeightsMismatchError
+from mmresnet.models import PaperResNet, load_backbone_weights
 
 
 def save(tmp_path, state, name='w.pth'):

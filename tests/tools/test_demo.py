@@ -83,7 +83,7 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
 
     # The detector started from the exported backbone, and its BN stayed frozen: the BN
     # affine and statistics of the trained detector are still the exported ones.
-    from mmresnet.engine import load_checkpoint_file  # the allow-list, on every torch
+    from mmresnet.checkpoint import load_checkpoint_file  # the allow-list, on every torch
     exported = load_checkpoint_file(summary['backbone_checkpoint'])['state_dict']
     det = load_checkpoint_file(summary['detector_checkpoint'])['state_dict']
     bb_bn, head_bn = _bn(det, 'backbone.'), _bn(det, 'roi_head.shared_head.')

@@ -52,7 +52,7 @@ def test_dist_train_two_cpu_processes(tmp_path):
     assert 'Iter(train) [2/2]' in out, out[-3000:]
     assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == ['iter_2.pth']
     # One checkpoint, written once (by rank 0), and it loads.
-    from mmresnet.engine import load_checkpoint_file  # the allow-list, on every torch
+    from mmresnet.checkpoint import load_checkpoint_file  # the allow-list, on every torch
     ckpt = load_checkpoint_file(str(work / 'iter_2.pth'))
     assert ckpt['meta']['iter'] == 2
     assert any(k.startswith('roi_head.shared_head.layer4.') for k in ckpt['state_dict'])

@@ -83,7 +83,7 @@ def test_image_folder_and_errors_name_the_path(checkpoint, tmp_path):
 def test_checkpoint_loads_through_the_safe_loader(checkpoint, tmp_path):
     """DetInferencer loads through MMEngine's CheckpointLoader, where the project's
     restricted unpickler refuses a pickle that would run code (and never runs it)."""
-    from mmresnet.engine import UnsafeCheckpointError
+    from mmresnet.checkpoint import UnsafeCheckpointError
     marker = tmp_path / 'PWNED'
     state = torch.load(checkpoint, weights_only=True)
     state['meta']['note'] = Payload(marker)

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmresnet.engine import load_checkpoint_file
+from mmresnet.checkpoint import RecipeMismatchError, load_checkpoint_file
 from mmresnet.models import PaperResNet
-from mmresnet.models.utils import RecipeMismatchError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

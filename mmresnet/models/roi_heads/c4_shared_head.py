@@ -24,7 +24,7 @@ def load_shared_head_weights(head, checkpoint, prefix=None, map_location='cpu'):
     The head's stage is named as in the backbone (``layer4`` for conv5_x), so the weight
     mapping is ``layer4.J.* -> head.layer4.J.*``: the checkpoint's ``layer4.`` keys are
     selected and loaded into the stage, and loading fails loudly
-    (:class:`~mmresnet.models.utils.WeightsMismatchError`) when none match or shapes differ.
+    (:class:`~mmresnet.checkpoint.WeightsMismatchError`) when none match or shapes differ.
 
     Args:
         head (PaperResLayer): The shared head.

@@ -14,9 +14,10 @@ exported backbone, the converters) therefore holds ``meta['recipe']``::
 
 ``channel_order`` is the order of the channels the network sees ('bgr', 'rgb' or 'gray'),
 ``mean`` and ``std`` are in that order. At load, an architecture mismatch raises
-:class:`RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet and PaperResLayer and
-in ``load_from``); a normalisation mismatch raises too unless the user opts out
-(``default_hooks.recipe.check_normalisation=False``, see :class:`~mmresnet.engine.RecipeHook`).
+:class:`~mmresnet.checkpoint.RecipeMismatchError` (in ``init_cfg`` Pretrained of PaperResNet
+and PaperResLayer and in ``load_from``); a normalisation mismatch raises too unless the user
+opts out (``default_hooks.recipe.check_normalisation=False``, see
+:class:`~mmresnet.engine.RecipeHook`).
 
 Third-party files carry no recipe, but the well-known names MMEngine resolves say what they
 were trained as: ``torchvision://resnet50`` is pytorch style on RGB with ImageNet's mean and
@@ -31,28 +32,16 @@ class.
 import math
 import re
 
-from .weights import WeightsMismatchError
+from ...checkpoint import RecipeMismatchError
+from ...utils import CAFFE_BGR, DETECTRON_BGR, IMAGENET_RGB
+from ..layers.arch import IMAGENET_SETTINGS
+from ..layers.blocks import Bottleneck
 
 ARCH_KEYS = ('arch', 'depth', 'style', 'shortcut', 'plain', 'base_channels', 'in_channels')
-CHANNEL_ORDERS = ('bgr', 'rgb', 'gray')
-
-
-class RecipeMismatchError(WeightsMismatchError):
-    """A checkpoint's recipe (architecture or input normalisation) differs from the model's."""
-
-
-# What the network sees with torchvision's (and mmdet's pytorch-style) weights, and with
-# the caffe-style weights (Detectron2's and MSRA's: BGR minus the mean, no division).
-IMAGENET_RGB = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                    channel_order='rgb')
-CAFFE_BGR = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], channel_order='bgr')
-# Detectron (v1) subtracted its own pixel mean.
-DETECTRON_BGR = dict(mean=[102.9801, 115.9465, 122.7717], std=[1.0, 1.0, 1.0],
-                     channel_order='bgr')
 
 # Checkpoint names MMEngine resolves (its torchvision and open-mmlab tables), with the style
-# and input normalisation their files were trained with: (full-name pattern, style,
-# normalisation). The depth comes from the name. The open-mmlab rows are those mmdet's own
+# and input normalisation (the constants of mmresnet.utils) their files were trained with:
+# (full-name pattern, style, normalisation). The depth comes from the name. The open-mmlab rows are those mmdet's own
 # ResNet configs pair with their data preprocessors (tests/models/test_mmdet_configs.py
 # checks every such config against this table). Detectron's GN nets put the stride on the
 # 3x3 (its STRIDE_1X1=False), hence pytorch style on caffe inputs.
@@ -68,7 +57,8 @@ NAMED_RECIPES = (
 
 
 def _uses_bottleneck(depth, arch='imagenet'):
-    return arch == 'imagenet' and depth in (50, 101, 152)
+    """Whether Table 1 builds ``depth`` from bottleneck blocks (the CIFAR nets never)."""
+    return arch == 'imagenet' and IMAGENET_SETTINGS.get(depth, (None, ))[0] is Bottleneck
 
 
 def module_recipe(module):
@@ -140,10 +130,6 @@ def checkpoint_recipe(checkpoint, source=None):
     return named_recipe(source)
 
 
-def _fmt(v):
-    return repr(v)
-
-
 def check_arch(recipe_arch, module, source, config_key):
     """Raise :class:`RecipeMismatchError` listing every architecture key where the
     checkpoint's recipe and ``module`` differ.
@@ -167,9 +153,9 @@ def check_arch(recipe_arch, module, source, config_key):
     diff = [k for k in keys if recipe_arch[k] != own[k]]
     if not diff:
         return
-    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_arch[k])}, model {_fmt(own[k])}'
+    sides = '; '.join(f'{k}: checkpoint {recipe_arch[k]!r}, model {own[k]!r}'
                       for k in diff)
-    fix = ', '.join(f'{config_key}.{k}={_fmt(recipe_arch[k])}' for k in diff)
+    fix = ', '.join(f'{config_key}.{k}={recipe_arch[k]!r}' for k in diff)
     hint = ''
     if 'style' in diff:
         hint = (" (style: 'pytorch' puts the stride on the 3x3 conv, torchvision/timm "
@@ -211,7 +197,7 @@ def check_normalisation(recipe_norm, own_norm, source, opt_out):
     diff = normalisation_differences(recipe_norm, own_norm)
     if not diff:
         return
-    sides = '; '.join(f'{k}: checkpoint {_fmt(recipe_norm[k])}, model {_fmt(own_norm[k])}'
+    sides = '; '.join(f'{k}: checkpoint {recipe_norm[k]!r}, model {own_norm[k]!r}'
                       for k in diff)
     raise RecipeMismatchError(
         f'{source} was trained on other inputs than this model gets: {sides}. Set '
@@ -221,7 +207,6 @@ def check_normalisation(recipe_norm, own_norm, source, opt_out):
         f'purpose with another normalisation): {opt_out}.')
 
 
-__all__ = ['ARCH_KEYS', 'CHANNEL_ORDERS', 'CAFFE_BGR', 'DETECTRON_BGR', 'IMAGENET_RGB',
-           'NAMED_RECIPES', 'RecipeMismatchError', 'check_arch', 'check_normalisation',
+__all__ = ['ARCH_KEYS', 'NAMED_RECIPES', 'check_arch', 'check_normalisation',
            'checkpoint_recipe', 'model_recipe', 'module_recipe', 'named_recipe',
            'normalisation_differences', 'normalisation_recipe']

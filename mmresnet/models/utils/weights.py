@@ -10,9 +10,8 @@ from collections import OrderedDict
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-
-class WeightsMismatchError(ValueError):
-    """A checkpoint's weights do not fit the module they are loaded into."""
+from ...checkpoint import WeightsMismatchError
+from .recipe import check_arch, checkpoint_recipe
 
 
 def split_pretrained(init_cfg, owner='module'):
@@ -107,7 +106,6 @@ def load_backbone_weights(module, checkpoint, prefix=None, map_location='cpu',
             (a file without one: the recipe of its name, e.g. ``torchvision://resnet50``,
             see :data:`~mmresnet.models.utils.recipe.NAMED_RECIPES`).
     """
-    from .recipe import check_arch, checkpoint_recipe
     source = checkpoint if isinstance(checkpoint, str) else '<checkpoint dict>'
     if isinstance(checkpoint, str):
         checkpoint = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)

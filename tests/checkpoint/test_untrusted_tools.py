@@ -1,4 +1,4 @@
-"""Issue 6 item 2 through the command lines: tools/test.py, tools/train.py --resume,
+"""Safe loading through the command lines: tools/test.py, tools/train.py --resume,
 tools/export_backbone.py and the converters refuse a code-carrying checkpoint, and the
 payload never runs."""
 import os
@@ -11,17 +11,10 @@ import torch
 
 from mmresnet.models import PaperResNet
 
+from .test_loading import Payload
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/fashion_mnist/paper-resnet20_b128-64k_fashion-mnist.py'
-
-
-class Payload:
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,7 @@
 """The one restricted unpickler and the one allow-list of the project.
 
 Every pickle the project reads goes through here: checkpoints of every scheme
-(:mod:`~mmresnet.engine.checkpoint`: ``init_cfg`` Pretrained, ``load_from``, ``--resume``,
+(:mod:`~mmresnet.checkpoint.loading`: ``init_cfg`` Pretrained, ``load_from``, ``--resume``,
 the tools), MSRA's Detectron weights (:mod:`~mmresnet.convert.msra`) and CIFAR-10 batches
 (:mod:`~mmresnet.datasets.classification`). A pickle is a program: its ``GLOBAL`` opcodes
 name any callable (``os.system``, ``builtins.eval``) and ``REDUCE`` calls it. The rule here:
@@ -46,27 +46,12 @@ import re
 import numpy as np
 import torch
 
+from .errors import CheckpointFormatError, UnsafeCheckpointError
+
 HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
 # the first torch whose add_safe_globals takes the (object, 'module.name') pairs used here,
 # and whose torch.load defaults to weights_only=True
 TORCH_WEIGHTS_ONLY_WITH_PAIRS = (2, 6)
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
-    """A file holds a global outside the allow-list (it could run code); nothing ran.
-
-    Attributes:
-        global_name (str | None): the refused ``module.name``.
-    """
-
-    def __init__(self, message, global_name=None):
-        super().__init__(message)
-        self.global_name = global_name
-
-
-class CheckpointFormatError(RuntimeError, ValueError):
-    """A file given as a checkpoint is not one (text, random bytes, empty, truncated,
-    corrupt)."""
 
 
 def history_buffer_getattr(obj, name):
@@ -226,7 +211,7 @@ def refusal(name, global_name=None, detail=None, kind='checkpoint'):
     """The message of :class:`UnsafeCheckpointError` for the file ``name``."""
     what = f'the global {global_name}' if global_name else 'objects'
     return (f'refused to load {kind + " " if kind else ""}{name}: it holds {what}, which is '
-            f'outside the safe allow-list (mmresnet.engine.safe_pickle.SAFE_GLOBALS) and '
+            f'outside the safe allow-list (mmresnet.checkpoint.safe_pickle.SAFE_GLOBALS) and '
             f'could execute code when unpickled (nothing was executed'
             f'{"; " + detail if detail else ""}). Only load files you trust; re-save a '
             'trusted checkpoint as a plain state dict of tensors.')

@@ -1,5 +1,5 @@
-"""Issue 27: one restricted unpickler and one allow-list for every load, on every supported
-torch; truncated or bit-flipped checkpoints get errors that name the file.
+"""One restricted unpickler and one allow-list for every load, on every supported torch;
+truncated or bit-flipped checkpoints get errors that name the file.
 
 Both implementations of the rule run on the running torch where it has both: torch's own
 ``weights_only`` loader with the allow-list (torch >= 2.6), and the project's unpickler as
@@ -18,15 +18,13 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmresnet.engine import safe_pickle
-from mmresnet.engine.safe_pickle import (CheckpointFormatError, RestrictedUnpickler,
-                                         UnsafeCheckpointError, safe_torch_load)
-from mmresnet.engine.tensor_files import write_checkpoint
-from mmresnet.engine import load_checkpoint_file
+from mmresnet.checkpoint import (CheckpointFormatError, UnsafeCheckpointError,
+                                 load_checkpoint_file, safe_pickle, write_checkpoint)
+from mmresnet.checkpoint.safe_pickle import RestrictedUnpickler
 from mmresnet.models import PaperResNet
 
-from .test_checkpoint_safety import Payload
-from .toy import toy_runner
+from ..engine.toy import toy_runner
+from .test_loading import Payload
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IMPLEMENTATIONS = ['project unpickler'] + (
@@ -192,7 +190,7 @@ def test_one_unpickler_and_one_allow_list_in_the_package():
                                 ('pickle', 'load'), ('pickle', 'loads'), ('torch', 'load'),
                                 ('pickle', 'Unpickler')):
                         found.append((rel, f'{node.value.id}.{node.attr}'))
-    safe = osp.join('mmresnet', 'engine', 'safe_pickle.py')
+    safe = osp.join('mmresnet', 'checkpoint', 'safe_pickle.py')
     assert {w for r, w in found if r == safe} == {'class RestrictedUnpickler', 'find_class',
                                                    'torch.load', 'pickle.Unpickler'}
     assert [x for x in found if x[0] != safe] == []

@@ -1,4 +1,5 @@
-"""Weights in the safetensors format: tensors and a JSON header, no code at all.
+"""Checkpoint file formats (:data:`~mmresnet.utils.CHECKPOINT_FORMATS`): a pickled ``.pth``,
+or weights in the safetensors format: tensors and a JSON header, no code at all.
 
 A ``.pth`` file is a pickle: the project's restricted loader keeps it safe here, but any
 other tool has to trust it. A ``.safetensors`` file (timm's and Hugging Face's format) is
@@ -11,7 +12,9 @@ Loading (:func:`load_safetensors`, reached through the project's ``CheckpointLoa
 schemes: ``init_cfg`` Pretrained, ``load_from``, ``tools/test.py``) gives back
 ``dict(state_dict=..., meta=...)``, so the recipe checks at load are the same as for a
 ``.pth``. A file is taken as safetensors by its ``.safetensors`` name or by its first bytes
-(an 8-byte header length, then ``{``).
+(an 8-byte header length, then ``{``). Writing: :func:`checkpoint_bytes` in the format
+:func:`output_format` picks, put on disk atomically by
+:func:`~mmresnet.checkpoint.saving.write_checkpoint`.
 """
 import io
 import json
@@ -19,8 +22,10 @@ import struct
 
 import torch
 
+from ..utils import CHECKPOINT_FORMATS
+from .errors import CheckpointFormatError
+
 SUFFIX = '.safetensors'
-FORMATS = ('pth', 'safetensors')
 
 
 def _safetensors():
@@ -52,6 +57,12 @@ def is_safetensors_file(filename):
         return False
 
 
+def _check_format(fmt, name):
+    if fmt not in CHECKPOINT_FORMATS:
+        raise ValueError(f'unknown format {fmt!r} for {name}; allowed values: '
+                         f'{CHECKPOINT_FORMATS}')
+
+
 def output_format(dst, fmt=None):
     """The format to write ``dst`` in: ``fmt`` ('pth' or 'safetensors'), else by the suffix.
 
@@ -61,8 +72,7 @@ def output_format(dst, fmt=None):
     """
     if fmt is None:
         return 'safetensors' if str(dst).endswith(SUFFIX) else 'pth'
-    if fmt not in FORMATS:
-        raise ValueError(f'unknown format {fmt!r} for {dst}; allowed values: {FORMATS}')
+    _check_format(fmt, dst)
     if fmt == 'pth' and str(dst).endswith(SUFFIX):
         raise ValueError(f'{dst}: a .safetensors name for a pickled .pth checkpoint; name it '
                          '.pth or write --format safetensors')
@@ -92,22 +102,12 @@ def safetensors_bytes(checkpoint, name='<checkpoint>'):
 
 def checkpoint_bytes(checkpoint, fmt='pth', name='<checkpoint>'):
     """The bytes of ``checkpoint`` (``dict(state_dict, meta)``) in ``fmt``."""
+    _check_format(fmt, name)
     if fmt == 'safetensors':
         return safetensors_bytes(checkpoint, name)
-    if fmt != 'pth':
-        raise ValueError(f'unknown format {fmt!r} for {name}; allowed values: {FORMATS}')
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
     return buf.getvalue()
-
-
-def write_checkpoint(checkpoint, dst, fmt=None):
-    """Write ``checkpoint`` to ``dst`` atomically, in ``fmt`` or the format its suffix names
-    (:func:`output_format`). Returns the format written."""
-    from .checkpoint import atomic_write
-    fmt = output_format(dst, fmt)
-    atomic_write(checkpoint_bytes(checkpoint, fmt, str(dst)), str(dst))
-    return fmt
 
 
 def load_safetensors(source, name, map_location='cpu'):
@@ -118,7 +118,6 @@ def load_safetensors(source, name, map_location='cpu'):
             truncated; the message names ``name``. (A metadata value that is no JSON, as
             other writers' plain strings, is kept as the string.)
     """
-    from .checkpoint import CheckpointFormatError
     st = _safetensors()
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
