@@ -71,6 +71,7 @@ def _tool(*args):
     return proc.returncode, proc.stderr
 
 
+@pytest.mark.e2e
 def test_tools_end_on_user_errors_without_a_traceback(tmp_path):
     code, err = _tool('tools/train.py', 'configs/nope.py')
     assert code == 2 and 'config file not found: configs/nope.py' in err

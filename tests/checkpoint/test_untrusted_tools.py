@@ -13,6 +13,8 @@ from mmresnet.models import PaperResNet
 
 from .test_loading import Payload
 
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/fashion_mnist/paper-resnet20_b128-64k_fashion-mnist.py'
 

@@ -1,12 +1,9 @@
 """Training never imports the deploy extra: ``import mmresnet`` loads neither
-``mmresnet.deploy`` nor onnx / onnxruntime / openvino, and only the tools' layers (apis,
-benchmarks) import ``mmresnet.deploy``."""
+``mmresnet.deploy`` nor onnx / onnxruntime / openvino (that only apis and benchmarks
+import ``mmresnet.deploy`` is a rule of tests/test_import_direction.py)."""
 import ast
 import subprocess
 import sys
-
-from ..models.test_import_direction import PACKAGE, imported_packages
-
 
 RUNTIMES = "('onnx', 'onnxruntime', 'openvino')"
 
@@ -28,15 +25,3 @@ def test_import_mmresnet_loads_no_runtime():
     ours = _runtime_modules('mmresnet, mmresnet.models, mmresnet.engine, mmresnet.datasets')
     assert not any(m.startswith('mmresnet.deploy') for m in ours)
     assert ours <= stack, sorted(ours - stack)
-
-
-def test_only_apis_and_benchmarks_import_deploy():
-    allowed = ('deploy', 'apis', 'benchmarks')
-    wrong = {str(f.relative_to(PACKAGE)): sorted(n for n in imported_packages(f)
-                                                  if n.startswith('mmresnet.deploy'))
-             for f in sorted(PACKAGE.rglob('*.py'))
-             if f.relative_to(PACKAGE).parts[0] not in allowed}
-    assert not {k: v for k, v in wrong.items() if v}, wrong
-    # the reader sees the imports that are there
-    assert any(n.startswith('mmresnet.deploy') for n in
-               imported_packages(PACKAGE / 'apis' / 'inference.py'))

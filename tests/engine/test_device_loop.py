@@ -107,6 +107,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))
 """
 
 
+@pytest.mark.e2e
 def test_two_process_ddp_with_device_data(tmp_path):
     """tools/dist_train.sh with 2 gloo processes: each rank builds its shard of the device
     data set, DDP trains, rank 0 writes the checkpoint."""

@@ -15,6 +15,8 @@ import torch
 from mmresnet.checkpoint import load_checkpoint_file
 from mmresnet.engine import PREEMPTED_EXIT_CODE, PreemptionHook
 
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)

@@ -1,4 +1,4 @@
-"""Issue 6 item 1: a run killed with SIGKILL resumes from its checkpoint (torch >= 2.6,
+"""A run killed with SIGKILL resumes from its checkpoint (torch >= 2.6,
 weights_only loading) and ends with the same weights as an uninterrupted run."""
 import os
 import os.path as osp
@@ -7,9 +7,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from mmresnet.checkpoint import load_checkpoint_file
+
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = '''

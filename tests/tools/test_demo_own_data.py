@@ -13,6 +13,8 @@ import pytest
 
 from ..datasets.user_folder_exports import coco_export
 
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ENV = dict(os.environ, OMP_NUM_THREADS='2')
 CLASSES = ['traffic light', 'potted plant']

@@ -9,6 +9,8 @@ import torch
 
 from .tool_loader import load_tool
 
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py')
 IMAGES = osp.join(ROOT, 'data/demo_detection/JPEGImages')

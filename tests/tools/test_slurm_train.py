@@ -7,6 +7,10 @@ import os
 import os.path as osp
 import subprocess
 
+import pytest
+
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # srun stand-in: logs its arguments; its first call plays a preempted run (the mark that

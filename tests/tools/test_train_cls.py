@@ -16,6 +16,8 @@ import torch
 from mmresnet.checkpoint import RecipeMismatchError, load_checkpoint_file
 from mmresnet.models import PaperResNet
 
+pytestmark = pytest.mark.e2e  # runs tools or training end to end
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
