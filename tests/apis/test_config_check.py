@@ -1,4 +1,4 @@
-"""Issue 6 item 4: a config value of the wrong type is named before anything is built."""
+"""A config value of the wrong type is named before anything is built."""
 import pytest
 
 from mmresnet.apis.runner import load_config

@@ -1,4 +1,4 @@
-"""Issue 27: the package, its tools and configs are Python 3.8 code (only 3.11 runs here).
+"""The package, its tools and configs are Python 3.8 code (only 3.11 runs here).
 
 ``ast.parse(feature_version=(3, 8))`` refuses 3.9+ grammar (``match``, parenthesised context
 managers, ...); the AST walk below finds what that parse accepts but 3.8 fails on at run

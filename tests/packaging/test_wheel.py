@@ -1,4 +1,4 @@
-"""Issue 27: what the built wheel promises and carries.
+"""What the built wheel promises and carries.
 
 The wheel is built once per session from a copy of the sources (nothing is written into
 the clone) with the running interpreter's setuptools, offline. Its metadata must admit the
