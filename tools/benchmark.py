@@ -35,8 +35,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmresnet.apis.runner import DictAction  # noqa: E402
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet and the speed switches)
-from mmresnet.benchmarks.models import (CLOCKS, CLS_REFERENCES, DCN_TYPES,  # noqa: E402
-                                       DTYPES, MODES, STOCK_DETECTOR, run_benchmark)
+from mmresnet.benchmarks.harness import CLOCKS  # noqa: E402
+from mmresnet.benchmarks.models import (CLS_REFERENCES, DCN_TYPES, MODES,  # noqa: E402
+                                       STOCK_DETECTOR, run_benchmark)
+from mmresnet.engine.speed_switches import DTYPES  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -18,8 +18,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
 
-from mmresnet.benchmarks.models import check_counts, interleaved_medians  # noqa: E402
-from mmresnet.engine.sync_free import AppendHistoryBuffer  # noqa: E402
+from mmresnet.benchmarks.harness import interleaved_medians  # noqa: E402
+from mmresnet.engine.runtime_info import AppendHistoryBuffer  # noqa: E402
+from mmresnet.utils import check_counts  # noqa: E402
 
 
 def round_ms(cls, length, keys=5, iters=50):

@@ -7,7 +7,7 @@ default_hooks = dict(
     # MMEngine's RuntimeInfoHook with the log values read from the device only when logged
     # (no host-device wait per iteration) and histories appended in O(1) (MMEngine's copy
     # the whole history per value: 12 ms per iteration after 600k iterations on our CPU);
-    # same logs and checkpoints (tests/engine/test_sync_free.py)
+    # same logs and checkpoints (tests/engine/test_runtime_info.py)
     runtime_info=dict(type='LazyRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),

@@ -168,7 +168,7 @@ def _plan(info):
     out = []
     sizing = info.get('sizing', {})
     if sizing.get('why'):
-        out.append('<p>Sizes chosen for the boxes (<code>mmresnet.analysis.sizing</code>):'
+        out.append('<p>Sizes chosen for the boxes (<code>mmresnet.planning.sizing</code>):'
                    '</p><ul>' + ''.join(f'<li>{_e(w)}</li>' for w in sizing['why'])
                    + '</ul>')
     if info.get('config_sizes'):

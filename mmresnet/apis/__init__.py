@@ -5,4 +5,6 @@
   ``tools/test.py``, ``tools/demo.py``); :mod:`.config_check` checks the config first.
 - :mod:`.inference`: detection on image files with MMDetection's ``DetInferencer``
   (``tools/infer.py``).
+- :mod:`.demo`: the demo's stages (``tools/demo.py``) after the plan of
+  :mod:`mmresnet.planning`.
 """

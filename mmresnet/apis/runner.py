@@ -1,8 +1,10 @@
 """The logic behind tools/train.py and tools/test.py: config + flags -> MMEngine Runner.
 
 The flags are mmdet's own (``--work-dir --resume --amp --auto-scale-lr --cfg-options
---launcher``), so a detection user's habits carry over.
+--launcher``), so a detection user's habits carry over; the demo reads its configs through
+the same parsers (:func:`training_config`, :func:`testing_config`).
 """
+import argparse
 import ast
 import os
 import os.path as osp
@@ -51,6 +53,57 @@ def add_common_args(parser):
                         help='job launcher (pytorch for torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return add_debug_arg(parser)
+
+
+def training_parser():
+    """``tools/train.py``'s command line."""
+    parser = add_common_args(argparse.ArgumentParser(description='Train a model'))
+    parser.add_argument('--amp', action='store_true', help='mixed precision (float16)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from CKPT, or with no value from the latest checkpoint of work-dir')
+    return parser
+
+
+def testing_parser():
+    """``tools/test.py``'s command line."""
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument('--show-dir', help='write images with predictions drawn, under '
+                        'work_dir/timestamp/SHOW_DIR (detectors)')
+    parser.add_argument('--show', action='store_true',
+                        help='show each image with its predictions in a window (detectors)')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each image is shown with --show (default: 2)')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_model and "
+                        'tta_pipeline (detectors, as mmdet)')
+    parser.add_argument('--protocol', choices=TEST_PROTOCOLS,
+                        help='classification test protocol (default: the config\'s)')
+    return parser
+
+
+def _cfg_options_argv(cfg_options):
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in cfg_options.items()] \
+        if cfg_options else []
+
+
+def training_config(config, work_dir, cfg_options=None):
+    """The config that ``tools/train.py CONFIG --work-dir WORK_DIR --cfg-options k=v ...``
+    trains (``cfg_options``: a dict)."""
+    return load_config(training_parser().parse_args(
+        [config, '--work-dir', work_dir] + _cfg_options_argv(cfg_options)))
+
+
+def testing_config(config, checkpoint, work_dir, cfg_options=None):
+    """The config that ``tools/test.py CONFIG CHECKPOINT --work-dir WORK_DIR --cfg-options
+    k=v ...`` reads, before its output flags (``cfg_options``: a dict)."""
+    return load_config(testing_parser().parse_args(
+        [config, checkpoint, '--work-dir', work_dir] + _cfg_options_argv(cfg_options)))
 
 
 def load_config(args):
@@ -258,6 +311,20 @@ def enable_tta(cfg):
     while 'dataset' in dataset:  # wrappers (RepeatDataset, ...) hold the real one
         dataset = dataset['dataset']
     dataset.pipeline = cfg.tta_pipeline
+    return cfg
+
+
+def prepare_test_config(args):
+    """The config of the test run that ``tools/test.py``'s ``args`` ask for (nothing is
+    built)."""
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    enable_test_outputs(cfg, out=args.out, show_dir=args.show_dir, show=args.show,
+                        wait_time=args.wait_time)
+    if args.protocol is not None:
+        apply_test_protocol(cfg, args.protocol)
+    if args.tta:
+        enable_tta(cfg)
     return cfg
 
 

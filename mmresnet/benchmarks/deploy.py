@@ -30,8 +30,10 @@ import tempfile
 
 import torch
 
-from ..engine.speed import fold_bn_into_conv, to_channels_last
-from .models import Entry, _classifier, environment, time_entries, write_report
+from ..engine.frozen_bn import fold_bn_into_conv
+from ..engine.speed_switches import to_channels_last
+from .harness import Entry, environment, time_entries, write_report
+from .models import _classifier
 
 
 def _torch_step(module, x, bf16=False, compiled=False):

@@ -22,7 +22,8 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from .models import check_choices, check_counts, environment, write_report
+from ..utils import check_choices, check_counts
+from .harness import environment, write_report
 
 LOOPS = ('IterBasedTrainLoop', 'DeviceIterBasedTrainLoop')
 DATA = ('synthetic', 'real')

@@ -10,214 +10,27 @@ forward, loss, backward, SGD update) and of inference, on synthetic data already
 device (the model step only, no data loading). Every model gets ``warmup`` untimed steps,
 then ``repeats`` timed rounds of ``iters`` steps; the rounds of all models are interleaved
 (every other round in reverse order), so a load change on a shared machine hits all of
-them; the median round is reported.
+them; the median round is reported (:mod:`.harness`). The seeded models, the random
+batches and the steps are the demo's speed probe's (:mod:`mmresnet.planning.probe`).
 Speed is printed, never asserted.
 """
-import contextlib
 import copy
-import json
-import os
 import os.path as osp
-import platform
-import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
-from ..engine.speed import fold_bn_into_conv, freeze_bn, to_channels_last
+from ..engine.speed_switches import apply_switches, check_dtype
+from ..planning.probe import (build_seeded_model, make_infer_step, make_train_step,
+                              random_detection_batch)
+from ..utils import check_choices, check_counts
+from .harness import (CLOCKS, BenchmarkSkipped, Entry, environment, resolve_device,
+                      time_entries, write_report)
 
-DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 MODES = ('train', 'infer')
 CLS_REFERENCES = ('mmdet', 'torchvision')
 STOCK_DETECTOR = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'
-
-
-class BenchmarkSkipped(RuntimeError):
-    """A benchmark entry cannot run here (missing config, package or device)."""
-
-
-# -- arguments ---------------------------------------------------------------------------
-def check_choices(kind, values, allowed):
-    """Raise naming the first of ``values`` that is not in ``allowed``, and the allowed."""
-    for v in values:
-        if v not in allowed:
-            raise ValueError(f'unknown {kind} {v!r}; allowed values: {allowed}')
-
-
-def check_counts(minimum=1, **counts):
-    """Raise naming the first of ``counts`` that is not an int >= ``minimum``."""
-    for key, val in counts.items():
-        if not isinstance(val, int) or val < minimum:
-            what = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
-            raise ValueError(f'{key} must be {what}, got {val!r}')
-
-
-# -- environment -------------------------------------------------------------------------
-def resolve_device(device):
-    if device == 'auto':
-        return 'cuda' if torch.cuda.is_available() else 'cpu'
-    if device not in ('cpu', 'cuda'):
-        raise ValueError(f'unknown device {device!r}; allowed values: auto, cpu, cuda')
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise ValueError('device "cuda" requested but torch.cuda.is_available() is False')
-    return device
-
-
-def check_dtype(dtype, device):
-    if dtype not in DTYPES:
-        raise ValueError(f'unknown dtype {dtype!r}; allowed values: {tuple(DTYPES)}')
-    if dtype == 'fp16' and device != 'cuda':
-        raise ValueError('dtype fp16 (AMP with loss scaling) needs device cuda; use bf16 '
-                         'or fp32 on cpu')
-
-
-def environment(device):
-    env = dict(torch=torch.__version__, python=platform.python_version(), device=device,
-               threads=torch.get_num_threads(), host_cpus=os.cpu_count(),
-               date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
-    if device == 'cuda':
-        env['device_name'] = torch.cuda.get_device_name()
-    else:
-        env['device_name'] = platform.processor() or platform.machine()
-    return env
-
-
-def _sync(device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
-def _peak_mem_mb(device):
-    if device == 'cuda':
-        return torch.cuda.max_memory_allocated() / 2**20
-    # ru_maxrss is in KiB on Linux: the whole process's high-water mark.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# -- one timed entry ---------------------------------------------------------------------
-class Entry:
-    """A named step function to time, and what it measured."""
-
-    def __init__(self, name, mode, step, batch, switches, backbone=None):
-        self.name, self.mode, self.step, self.batch = name, mode, step, batch
-        self.switches, self.backbone = switches, backbone
-        self.samples, self.peak_mem_mb, self.step_mem_mb = [], 0.0, None
-
-    def as_dict(self):
-        return dict(name=self.name, mode=self.mode, backbone=self.backbone,
-                    switches=self.switches,
-                    img_per_s=statistics.median(self.samples) if self.samples else None,
-                    img_per_s_rounds=self.samples, peak_mem_mb=self.peak_mem_mb,
-                    step_mem_mb=self.step_mem_mb)
-
-
-CLOCKS = ('wall', 'cpu')
-
-
-def time_entries(entries, device, warmup, iters, repeats, log=print, clock='wall'):
-    """Warm up every entry, then time ``repeats`` interleaved rounds of ``iters`` steps.
-
-    ``clock='cpu'`` times the process's CPU time (all its threads) instead of the wall
-    clock: on a CPU shared with other jobs, what the steps cost rather than how long they
-    waited (img/s per CPU-second with more than one thread)."""
-    now = time.process_time if clock == 'cpu' else time.perf_counter
-    for e in entries:
-        log(f'warm-up: {e.name} [{e.mode}]')
-        for _ in range(warmup):
-            e.step()
-        _sync(device)
-    for r in range(repeats):
-        # Odd rounds run in reverse order, so no model always runs right after another's
-        # (e.g. a memory-hungry training step) on a shared machine.
-        for e in (entries if r % 2 == 0 else entries[::-1]):
-            if device == 'cuda':
-                torch.cuda.reset_peak_memory_stats()
-                resident = torch.cuda.memory_allocated() / 2**20
-            _sync(device)
-            start = now()
-            for _ in range(iters):
-                e.step()
-            _sync(device)
-            e.samples.append(e.batch * iters / (now() - start))
-            e.peak_mem_mb = max(e.peak_mem_mb, _peak_mem_mb(device))
-            if device == 'cuda':  # what this model's step adds to the resident tensors
-                e.step_mem_mb = max(e.step_mem_mb or 0.0, e.peak_mem_mb - resident)
-        log(f'round {r + 1}/{repeats}: ' + ', '.join(
-            f'{e.name} [{e.mode}] {e.samples[-1]:.3g} img/s' for e in entries))
-    return entries
-
-
-def interleaved_medians(jobs, repeats):
-    """Median over ``repeats`` rounds of each job's value; the jobs of a round run one after
-    another, every other round in reverse order, so a load change on a shared machine hits
-    all of them."""
-    values = {name: [] for name in jobs}
-    names = list(jobs)
-    for r in range(repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            values[name].append(jobs[name]())
-    return {name: statistics.median(v) for name, v in values.items()}
-
-
-# -- steps -------------------------------------------------------------------------------
-def _optim_wrapper(model, dtype):
-    """The optim wrapper a config would build: bf16 -> ``AutocastOptimWrapper`` (the fast
-    configs'), fp16 -> MMEngine's ``AmpOptimWrapper`` (refused on CPUs by the checks)."""
-    from mmengine.optim import AmpOptimWrapper, OptimWrapper
-
-    from ..engine.sync_free import AutocastOptimWrapper
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
-    if DTYPES[dtype] is None:
-        return OptimWrapper(optimizer)
-    if DTYPES[dtype] is torch.bfloat16:
-        return AutocastOptimWrapper(optimizer=optimizer)
-    return AmpOptimWrapper(optimizer=optimizer, dtype=DTYPES[dtype])
-
-
-def make_train_step(model, data, dtype, compile_cfg):
-    """``model.train_step`` (what the Runner calls), compiled as MMEngine's
-    ``compile=`` config key does it."""
-    wrapper = _optim_wrapper(model, dtype)
-    train_step = model.train_step
-    if compile_cfg:
-        train_step = torch.compile(train_step, **compile_cfg)
-
-    def step():
-        train_step(data, wrapper)
-    return step
-
-
-def make_infer_step(fn, dtype, device, compile_cfg):
-    if compile_cfg:
-        fn = torch.compile(fn, **compile_cfg)
-    context = (torch.autocast(device, dtype=DTYPES[dtype]) if DTYPES[dtype] is not None
-               else contextlib.nullcontext())
-
-    def step():
-        with torch.no_grad(), context:
-            fn()
-    return step
-
-
-def apply_switches(model, mode, channels_last, fold_bn):
-    """Put ``model`` in ``mode`` and apply the speed switches; returns their description."""
-    switches = []
-    if mode == 'train':
-        model.train()
-        if fold_bn:
-            switches.append(f'frozen BN->affine x{freeze_bn(model, only_frozen=True)}')
-    else:
-        model.eval()
-        if fold_bn:
-            switches.append(f'BN->conv x{fold_bn_into_conv(model)}')
-    if channels_last:
-        to_channels_last(model)
-        switches.append('channels_last')
-    return switches
 
 
 # -- classifier --------------------------------------------------------------------------
@@ -356,13 +169,7 @@ def build_detector(cfg, weights=None, seed=0, log=print):
     ResNet's; our C4 head keeps mmdet's ResLayer's): with the same architecture and
     preprocessing (the backbone-swapped comparison) both then do exactly the same work.
     """
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmdet')
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.get('backbone', {}).pop('init_cfg', None)
-    torch.manual_seed(seed)
-    model = MODELS.build(model_cfg)
+    model = build_seeded_model(cfg, seed)
     if weights is not None:
         own = model.state_dict()
         if weights.keys() == own.keys() and all(weights[k].shape == own[k].shape
@@ -374,28 +181,6 @@ def build_detector(cfg, weights=None, seed=0, log=print):
                 'number of proposals/boxes at inference (training work is fixed by the '
                 'samplers)')
     return model
-
-
-def detector_data(batch, height, width, device, boxes_per_image=4, num_classes=80):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for i in range(batch):
-        xy = torch.rand(boxes_per_image, 2, generator=g) * torch.tensor([width, height]) * 0.6
-        wh = (torch.rand(boxes_per_image, 2, generator=g) * 0.3 + 0.1) * torch.tensor(
-            [width, height])
-        s = DetDataSample(metainfo=dict(
-            img_id=i, img_shape=(height, width), ori_shape=(height, width),
-            pad_shape=(height, width), batch_input_shape=(height, width),
-            scale_factor=(1.0, 1.0), flip=False))
-        s.gt_instances = InstanceData(
-            bboxes=torch.cat([xy, xy + wh], 1).to(device),
-            labels=torch.randint(0, num_classes, (boxes_per_image, ), generator=g).to(device))
-        samples.append(s)
-    inputs = [torch.randint(0, 256, (3, height, width), generator=g, dtype=torch.uint8)
-              .to(device) for _ in range(batch)]
-    return dict(inputs=inputs, data_samples=samples)
 
 
 def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, batch=1,
@@ -429,7 +214,7 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
     # labels every compared detector has (the stock COCO configs: 80 classes)
     classes = [cfg.model.get('roi_head', {}).get('bbox_head', {}).get('num_classes', 80)
                for _, cfg, _ in pairs]
-    data = detector_data(batch, height, width, device, num_classes=min(classes))
+    data = random_detection_batch(batch, height, width, device, num_classes=min(classes))
     # the reference's seeded weights, built once, for ours to start from
     ref_weights = build_detector(ref_cfg).state_dict() if ref_cfg is not None else None
     entries = []
@@ -453,15 +238,6 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
 
 
 # -- report ------------------------------------------------------------------------------
-def write_report(report, out, log=print):
-    """Write ``report`` as JSON to ``out`` (folders made), if ``out`` is given."""
-    if out:
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        with open(out, 'w') as f:
-            json.dump(report, f, indent=2)
-        log(f'wrote {out}')
-
-
 def ratios(results):
     """Ours / each reference, per mode: > 1 means ours is faster."""
     out = []

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from ..datasets.transforms import ensure_decoder
-from .models import (check_choices, check_counts, environment, interleaved_medians,
-                        write_report)
+from ..utils import check_choices, check_counts
+from .harness import environment, interleaved_medians, write_report
 
 TRAIN_PIPELINE = [
     dict(type='ResizeShortSide', size=(256, 480)),

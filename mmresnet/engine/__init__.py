@@ -6,10 +6,10 @@ from .checkpoint_hook import AtomicCheckpointHook
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionHook
 from .hooks import DivergenceError, RecipeHook, StopOnNonFiniteLossHook, WarmupUntilErrorHook
-from .speed import (FrozenBatchNorm2d, SpeedUpHook, fold_bn_into_conv, freeze_bn,
-                    to_channels_last)
-from .sync_free import (AppendHistoryBuffer, AutocastOptimWrapper, LazyRuntimeInfoHook,
-                        cpu_has_native_bf16, read_scalars, run_in_float32)
+from .autocast import AutocastOptimWrapper, cpu_has_native_bf16, run_in_float32
+from .frozen_bn import FrozenBatchNorm2d, fold_bn_into_conv, freeze_bn
+from .runtime_info import AppendHistoryBuffer, LazyRuntimeInfoHook, read_scalars
+from .speed_switches import SpeedUpHook, to_channels_last
 
 __all__ = ['AtomicCheckpointHook',
            'PREEMPTED_EXIT_CODE', 'PreemptionHook', 'DeviceIterBasedTrainLoop',

@@ -16,7 +16,7 @@ from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from ..datasets.device_data import DeviceTensorLoader
-from .sync_free import model_device
+from .autocast import model_device
 
 
 def build_device_loader(dataloader_cfg, device, seed=0):

@@ -9,7 +9,7 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from .sync_free import read_scalars
+from .runtime_info import read_scalars
 
 
 class DivergenceError(FloatingPointError):
@@ -60,7 +60,7 @@ class StopOnNonFiniteLossHook(Hook):
     The named checkpoint is the one ``last_checkpoint`` points to, written only after a
     save that passed the last rule. With ``interval=1`` the losses are read every
     iteration (one host-device wait each); a larger interval reads the recorded losses of
-    the interval in one transfer (see :mod:`mmresnet.engine.sync_free`) and still names the
+    the interval in one transfer (see :mod:`mmresnet.engine.runtime_info`) and still names the
     first bad iteration.
 
     Args:
@@ -112,7 +112,7 @@ class StopOnNonFiniteLossHook(Hook):
         """Frozen BN from scratch, when the model holds BN layers frozen (eval mode) at their
         initial statistics: the likely cause of losses that explode from the start."""
         from ..models.utils import FROZEN_BN_WAYS_OUT, frozen_initial_bns
-        from .speed import unwrap_model
+        from .frozen_bn import unwrap_model
         names = frozen_initial_bns(unwrap_model(runner.model))
         if not names:
             return ''
@@ -183,7 +183,7 @@ class RecipeHook(Hook):
 
     @staticmethod
     def _model(runner):
-        from .speed import unwrap_model  # the detector inside DDP or a --tta model
+        from .frozen_bn import unwrap_model  # the detector inside DDP or a --tta model
         return unwrap_model(runner.model)
 
     def before_save_checkpoint(self, runner, checkpoint):

@@ -137,8 +137,9 @@ def test_one_switch_against_none_in_the_same_rounds_without_a_reference():
 def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
     # Random weights decide how many proposals survive NMS: ours gets the stock model's
     # (seeded) weights, so both detect the same boxes, i.e. do the same inference work.
-    from mmresnet.benchmarks.models import (STOCK_DETECTOR, build_detector, detector_data,
+    from mmresnet.benchmarks.models import (STOCK_DETECTOR, build_detector,
                                            load_detector_config)
+    from mmresnet.planning.probe import random_detection_batch
     ref_cfg = load_detector_config(STOCK_DETECTOR, TINY_DET)
     ref_cfg.model.test_cfg.rcnn.score_thr = 0.0  # random class scores are ~1/81
     ours_cfg = copy.deepcopy(ref_cfg)
@@ -150,7 +151,7 @@ def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
     ours = build_detector(ours_cfg, weights=ref.state_dict(), log=messages.append).eval()
     assert type(ours.backbone).__name__ == 'PaperResNet' != type(ref.backbone).__name__
     assert messages == ['same weights as the reference (same parameter layout)']
-    data = ref.data_preprocessor(detector_data(1, 96, 96, 'cpu'), False)
+    data = ref.data_preprocessor(random_detection_batch(1, 96, 96, 'cpu'), False)
     with torch.no_grad():
         a, b = (m.predict(data['inputs'], data['data_samples'])[0].pred_instances
                 for m in (ours, ref))

@@ -1,14 +1,16 @@
-"""The C4 detector's training step in bf16 autocast (AutocastOptimWrapper) against float32."""
+"""bf16 autocast without loss scaling (AutocastOptimWrapper): plain autocast and SGD on a
+classifier, the C4 detector's training step against float32."""
 import copy
 
 import pytest
 import torch
+from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 
-from mmresnet.engine import AutocastOptimWrapper, cpu_has_native_bf16
-from mmresnet.engine import sync_free
+from mmresnet.engine import AutocastOptimWrapper, autocast, cpu_has_native_bf16
 
 from ..models.detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
+from .test_speed_switches import tiny_classifier
 
 
 def _sgd(model):
@@ -64,9 +66,67 @@ def test_c4_training_step_bf16_matches_float32():
 
 
 def test_without_native_bf16_the_wrapper_trains_in_float32(monkeypatch, caplog):
-    monkeypatch.setattr(sync_free, 'cpu_has_native_bf16', lambda: False)
+    monkeypatch.setattr(autocast, 'cpu_has_native_bf16', lambda: False)
     model = build_detector(tiny_detector_cfg('c4', base_channels=8)).train()
     wrapper = AutocastOptimWrapper(optimizer=_sgd(model))
     with wrapper.optim_context(model):
         assert model.backbone(torch.zeros(1, 3, 32, 32))[0].dtype == torch.float32
     assert wrapper._enabled is False
+
+
+def _batch():
+    g = torch.Generator().manual_seed(0)
+    return dict(inputs=torch.randint(0, 256, (4, 3, 32, 32), generator=g, dtype=torch.uint8),
+                data_samples=torch.tensor([0, 3, 5, 9]))
+
+
+def test_autocast_wrapper_is_bf16_autocast_and_sgd(tmp_path):
+    torch.manual_seed(0)
+    model = tiny_classifier().train()
+    ref = copy.deepcopy(model)
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type='AutocastOptimWrapper', optimizer=torch.optim.SGD(model.parameters(), lr=0.1,
+                                                               momentum=0.9)))
+    assert isinstance(wrapper, AutocastOptimWrapper)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        log = model.train_step(_batch(), wrapper)
+        data = ref.data_preprocessor(_batch(), True)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss = ref(**data, mode='loss')['loss']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        assert log['loss'].item() == loss.item()
+    for (k, a), b in zip(model.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), k
+    # the forward really ran in bf16
+    with wrapper.optim_context(model):
+        assert model.backbone.conv1(torch.zeros(1, 3, 8, 8)).dtype == torch.bfloat16
+    # its state dict is the plain optimizer's (checkpoints interchange with OptimWrapper)
+    plain = OptimWrapper(torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9))
+    plain.load_state_dict(wrapper.state_dict())
+
+
+def test_autocast_wrapper_refuses_float16():
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    with pytest.raises(ValueError, match='"bfloat16", got .float16.*AmpOptimWrapper'):
+        AutocastOptimWrapper(dtype='float16', optimizer=torch.optim.SGD(params, lr=0.1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='AmpOptimWrapper needs a GPU')
+def test_autocast_wrapper_equals_amp_bf16_cuda():
+    # loss scaling by a power of two is exact in bfloat16's (float32's) exponent range
+    from mmengine.optim import AmpOptimWrapper
+    torch.manual_seed(0)
+    model = tiny_classifier().cuda().train()
+    ref = copy.deepcopy(model)
+    wa = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    wb = AmpOptimWrapper(optimizer=torch.optim.SGD(ref.parameters(), lr=0.1),
+                         dtype='bfloat16')
+    batch = {k: v.cuda() for k, v in _batch().items()}
+    for _ in range(3):
+        model.train_step(dict(batch), wa)
+        ref.train_step(dict(batch), wb)
+    for (k, a), b in zip(model.state_dict().items(), ref.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)

@@ -1,7 +1,8 @@
 """tools/demo.py --data on a 3-image COCO export (gapped ids, a placeholder category, names
 with spaces): the whole pipeline, tools/infer.py on its detector, and the config route of
 docs/demo.md, its commands run as written. (--from-scratch: tests/tools/test_demo.py runs it
-on the embedded data; the iteration-based schedule it scales is tested below.)"""
+on the embedded data; the iteration-based schedule it scales:
+tests/planning/test_schedule.py.)"""
 import json
 import os
 import os.path as osp
@@ -111,24 +112,3 @@ def test_own_data_flags_need_data(flag):
         ['x'] if flag == '--train-ann' else []), cwd=ROOT, capture_output=True, text=True,
         timeout=120, env=ENV)
     assert proc.returncode == 2 and 'needs --data DIR' in proc.stderr
-
-
-def test_from_scratch_scales_an_iteration_schedule(tmp_path):
-    """--from-scratch on --data configs: the written iteration schedule stretched to the
-    budget, validations, lr step and checkpoint at the same fractions."""
-    from mmengine.config import Config
-
-    from mmresnet.apis.own_data import iteration_schedule
-
-    from .tool_loader import load_tool
-    demo = load_tool('demo')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
-                                   'faster-rcnn_paper-r18-c4_scratch_demo.py'))
-    iteration_schedule(cfg, 100, 10)
-    assert demo.schedule_length(cfg) == 100
-    demo.scale_schedule(cfg, 250)
-    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=250, val_interval=25)
-    assert cfg.param_scheduler[1].milestones == [200] and cfg.param_scheduler[1].end == 250
-    assert cfg.default_hooks.checkpoint.interval == 250
-    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
-    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'

@@ -4,6 +4,8 @@ import os.path as osp
 
 import pytest
 
+from mmresnet.apis.runner import prepare_test_config
+
 from .tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -12,8 +14,7 @@ CLS = osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py')
 
 
 def _cfg(*argv):
-    tool = load_tool('test')
-    return tool.prepare_config(tool.parse_args(list(argv)))
+    return prepare_test_config(load_tool('test').parse_args(list(argv)))
 
 
 def test_show_sets_the_hook_like_mmdet(tmp_path):

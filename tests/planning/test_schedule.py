@@ -1,9 +1,16 @@
-"""The schedule of tools/demo.py --data: from the data size, within the time budget."""
+"""The schedule of tools/demo.py --data: from the data size, within the time budget; a
+config's loop set to a length in its own unit (epochs or iterations)."""
+import os.path as osp
+
 import numpy as np
 import pytest
+from mmengine.config import Config
 
-from mmresnet.apis.own_data import fit_schedule, pretrain_batch, wanted_schedule
 from mmresnet.datasets import DetectionFolder
+from mmresnet.planning.schedule import (fit_schedule, iteration_schedule, loop_length,
+                                        pretrain_batch, scale_schedule, wanted_schedule)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SPEED = dict(pretrain_s=0.06, det_s=0.2, infer_s=0.1)  # about this machine's, 2 cores
 
@@ -59,33 +66,35 @@ def test_pretrain_batch_fits_the_crops():
     assert pretrain_batch(4696) == 64 and pretrain_batch(40) == 16 and pretrain_batch(3) == 2
 
 
-def test_plan_of_three_tiles_says_the_split_and_the_unvalidated(tmp_path):
-    """The labelme-style VOC export of three tiles plans (tools/demo.py --data), the
-    class-aware split and its unvalidated classes in the plan and its printout; with
-    --train-on-all, the plan says the validation images are the training images."""
-    import os.path as osp
+def test_scale_schedule_stretches_an_iteration_schedule():
+    """--from-scratch on --data configs: the written iteration schedule stretched to the
+    budget, validations, lr step and checkpoint at the same fractions."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
+                                   'faster-rcnn_paper-r18-c4_scratch_demo.py'))
+    iteration_schedule(cfg, 100, 10)
+    assert loop_length(cfg) == 100
+    scale_schedule(cfg, 250)
+    assert loop_length(cfg) == 250
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=250, val_interval=25)
+    assert cfg.param_scheduler[1].milestones == [200] and cfg.param_scheduler[1].end == 250
+    assert cfg.default_hooks.checkpoint.interval == 250
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
 
-    from mmresnet.apis.own_data import describe_plan, plan_own_data
 
-    from ..datasets.user_folder_exports import tiles_voc_export
-    root, rare = tiles_voc_export(str(tmp_path / 'three'))
-    configs = [osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                        'configs', 'demo', name) for name in (
-        'paper-resnet18-w16_tree-crops_pretrain_demo.py', 'faster-rcnn_paper-r18-c4_demo.py',
-        'faster-rcnn_paper-r18-c4_scratch_demo.py')]
-    for train_on_all in (False, True):
-        info = plan_own_data(root, str(tmp_path / f'work{train_on_all}'), *configs, 8,
-                             speed=SPEED, train_on_all=train_on_all)
-        lines = []
-        describe_plan(info, log=lines.append)
-        text = '\n'.join(lines)
-        assert info['val_is_train'] is train_on_all
-        if train_on_all:
-            assert info['unvalidated'] == [] and 'THE TRAINING IMAGES' in text
-            assert info['counts']['val']['images'] == 3
-        else:
-            assert info['unvalidated'] == ['dead tree', 'shrub']
-            assert "unvalidated  ['dead tree', 'shrub']" in text
-            assert info['counts']['train']['images'] == 2
-            assert info['counts']['val']['per_class'] == {'dead tree': 0, 'shrub': 0,
-                                                          'tree': 61}
+def test_scale_schedule_shortens_an_epoch_schedule_at_the_same_fractions():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_paper-r18-c4_demo.py'))
+    old = loop_length(cfg)
+    assert old == cfg.train_cfg.max_epochs and old >= 10
+    val, steps = cfg.train_cfg.val_interval, [
+        (s.get('end'), list(s.get('milestones', []))) for s in cfg.param_scheduler
+        if s.get('by_epoch', True)]
+    half = old // 2
+    scale_schedule(cfg, half)
+    assert loop_length(cfg) == half and cfg.default_hooks.checkpoint.interval == half
+    assert cfg.train_cfg.val_interval == max(1, round(val * half / old))
+    for sched, (_, milestones) in zip([s for s in cfg.param_scheduler
+                                       if s.get('by_epoch', True)], steps, strict=True):
+        assert sched['end'] == half
+        assert sched.get('milestones', []) == [max(1, round(m * half / old))
+                                               for m in milestones]

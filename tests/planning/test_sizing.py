@@ -1,11 +1,11 @@
-"""The C4 detector sized to a data set's boxes (mmresnet.analysis.sizing)."""
+"""The C4 detector sized to a data set's boxes (mmresnet.planning.sizing)."""
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from mmresnet.analysis.sizing import (aligned_iou, anchor_shapes, best_possible_recall,
+from mmresnet.planning.sizing import (aligned_iou, anchor_shapes, best_possible_recall,
                                       size_detector)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

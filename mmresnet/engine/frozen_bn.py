@@ -1,4 +1,5 @@
-"""Speed switches that change no result beyond floating-point tolerance.
+"""Frozen and folded BatchNorm: speed switches that change no result beyond
+floating-point tolerance.
 
 - :class:`FrozenBatchNorm2d` / :func:`freeze_bn`: a BN whose statistics and affine are
   frozen (the paper's detector, Section 4.3 / Appendix A: BN is fixed after pre-training)
@@ -6,17 +7,12 @@
   ``train()`` call can unfreeze it. State-dict keys stay those of ``nn.BatchNorm2d``.
 - :func:`fold_bn_into_conv`: for inference, every eval-mode BN right after a conv is
   folded into the conv's weight and bias (one pass over the activations fewer).
-- :func:`to_channels_last`: NHWC weights and inputs (faster convs with tensor cores / oneDNN).
-- :class:`SpeedUpHook`: applies the above from a config switch. ``torch.compile`` and fp16
-  AMP are MMEngine's own switches (``compile=True``, ``AmpOptimWrapper``); bf16 autocast
-  without loss scaling and iterations without host-device waits are in
-  :mod:`mmresnet.engine.sync_free`.
+
+A config turns them on with :class:`~mmresnet.engine.speed_switches.SpeedUpHook`.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmdet.registry import HOOKS
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -181,102 +177,4 @@ def _frozen_as_bn(frozen):
     return bn
 
 
-def _inputs_channels_last(module, args, kwargs):
-    args = tuple(a.contiguous(memory_format=torch.channels_last)
-                 if isinstance(a, torch.Tensor) and a.dim() == 4 else a for a in args)
-    return args, kwargs
-
-
-def _inputs_contiguous(module, args, kwargs):
-    args = tuple(a.contiguous() if isinstance(a, torch.Tensor) and a.dim() == 4 else a
-                 for a in args)
-    return args, kwargs
-
-
-def _reads_nchw_memory(module):
-    """mmcv's compiled ops (RoIAlign, RoIPool, deformable convs, ...) index the data
-    pointer of a feature map as NCHW and do not check its layout: fed an NHWC tensor they
-    silently compute on scrambled features."""
-    return type(module).__module__.startswith('mmcv.ops')
-
-
-def to_channels_last(model):
-    """NHWC (channels_last) weights, and NHWC inputs to the backbone, in place.
-
-    Parameters keep their identity (``Module.to`` swaps ``.data``), so an optimizer built
-    before stays valid. The inputs of ``model.backbone`` (or of ``model`` when it has no
-    backbone) are converted by a forward pre-hook; later layers keep the format, except the
-    modules of ``mmcv.ops`` (a detector's RoIAlign / RoIPool), whose inputs are made NCHW
-    contiguous again: their kernels read NCHW memory whatever the tensor's layout.
-
-    Returns:
-        nn.Module: ``model``.
-    """
-    inner = unwrap_model(model)
-    inner.to(memory_format=torch.channels_last)
-    target = getattr(inner, 'backbone', inner)
-    if not getattr(target, '_mmresnet_channels_last', False):
-        target.register_forward_pre_hook(_inputs_channels_last, with_kwargs=True)
-        target._mmresnet_channels_last = True
-    for module in inner.modules():
-        if _reads_nchw_memory(module) and not getattr(module, '_mmresnet_nchw', False):
-            module.register_forward_pre_hook(_inputs_contiguous, with_kwargs=True)
-            module._mmresnet_nchw = True
-    return model
-
-
-@HOOKS.register_module()
-class SpeedUpHook(Hook):
-    """Apply the speed switches to the runner's model from a config.
-
-    Example::
-
-        custom_hooks = [dict(type='SpeedUpHook', freeze_bn=True, channels_last=True,
-                             fold_bn_test=True)]
-        compile = True                                              # MMEngine: torch.compile
-        optim_wrapper = dict(type='AutocastOptimWrapper', optimizer=...)  # bf16 (sync_free.py)
-
-    Applied at ``before_train`` / ``before_test``, i.e. after the weights are loaded or
-    resumed and after ``model.train()``/``eval()`` set the frozen BN's mode. Checkpoints
-    keep their keys: frozen BN keep their buffers' names and BN folding into convs is only
-    done for testing.
-
-    Args:
-        freeze_bn (bool): Frozen BN (eval mode, no trainable affine) -> per-channel affine
-            for training. Default: True.
-        channels_last (bool): NHWC weights and inputs. Default: False.
-        fold_bn_test (bool): In ``before_test``, fold every BN into its conv.
-            Default: True.
-    """
-    priority = 'VERY_HIGH'
-
-    def __init__(self, freeze_bn=True, channels_last=False, fold_bn_test=True):
-        for key, val in (('freeze_bn', freeze_bn), ('channels_last', channels_last),
-                         ('fold_bn_test', fold_bn_test)):
-            if not isinstance(val, bool):
-                raise TypeError(f'SpeedUpHook: {key} must be True or False, got {val!r}')
-        self.freeze_bn = freeze_bn
-        self.channels_last = channels_last
-        self.fold_bn_test = fold_bn_test
-
-    def before_train(self, runner):
-        model = unwrap_model(runner.model)
-        model.train()  # so that norm_eval / frozen stages put their BN in eval mode
-        if self.freeze_bn:
-            n = freeze_bn(model, only_frozen=True)
-            runner.logger.info(f'SpeedUpHook: {n} frozen BN layers -> FrozenBatchNorm2d')
-        if self.channels_last:
-            to_channels_last(model)
-
-    def before_test(self, runner):
-        model = unwrap_model(runner.model)
-        model.eval()
-        if self.fold_bn_test:
-            n = fold_bn_into_conv(model)
-            runner.logger.info(f'SpeedUpHook: {n} BN layers folded into their convs')
-        if self.channels_last:
-            to_channels_last(model)
-
-
-__all__ = ['unwrap_model', 'FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv',
-           'to_channels_last', 'SpeedUpHook']
+__all__ = ['unwrap_model', 'FrozenBatchNorm2d', 'freeze_bn', 'fold_bn_into_conv']

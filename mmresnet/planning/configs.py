@@ -1,0 +1,109 @@
+"""The demo configs pointed at a data set: its files, classes and the sizes chosen for it
+(:mod:`mmresnet.planning.sizing`), the pretrained backbone, and the written config file,
+complete, that ``tools/train.py`` / ``tools/test.py`` run as it is."""
+import colorsys
+
+# Top-level helper variables of the demo configs, already merged into the keys MMEngine
+# reads; left in a written config they would show the embedded data's values.
+STALE_KEYS = ('checkpoint', 'max_epochs', 'max_iters', 'val_interval', 'scale', 'crop_size',
+              'data_root', 'dataset_type', 'metainfo', 'norm_cfg', 'train_pipeline',
+              'test_pipeline')  # building runners, cutting the crops, loading, drawing
+
+
+def _palette(n):
+    """``n`` distinct colours (golden-angle hues), RGB tuples."""
+    return [tuple(int(255 * c) for c in colorsys.hsv_to_rgb((0.33 + i * 0.618) % 1, 0.9,
+                                                             0.85)) for i in range(n)]
+
+
+def _set_resize(pipeline, size):
+    """Every ``Resize`` of a pipeline (nested TTA lists too) to a longer side of ``size``."""
+    for step in pipeline:
+        if isinstance(step, (list, tuple)):
+            _set_resize(step, size)
+        elif isinstance(step, dict):
+            if step.get('type') == 'Resize':
+                step['scale'] = (size, size)
+                step['keep_ratio'] = True
+            if 'transforms' in step:
+                _set_resize(step['transforms'], size)
+
+
+def set_pretrained(cfg, checkpoint, required=True):
+    """Point the backbone's and the C4 head's ``Pretrained`` init at ``checkpoint``.
+
+    ``required``: a part without a ``Pretrained`` init is an error naming it; otherwise it
+    is left as it is (a from-scratch config's He init)."""
+    parts = [cfg.model.backbone]
+    head = cfg.model.get('roi_head', {}).get('shared_head')
+    if head is not None:
+        parts.append(head)
+    for part in parts:
+        init = part.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            init['checkpoint'] = checkpoint
+        elif required:
+            raise ValueError(f'{part.get("type")}: the detection config must load the '
+                             "exported backbone with init_cfg=dict(type='Pretrained', "
+                             f'checkpoint=...), got init_cfg={init!r}')
+
+
+def detector_overrides(cfg, data, files, sizing, checkpoint, classes):
+    """Point a demo detection config at the data, its classes and the chosen sizes."""
+    meta = dict(classes=tuple(classes), palette=_palette(len(classes)))
+    for split, loader in (('train', 'train_dataloader'), ('val', 'val_dataloader'),
+                          ('val', 'test_dataloader')):
+        ds = cfg[loader].dataset
+        ds.update(data_root=data.root, ann_file=files[split], metainfo=meta,
+                  data_prefix=dict(img=''))
+        _set_resize(ds.pipeline, sizing['input_size'])
+    if 'tta_pipeline' in cfg:
+        _set_resize(cfg.tta_pipeline, sizing['input_size'])
+    for key in ('val_evaluator', 'test_evaluator'):
+        cfg[key].ann_file = files['val']
+    model = cfg.model
+    model.rpn_head.anchor_generator.scales = list(sizing['anchor_scales'])
+    model.rpn_head.anchor_generator.ratios = list(sizing['anchor_ratios'])
+    model.roi_head.bbox_roi_extractor.roi_layer.output_size = sizing['roi_size']
+    model.roi_head.bbox_head.roi_feat_size = sizing['roi_size'] // 2
+    model.roi_head.bbox_head.num_classes = len(classes)
+    set_pretrained(cfg, checkpoint, required=False)
+
+
+def pretrain_overrides(cfg, data, files, sizing, plan, classes):
+    """Point the demo pretraining config at the data's (thinned) training images."""
+    ds = cfg.train_dataloader.dataset
+    crop = sizing['crop_size']
+    ds.update(data_root=data.root, ann_file=files['pretrain'], data_prefix=dict(img=''),
+              crop_size=crop, context=sizing['context'])
+    for step in ds.pipeline:
+        if step.get('type') == 'RandomCropPad':
+            step.update(size=crop, padding=max(1, crop // 8))
+    cfg.train_dataloader.batch_size = plan['pretrain_batch']
+    cfg.model.num_classes = len(classes) + 1
+    iters = plan['pretrain_iters']
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters + 1
+    old = cfg.param_scheduler
+    cfg.param_scheduler = [
+        dict(old[0], end=int(max(1, min(50, iters // 12)))),
+        dict(old[1], milestones=[int(iters * 2 / 3), int(iters * 13 / 15)])]
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
+    if 'nan_guard' in cfg.default_hooks:
+        cfg.default_hooks.nan_guard.interval = max(1, min(50, iters // 10))
+    cfg.log_processor.window_size = max(1, min(50, iters // 10))
+
+
+def write_config(cfg, path, header):
+    """Write ``cfg`` to ``path`` (a ``.py`` file) below the comment line ``header``,
+    without the base files' helper variables (:data:`STALE_KEYS`, now out of date)."""
+    for key in STALE_KEYS:
+        cfg.pop(key, None)
+    with open(path, 'w', encoding='utf-8') as f:  # what Config.dump writes, after the header
+        f.write(f'# {header}\n' + cfg.pretty_text)
+    return path
+
+
+__all__ = ['STALE_KEYS', 'set_pretrained', 'detector_overrides', 'pretrain_overrides',
+           'write_config']
