@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmresnet  # noqa: E402,F401  (registers PaperResNet; safe checkpoint loading)
-from mmresnet.apis.runner import DictAction  # noqa: E402
+from mmresnet.apis.runner import DictAction, add_show_args  # noqa: E402
 from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS  # noqa: E402
 
 
@@ -37,10 +37,7 @@ def parse_args(argv=None):
     parser.add_argument('--device', help='cpu, cuda, cuda:1, ... (default: cuda if '
                         'available, else cpu)')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--show', action='store_true',
-                        help='also show each drawn image in a window')
-    parser.add_argument('--wait-time', type=float, default=2,
-                        help='seconds each image is shown with --show (default: 2)')
+    add_show_args(parser, 'also show each drawn image in a window')
     parser.add_argument('--palette', default='none',
                         help="box colours: 'none' (the config's dataset palette), "
                              "'random', 'coco', 'voc', ...")

@@ -67,6 +67,14 @@ def training_parser():
     return parser
 
 
+def add_show_args(parser, show_help):
+    """``--show`` and ``--wait-time``, as mmdet's tools spell them."""
+    parser.add_argument('--show', action='store_true', help=show_help)
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each image is shown with --show (default: 2)')
+    return parser
+
+
 def testing_parser():
     """``tools/test.py``'s command line."""
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
@@ -75,10 +83,7 @@ def testing_parser():
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
     parser.add_argument('--show-dir', help='write images with predictions drawn, under '
                         'work_dir/timestamp/SHOW_DIR (detectors)')
-    parser.add_argument('--show', action='store_true',
-                        help='show each image with its predictions in a window (detectors)')
-    parser.add_argument('--wait-time', type=float, default=2,
-                        help='seconds each image is shown with --show (default: 2)')
+    add_show_args(parser, 'show each image with its predictions in a window (detectors)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: the config's tta_model and "
                         'tta_pipeline (detectors, as mmdet)')

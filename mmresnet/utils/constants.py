@@ -14,7 +14,6 @@ CAFFE_BGR = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], channel_or
 # Detectron (v1)'s caffe models: its own pixel means.
 DETECTRON_BGR = dict(mean=[102.9801, 115.9465, 122.7717], std=[1.0, 1.0, 1.0],
                      channel_order='bgr')
-CHANNEL_ORDERS = ('bgr', 'rgb', 'gray')
 
 # The classifier's test protocols (Section 3.4): the single view, 10-crop (views averaged)
 # and fully-convolutional multi-scale.

@@ -75,6 +75,7 @@ def test_pipeline_benchmark_reports_every_stage_and_loader(jpegs, tmp_path):
         run_pipeline_benchmark(root, collates=['stack'], **QUIET)
 
 
+@pytest.mark.e2e
 def test_pipeline_cli(jpegs, tmp_path):
     root, _ = jpegs
     out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'benchmark_pipeline.py'),
@@ -159,6 +160,7 @@ def test_synthetic_stand_ins():
                                                    'PackClsInputs']
 
 
+@pytest.mark.e2e
 def test_gpu_benchmark_script_names_existing_configs_and_refuses_unknown_steps():
     # A typo here would waste a GPU run: every config it names must exist.
     import re

@@ -37,6 +37,7 @@ def check_report(report, expected):
                                            by_name[q['reference'], q['mode']])
 
 
+@pytest.mark.e2e
 def test_classifier_cli_writes_json(tmp_path):
     out = tmp_path / 'cls.json'
     env = dict(os.environ, OMP_NUM_THREADS='1')

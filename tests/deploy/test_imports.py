@@ -5,6 +5,8 @@ import ast
 import subprocess
 import sys
 
+import pytest
+
 RUNTIMES = "('onnx', 'onnxruntime', 'openvino')"
 
 
@@ -18,6 +20,7 @@ def _runtime_modules(imports):
     return set(ast.literal_eval(out))
 
 
+@pytest.mark.e2e
 def test_import_mmresnet_loads_no_runtime():
     # torch 2.1's own torch._dynamo imports onnxruntime where it is installed: what the
     # stack loads by itself is not the project's doing

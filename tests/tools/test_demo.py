@@ -50,6 +50,7 @@ def _assert_box_maps(summary):
     assert summary['bbox_mAP'] <= summary['bbox_mAP_50']
 
 
+@pytest.mark.e2e
 def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     work = tmp_path / 'demo'
     proc = subprocess.run(
