@@ -20,7 +20,7 @@ import os
 import os.path as osp
 import time
 
-from ..planning.configs import set_pretrained
+from ..planning.configs import pretrained_parts, set_pretrained
 from ..planning.plan import describe_plan, plan_embedded, plan_own_data
 from ..planning.schedule import loop_length, scale_schedule
 from .runner import (build_runner, enable_test_outputs, enable_tta, testing_config,
@@ -84,9 +84,8 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
     cfg = testing_config(config, det_checkpoint, work_dir, cfg_options)
     cfg.load_from = det_checkpoint
     _own_visualizer(cfg, f'{osp.basename(work_dir)}_test')
-    for part in (cfg.model.backbone, cfg.model.get('roi_head', {}).get('shared_head')):
-        if part is not None:  # weights come from the detector checkpoint
-            part.init_cfg = None
+    for part in pretrained_parts(cfg):  # weights come from the detector checkpoint
+        part.init_cfg = None
     tta = tta and 'tta_model' in cfg
     if tta:
         enable_tta(cfg)
@@ -153,8 +152,9 @@ def _short(classes, most=3):
 
 
 def _map_line(metrics):
-    return (f'box mAP {metrics.get("coco/bbox_mAP", float("nan")):.3f} (COCO '
-            f'mAP@[.5:.95])   mAP@.5 {metrics.get("coco/bbox_mAP_50", float("nan")):.3f}')
+    maps = _box_maps(metrics)
+    return (f'box mAP {maps["bbox_mAP"]:.3f} (COCO mAP@[.5:.95])   '
+            f'mAP@.5 {maps["bbox_mAP_50"]:.3f}')
 
 
 class _Stages:

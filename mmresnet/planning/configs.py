@@ -29,16 +29,19 @@ def _set_resize(pipeline, size):
                 _set_resize(step['transforms'], size)
 
 
+def pretrained_parts(cfg):
+    """The parts of a detection config whose weights the exported backbone gives: the
+    backbone and, where there is one, the C4 head (``roi_head.shared_head``)."""
+    head = cfg.model.get('roi_head', {}).get('shared_head')
+    return [cfg.model.backbone] + ([head] if head is not None else [])
+
+
 def set_pretrained(cfg, checkpoint, required=True):
     """Point the backbone's and the C4 head's ``Pretrained`` init at ``checkpoint``.
 
     ``required``: a part without a ``Pretrained`` init is an error naming it; otherwise it
     is left as it is (a from-scratch config's He init)."""
-    parts = [cfg.model.backbone]
-    head = cfg.model.get('roi_head', {}).get('shared_head')
-    if head is not None:
-        parts.append(head)
-    for part in parts:
+    for part in pretrained_parts(cfg):
         init = part.get('init_cfg')
         if isinstance(init, dict) and init.get('type') == 'Pretrained':
             init['checkpoint'] = checkpoint
@@ -105,5 +108,5 @@ def write_config(cfg, path, header):
     return path
 
 
-__all__ = ['STALE_KEYS', 'set_pretrained', 'detector_overrides', 'pretrain_overrides',
+__all__ = ['STALE_KEYS', 'pretrained_parts', 'set_pretrained', 'detector_overrides', 'pretrain_overrides',
            'write_config']
