@@ -18,12 +18,13 @@ classifier's softmax scores of a preprocessed batch):
 - ``project openvino bf16``: the same file through the project's backend
   (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs).
 
-Rounds of all entries interleave (:func:`~.models.time_entries`); the median round is
+Rounds of all entries interleave (:func:`~.harness.time_entries`); the median round is
 reported, and the ratios the deployment targets are stated in as the median of the
 per-round ratios. Speed is printed, never
 asserted.
 """
 import contextlib
+import copy
 import os.path as osp
 import statistics
 import tempfile
@@ -33,7 +34,7 @@ import torch
 from ..engine.frozen_bn import fold_bn_into_conv
 from ..engine.speed_switches import to_channels_last
 from .harness import Entry, environment, time_entries, write_report
-from .models import _classifier
+from .models import classifier_models
 
 
 def _torch_step(module, x, bf16=False, compiled=False):
@@ -52,11 +53,12 @@ def _torch_step(module, x, bf16=False, compiled=False):
 
 
 def _build(depth, num_classes, seed):
+    """PaperResNet-``depth`` as ``--model classifier`` times it (:func:`classifier_models`),
+    seeded, in its export form."""
     from ..deploy.export import ClassifierForExport
+    (_, build, _), = classifier_models(depth, 'pytorch', num_classes, references=[])
     torch.manual_seed(seed)
-    model = _classifier(dict(type='PaperResNet', depth=depth, shortcut='B',
-                             style='pytorch', out_indices=(3, ), norm_eval=False,
-                             frozen_stages=-1), num_classes)
+    model = build()
     model.init_weights()
     return ClassifierForExport(model.eval()).eval()
 
@@ -65,16 +67,14 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
                    compile=True, seed=0, work_dir=None, log=print):
     """``(entries, files)``: the timed entries of every batch size and the ONNX files
     written (one per batch size, static shapes as a deployment would fix them)."""
-    import openvino as ov
-
     from ..deploy.common import require
     from ..deploy.export import write_onnx
     from ..deploy.runtime import make_backend
     ort = require('onnxruntime', 'the deployment benchmark')
+    ov = require('openvino', 'the deployment benchmark')
     threads = threads or torch.get_num_threads()
     work_dir = work_dir or tempfile.mkdtemp(prefix='mmresnet_deploy_bench_')
     reference = _build(depth, num_classes, seed)
-    state = reference.state_dict()
     entries, files = [], []
     for batch in batches:
         # batch 1 steps run several images so that every round lasts about as long
@@ -87,9 +87,7 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
         xn = x.numpy()
 
         def variant(fold, channels_last):
-            m = _build(depth, num_classes, seed)
-            m.load_state_dict(state)
-            m.eval()
+            m = copy.deepcopy(reference)  # the same weights, switched on its own copy
             if fold:
                 fold_bn_into_conv(m)
             if channels_last:
@@ -144,14 +142,13 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     from ..deploy.export import build_model, load_config
     from ..deploy.runtime import DeployedDetector, make_backend
     cfg = load_config(config, cfg_options)
-    steps, batch = [], None
-    for name, fold in (('torch fp32', False), ('torch fold+CL fp32', True)):
-        model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
-        batch = batch or test_batch(cfg.test_dataloader.dataset.pipeline, image)
-        if fold:
-            fold_bn_into_conv(model)
-            to_channels_last(model)
-        steps.append((name, lambda m=model: m.test_step(batch)))
+    model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
+    batch = test_batch(cfg.test_dataloader.dataset.pipeline, image)
+    folded = copy.deepcopy(model)
+    fold_bn_into_conv(folded)
+    to_channels_last(folded)
+    steps = [(name, lambda m=m: m.test_step(batch))
+             for name, m in (('torch fp32', model), ('torch fold+CL fp32', folded))]
     for name, backend, precision in (('onnxruntime fp32', 'onnxruntime', 'fp32'),
                                      ('openvino fp32', 'openvino', 'fp32'),
                                      ('openvino bf16', 'openvino', 'bf16')):
@@ -168,7 +165,7 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
 
 
 # (ours, reference, what) per batch; 'best torch' / 'best project': the fastest PyTorch
-# entry / the fastest of those and the project's openvino backend (the issue's targets:
+# entry / the fastest of those and the project's openvino backend (the deployment targets:
 # best torch >= 1.0x ORT fp32 at batch 8, best project >= 0.95x OpenVINO bf16)
 TARGETS = [
     ('best torch', 'onnxruntime fp32', 1.0, 'fastest PyTorch path / ORT fp32'),

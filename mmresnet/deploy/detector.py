@@ -19,7 +19,8 @@ and ``NonMaxSuppression`` in the file).
 What differs from mmdet's own ``predict``, by design of the layout: boxes are clipped to
 the input (``batch_input_shape``) rather than to the unpadded ``img_shape`` (the same when
 the pipeline pads nothing, as the demo's 800 px tiles), and stay in the input's frame
-(:func:`rescale_dets` maps them back to the image, as ``rescale=True`` does).
+(:class:`~mmresnet.deploy.runtime.DeployedDetector` maps them back to the image, as
+``rescale=True`` does).
 """
 import torch
 import torch.nn as nn
@@ -207,13 +208,3 @@ class DetectorForExport(nn.Module):
         feats = self.model.extract_feat(input)
         proposals = self.proposals(feats, height, width)
         return self.detections(feats, proposals, height, width)
-
-
-def rescale_dets(dets, scale_factor):
-    """Boxes of ``dets`` (N, 5 or N, 4) from the input's pixels to the image's: divided
-    by the pipeline's ``scale_factor`` (w_scale, h_scale), as mmdet's ``rescale=True``."""
-    w, h = scale_factor
-    out = dets.clone() if isinstance(dets, torch.Tensor) else dets.copy()
-    out[:, 0:4:2] = out[:, 0:4:2] / w
-    out[:, 1:4:2] = out[:, 1:4:2] / h
-    return out

@@ -35,7 +35,6 @@ from .common import (ExportError, preprocess_image, random_image, random_input,
 from .ops import MIN_OPSET
 from .verify import verify_classifier, verify_dataset, verify_detector
 
-TASKS = ('classifier', 'detector')
 DEFAULT_OPSET = 17
 
 

@@ -20,7 +20,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from ..utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS, check_choice
-from .common import instances_as_numpy, require, test_batch
+from .common import require
 
 #: The backends that run an exported file (``DEPLOY_BACKENDS`` less PyTorch itself).
 FILE_BACKENDS = DEPLOY_BACKENDS[1:]
@@ -121,12 +121,11 @@ class DeployedDetector(BaseModel):
     ``rescale=True``). ``test_step`` returns ``DetDataSample`` as mmdet's detectors,
     so MMEngine's loops, mmdet's metrics and ``DetInferencer`` take it as a model."""
 
-    def __init__(self, backend, data_preprocessor, test_pipeline=None):
+    def __init__(self, backend, data_preprocessor):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor)
         self.backend = backend
-        self.test_pipeline = test_pipeline
         self.dataset_meta = None
 
     def forward(self, inputs, data_samples=None, mode='predict'):
@@ -149,12 +148,3 @@ class DeployedDetector(BaseModel):
                                               labels=labels.long())
             results.append(out)
         return results
-
-    def predict_file(self, image):
-        """One image file through the test pipeline (annotations not loaded):
-        ``dict(bboxes, scores, labels)`` (numpy) in the image's pixels."""
-        if self.test_pipeline is None:
-            raise ValueError('predict_file needs the test pipeline (test_pipeline=)')
-        with torch.no_grad():
-            pred = self.test_step(test_batch(self.test_pipeline, image))
-        return instances_as_numpy(pred[0].pred_instances)

@@ -30,10 +30,11 @@ def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched
     """mmdet's own ``predict`` (PyTorch) and the exported file (ONNX Runtime) on the
     image through the test pipeline: the boxes scored >= ``score_thr`` of each must be
     found in the other (same label, IoU >= ``iou``) for >= ``min_matched`` of them."""
-    ref = predict_pytorch(cfg, model, image)
-    deployed = DeployedDetector(OnnxRuntimeBackend(path), cfg.model.data_preprocessor,
-                                test_pipeline=cfg.test_dataloader.dataset.pipeline)
-    got = deployed.predict_file(image)
+    batch = test_batch(cfg.test_dataloader.dataset.pipeline, image)
+    deployed = DeployedDetector(OnnxRuntimeBackend(path), cfg.model.data_preprocessor)
+    with torch.no_grad():
+        ref, got = (instances_as_numpy(m.test_step(batch)[0].pred_instances)
+                    for m in (model, deployed))
     match = match_detections(ref, got, score_thr, iou)
     match['summary'] = (f"{match['matched']}/{match['total']} boxes >= {score_thr:g} "
                         f'matched at IoU >= {iou:g} (both ways), max score difference '
@@ -42,14 +43,6 @@ def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched
         raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree on {image}: '
                           f"{match['summary']}")
     return match
-
-
-def predict_pytorch(cfg, model, image):
-    """mmdet's ``test_step`` on one image file: ``dict(bboxes (N, 4), scores, labels)``
-    in the image's pixels (numpy)."""
-    with torch.no_grad():
-        pred = model.test_step(test_batch(cfg.test_dataloader.dataset.pipeline, image))
-    return instances_as_numpy(pred[0].pred_instances)
 
 
 def _iou(a, b):

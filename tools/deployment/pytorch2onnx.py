@@ -20,7 +20,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmresnet.apis.cli import add_debug_arg, run_tool  # noqa: E402
 from mmresnet.apis.runner import DictAction  # noqa: E402
+from mmresnet.deploy.export import DEFAULT_OPSET, ExportError, export_onnx  # noqa: E402
+from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,14 +38,14 @@ def parse_args(argv=None):
     parser.add_argument('--verify-test-set', action='store_true',
                         help='detectors: also run both on the config\'s test set: boxes '
                         'matched and the test evaluator\'s metrics (e.g. COCO mAP) of each')
-    parser.add_argument('--test-set-backend', choices=('onnxruntime', 'openvino'),
+    parser.add_argument('--test-set-backend', choices=DEPLOY_BACKENDS[1:],
                         default='onnxruntime', help='the runtime of --verify-test-set')
-    parser.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32',
+    parser.add_argument('--precision', choices=DEPLOY_PRECISIONS, default='fp32',
                         help='--verify-test-set with openvino: its inference precision')
     parser.add_argument('--image', help='an image through the config\'s test pipeline: '
                         'the trace input and the --verify input')
-    parser.add_argument('--opset', type=int, default=17,
-                        help='ONNX opset (default 17; detectors need >= 16)')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+                        help='ONNX opset (default %(default)s; detectors need >= 16)')
     parser.add_argument('--dynamic', action='store_true',
                         help='dynamic height and width (and batch for classifiers)')
     parser.add_argument('--shape', type=int, nargs=4, metavar=('N', 'C', 'H', 'W'),
@@ -50,6 +53,7 @@ def parse_args(argv=None):
                         'test crop)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, "key=value"')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if not args.out.endswith('.onnx'):
         parser.error(f'--out must end in .onnx, got {args.out}')
@@ -57,7 +61,6 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from mmresnet.deploy.export import ExportError, export_onnx
     args = parse_args(argv)
     try:
         return export_onnx(args.config, args.checkpoint, args.out, verify=args.verify,
@@ -71,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
