@@ -201,12 +201,6 @@ def load(file, **kwargs):
     return RestrictedUnpickler(file, **kwargs).load()
 
 
-def loads(data, **kwargs):
-    """``pickle.loads`` through :class:`RestrictedUnpickler` (``pickle_module`` API)."""
-    import io
-    return load(io.BytesIO(data), **kwargs)
-
-
 def refusal(name, global_name=None, detail=None, kind='checkpoint'):
     """The message of :class:`UnsafeCheckpointError` for the file ``name``."""
     what = f'the global {global_name}' if global_name else 'objects'

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_pickle
-from ..utils import CAFFE_BGR
+from ..utils import CAFFE_BGR, check_choice
 from .cli import add_format_arg
 
 STAGES = (2, 3, 4, 5)  # Detectron's res2..res5 = PaperResNet's layer1..layer4
@@ -267,8 +267,7 @@ def msra_checkpoint(converted, form='backbone'):
     keys (``init_cfg=dict(type='Pretrained', ...)``), ``'classifier'`` ``backbone.*`` +
     ``head.fc.*`` (:class:`~mmresnet.models.PaperResNetClassifier`, ``load_from``)."""
     from .resnet_state_dict import backbone_checkpoint, classifier_checkpoint
-    if form not in FORMS:
-        raise ValueError(f'unknown form {form!r}; allowed values: {FORMS}')
+    check_choice('form', form, FORMS)
     if form == 'classifier':
         if not converted['head']:
             raise ValueError('the classifier form needs the classifier blobs pred_w / pred_b '
@@ -376,8 +375,7 @@ def convert_msra_file(src, dst, form='backbone', check=True, fmt=None):
         compared) when checked.
     """
     from ..checkpoint import output_format, write_checkpoint
-    if form not in FORMS:
-        raise ValueError(f'unknown form {form!r}; allowed values: {FORMS}')
+    check_choice('form', form, FORMS)
     fmt = output_format(dst, fmt)
     blobs = load_msra_blobs(src)
     if form == 'classifier' and _classifier_pair(blobs, src) is None:

@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 import torch
 
-from ..utils import IMAGENET_RGB
+from ..utils import IMAGENET_RGB, check_choice
 
 SOURCES = ('torchvision', 'timm')
 _KEY = re.compile(r'^(conv1\.weight|bn1\.\w+|fc\.(weight|bias)|'
@@ -59,8 +59,7 @@ def check_layout(state, source='torchvision'):
         state (dict): The state dict.
         source (str): 'torchvision' or 'timm' (only used in messages).
     """
-    if source not in SOURCES:
-        raise ValueError(f'unknown source {source!r}; allowed values: {SOURCES}')
+    check_choice('source', source, SOURCES)
     if not isinstance(state, dict) or not state:
         raise ValueError(f'expected a non-empty {source} state dict, got {type(state).__name__}')
     for key in state:
@@ -201,8 +200,7 @@ def convert_file(src, dst, source='torchvision', form='classifier', check=True, 
     """
     from ..checkpoint import load_checkpoint_file, output_format, write_checkpoint
     forms = dict(classifier=classifier_checkpoint, backbone=backbone_checkpoint)
-    if form not in forms:
-        raise ValueError(f'unknown form {form!r}; allowed values: {tuple(forms)}')
+    check_choice('form', form, forms)
     fmt = output_format(dst, fmt)
     try:
         converted = convert_resnet_state_dict(load_checkpoint_file(src), source)

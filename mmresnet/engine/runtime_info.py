@@ -32,6 +32,8 @@ from mmengine.hooks import LoggerHook, RuntimeInfoHook
 from mmengine.logging import HistoryBuffer
 from mmengine.utils import apply_to
 
+from ..utils import check_counts
+
 
 def read_scalars(records):
     """Python values of a list of ``{key: scalar}`` dicts, one transfer per dtype.
@@ -149,8 +151,7 @@ class LazyRuntimeInfoHook(RuntimeInfoHook):
     """
 
     def __init__(self, max_pending=1000):
-        if not isinstance(max_pending, int) or max_pending < 1:
-            raise ValueError(f'max_pending must be a positive int, got {max_pending!r}')
+        check_counts(max_pending=max_pending)
         self.max_pending = max_pending
         self._pending = []
         self._log_interval = None

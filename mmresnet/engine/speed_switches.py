@@ -14,6 +14,7 @@ import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
+from ..utils import check_choice
 from .frozen_bn import fold_bn_into_conv, freeze_bn, unwrap_model
 
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -22,8 +23,7 @@ DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 def check_dtype(dtype, device):
     """Raise where ``dtype`` (a key of :data:`DTYPES`) is unknown or cannot run on
     ``device``."""
-    if dtype not in DTYPES:
-        raise ValueError(f'unknown dtype {dtype!r}; allowed values: {tuple(DTYPES)}')
+    check_choice('dtype', dtype, DTYPES)
     if dtype == 'fp16' and device != 'cuda':
         raise ValueError('dtype fp16 (AMP with loss scaling) needs device cuda; use bf16 '
                          'or fp32 on cpu')

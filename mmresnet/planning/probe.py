@@ -129,7 +129,7 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     w, h = (max(32, int(round(v * scale))) for v in (mw, mh))
     num_classes = det_cfg.model.roi_head.bbox_head.num_classes
     dtype, channels_last = _switches(det_cfg)
-    dtype = dtype if check_dtype(dtype, 'cpu') is None else 'fp32'
+    check_dtype(dtype, 'cpu')
     det = build_seeded_model(det_cfg)
     apply_switches(det, 'train', channels_last, False)
     data = random_detection_batch(DET_BATCH, h, w, 'cpu', num_classes=num_classes)

@@ -20,7 +20,7 @@ from mmdet.registry import MODELS
 from ..layers import (ARCHS, DEFAULT_SHORTCUT, IMAGENET_SETTINGS, BasicBlock, Bottleneck,
                       check_dcn, check_plugins, check_shortcut, check_stage_with_dcn,
                       check_style, cifar_blocks_per_stage, make_res_layer, stage_plugins)
-from ...utils import check_int, check_int_tuple
+from ...utils import check_choice, check_int, check_int_tuple
 from ..utils import (PaperModule, frozen_bn_from_scratch_message, load_backbone_weights,
                      split_pretrained)
 
@@ -104,8 +104,7 @@ class PaperResNet(PaperModule):
                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True,
                  with_cp=False, zero_init_residual=True, conv_cfg=None, dcn=None,
                  stage_with_dcn=None, plugins=None, init_cfg=None):
-        if arch not in ARCHS:
-            raise ValueError(f'unknown arch {arch!r}; allowed values: {ARCHS}')
+        check_choice('arch', arch, ARCHS)
         if arch == 'imagenet':
             if depth not in IMAGENET_SETTINGS:
                 raise ValueError(f'invalid depth {depth!r} for arch="imagenet"; allowed '

@@ -7,14 +7,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .weights import init_with_strict_pretrained, split_pretrained
 
 
-def he_init_cfg(linear_std=None):
+def he_init_cfg():
     """He et al. 2015, Section 3.4: "We initialize the weights as in [13]" (Kaiming, fan
-    out), BN / GN scale 1; a Linear layer (if any) from N(0, ``linear_std``)."""
-    cfg = [dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
-           dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
-    if linear_std is not None:
-        cfg.append(dict(type='Normal', std=linear_std, layer='Linear'))
-    return cfg
+    out), BN / GN scale 1."""
+    return [dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
 
 
 class PaperModule(BaseModule):
@@ -30,9 +27,9 @@ class PaperModule(BaseModule):
 
     norm_eval = False
 
-    def __init__(self, init_cfg=None, linear_std=None):
+    def __init__(self, init_cfg=None):
         if init_cfg is None:
-            init_cfg = he_init_cfg(linear_std)
+            init_cfg = he_init_cfg()
         else:
             split_pretrained(init_cfg, type(self).__name__)  # checks the Pretrained entry
         super().__init__(init_cfg)
