@@ -14,7 +14,7 @@ from collections import Counter
 
 from mmengine.logging import print_log
 
-from ..utils import check_choice
+from ..utils.checks import check_choice, is_int
 
 #: What a reader does with a bad annotation: raise it (named), or drop it and count it.
 ON_INVALID = ('error', 'skip')
@@ -155,12 +155,8 @@ def read_coco_json(path):
     return data
 
 
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return is_int(v) or isinstance(v, float)
 
 
 def _check_coco_entries(path, data):
@@ -180,12 +176,12 @@ def _check_coco_entries(path, data):
                                       f'needs {", ".join(names)})')
     for i, img in enumerate(data['images']):
         keys(img, f'images[{i}]', 'image', ('id', 'file_name', 'width', 'height'))
-        need(_is_int(img['id']), f'images[{i}]', '"id" must be an integer', img['id'])
+        need(is_int(img['id']), f'images[{i}]', '"id" must be an integer', img['id'])
         need(isinstance(img['file_name'], str) and img['file_name'].strip(), f'images[{i}] '
              f'(id {img["id"]})', '"file_name" must be a non-empty string', img['file_name'])
     for i, cat in enumerate(data['categories']):
         keys(cat, f'categories[{i}]', 'category', ('id', 'name'))
-        need(_is_int(cat['id']), f'categories[{i}]', '"id" must be an integer', cat['id'])
+        need(is_int(cat['id']), f'categories[{i}]', '"id" must be an integer', cat['id'])
         need(isinstance(cat['name'], str) and cat['name'].strip(), f'categories[{i}] '
              f'(id {cat["id"]})', '"name" must be a non-empty string', cat['name'])
     for key in ('id', 'name'):
@@ -198,10 +194,10 @@ def _check_coco_entries(path, data):
             seen[cat[key]] = i
     for i, ann in enumerate(data['annotations']):
         keys(ann, f'annotations[{i}]', 'annotation', ('id', 'image_id', 'category_id', 'bbox'))
-        need(_is_int(ann['id']) or isinstance(ann['id'], str), f'annotations[{i}]',
+        need(is_int(ann['id']) or isinstance(ann['id'], str), f'annotations[{i}]',
              '"id" must be an integer', ann['id'])
         for key in ('image_id', 'category_id'):
-            need(_is_int(ann[key]), f'annotation id {ann["id"]}', f'"{key}" must be an '
+            need(is_int(ann[key]), f'annotation id {ann["id"]}', f'"{key}" must be an '
                  'integer', ann[key])
         bbox = ann['bbox']
         if (not isinstance(bbox, list) or len(bbox) != 4

@@ -40,7 +40,6 @@ def _find_coco_files(root, train_ann, val_ann):
         'or name them with --train-ann / --val-ann')
 
 
-
 def _coco_images(root, path, data, cat_label, problems, kinds):
     """Images of one COCO file with their boxes (labels from ``cat_label``)."""
     images, by_id, unusable = [], {}, set()

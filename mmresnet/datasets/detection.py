@@ -90,10 +90,11 @@ class StrictCocoDataset(_CheckedMixin, CocoDataset):
                                     f'{tuple(self.metainfo["classes"])}' if name is not None
                                     else 'is not in the file\'s "categories"'))
                 continue
-            box, entry = coco_box(ann, where)
-            if not ann.get('iscrowd', False) and not self._problems.check_box(
-                    box, img['width'], img['height'], entry, self.bbox_tol):
-                continue  # a crowd region is not a box the detector learns: mmdet's rule
+            if not ann.get('iscrowd', False):  # crowd: not a box the detector learns (mmdet)
+                box, entry = coco_box(ann, where)
+                if not self._problems.check_box(box, img['width'], img['height'], entry,
+                                                self.bbox_tol):
+                    continue
             kept.append(ann)
         raw_data_info = dict(raw_data_info, raw_ann_info=kept)
         return super().parse_data_info(raw_data_info)

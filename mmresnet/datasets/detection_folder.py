@@ -115,7 +115,6 @@ class DetectionFolder:
                 f'{c["val"]["boxes"]} boxes; split: {self.split_source}')
 
 
-
 def _rel(path, root):
     rel = osp.relpath(path, root)
     return path if rel.startswith('..') else rel

@@ -101,5 +101,4 @@ def choose_split(splits, base, split_how, notes):
         f'training and one in validation): {len(val)} of {len(images)} images to validation')
 
 
-
 __all__ = ['deterministic_split', 'thin_images', 'choose_split', 'VAL_FRACTION']

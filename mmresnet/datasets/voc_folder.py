@@ -82,14 +82,21 @@ def read_voc_folder(root, on_invalid='error', check_files=True, val_fraction=Non
     sets = osp.join(root, 'ImageSets', 'Main')
     lists = {s: osp.join(sets, f'{s}.txt') for s in ('train', 'val')}
     if all(osp.isfile(p) for p in lists.values()):
-        splits = {}
+        splits, listed = {}, {}
         for split, path in lists.items():
             ids = [ln.split()[0] for ln in open(path) if ln.strip()]
             missing = [i for i in ids if i not in by_stem and i not in unreadable]
             for i in missing:
                 problems.add('listed images without annotation',
                              f'{path}: {i!r} has no Annotations/{i}.xml')
-            splits[split] = [by_stem[i] for i in ids if i in by_stem]
+            splits[split] = []
+            for i in (i for i in ids if i in by_stem):
+                if i in listed:  # one image dict in two places would be checked twice
+                    problems.add('images listed twice',
+                                 f'{path}: {i!r} is listed already in {listed[i]}')
+                    continue
+                listed[i] = path
+                splits[split].append(by_stem[i])
         source = 'ImageSets/Main/train.txt / val.txt'
     else:
         splits = dict(all=list(by_stem.values()))

@@ -2,13 +2,14 @@
 (prefixed with its owner, e.g. ``'PaperResNet: depth'``), the value and what is allowed."""
 
 
-def _is_int(value):
+def is_int(value):
+    """An int, and not a bool (which Python counts as one)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_int(name, value, minimum=1):
     """``value`` if it is an int >= ``minimum`` (a bool is not an int here)."""
-    if not _is_int(value) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
     return value
 
@@ -18,7 +19,7 @@ def check_int_tuple(name, value, minimum=1):
     if not isinstance(value, (list, tuple)):
         raise ValueError(f'{name} must be a tuple of ints, got {value!r}')
     for v in value:
-        if not _is_int(v) or v < minimum:
+        if not is_int(v) or v < minimum:
             raise ValueError(f'{name} must hold ints >= {minimum}, got {value!r}')
     return tuple(value)
 
@@ -40,6 +41,6 @@ def check_choices(name, values, allowed):
 def check_counts(minimum=1, **counts):
     """Raise naming the first of ``counts`` that is not an int >= ``minimum``."""
     for key, val in counts.items():
-        if not _is_int(val) or val < minimum:
+        if not is_int(val) or val < minimum:
             what = 'a positive int' if minimum == 1 else f'an int >= {minimum}'
             raise ValueError(f'{key} must be {what}, got {val!r}')

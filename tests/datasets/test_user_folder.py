@@ -193,6 +193,17 @@ def test_voc_box_without_a_number_is_named(tmp_path):
         read_detection_folder(root)
 
 
+def test_voc_image_listed_twice_is_named_or_dropped(tmp_path):
+    root = voc_export(str(tmp_path / 'voc'),
+                      image_sets={'train': ['a', 'b', 'a'], 'val': ['c', 'b']})
+    message = _read_error(root)
+    assert re.search(r"val.txt: 'b' is listed already in .*train.txt", message), message
+    assert re.search(r"train.txt: 'a' is listed already in .*train.txt", message), message
+    data = read_detection_folder(root, on_invalid='skip')
+    assert [osp.basename(i['file_name']) for i in data.splits['train']] == ['a.jpg', 'b.jpg']
+    assert [osp.basename(i['file_name']) for i in data.splits['val']] == ['c.jpg']
+
+
 def test_three_tiles_without_image_sets_split_by_class(tmp_path):
     """The labelme-style VOC export of three tiles: a plain 20 % hash split sent the only
     'dead tree' and both 'shrub' boxes to validation and the read was refused. The
