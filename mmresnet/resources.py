@@ -17,6 +17,8 @@ from any folder with the wheel installed.
 """
 import os.path as osp
 
+from .utils.errors import ConfigError
+
 PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
 CONTENT = ('configs', 'tools')
 
@@ -72,6 +74,32 @@ def localize_data_root(cfg):
     for key in list(cfg.keys()):
         cfg[key] = rewrite(cfg[key])
     return found
+
+
+def read_config(path):
+    """The config file at ``path`` (found as :func:`find_resource` finds it), with its
+    ``data_root`` localized; a missing file or one that does not parse is named."""
+    from mmengine.config import Config
+    path = find_resource(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as e:
+        raise ConfigError(f'{path}: not a readable config ({e})') from e
+    localize_data_root(cfg)
+    return cfg
+
+
+def merge_cfg_options(cfg, cfg_options):
+    """``--cfg-options`` (a dict, ``key.path: value``) merged into ``cfg``; a key that does
+    not merge is named with the config."""
+    try:
+        cfg.merge_from_dict(cfg_options)
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        raise ConfigError(f'--cfg-options {cfg_options}: cannot be merged into '
+                          f'{cfg.filename} ({type(e).__name__}: {e})') from e
+    return cfg
 
 
 def register_config_scope():

@@ -106,7 +106,7 @@ ALL = ('analysis', 'apis', 'benchmarks', 'checkpoint', 'convert', 'datasets', 'd
 # folder -> the packages of mmresnet it may import (besides itself)
 ALLOWED = {
     'utils': (),
-    'resources': (),
+    'resources': ('utils', ),
     'checkpoint': ('utils', ),
     'evaluation': ('utils', ),
     'models': ('utils', 'checkpoint', 'evaluation'),

@@ -8,7 +8,7 @@ traceback, exit status 2 (argparse's status for bad input).
 A user's mistake is an error of these kinds (:func:`user_errors`): a data or annotation
 file that cannot be used (:class:`~mmresnet.datasets.AnnotationError`, its
 ``DataError``), a file or folder not found, a config or ``--cfg-options`` that does not
-read or merge (:class:`~mmresnet.apis.config_check.ConfigError`), a command-line value that
+read or merge (:class:`~mmresnet.utils.errors.ConfigError`), a command-line value that
 cannot be used (:class:`UsageError`: a time budget too small), a checkpoint refused
 (weights of another network or recipe, an unsafe or damaged file). Anything else is a
 fault of the program and keeps its traceback. ``--debug`` on any tool's command line, or
@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import sys
 
-from ..utils.errors import UsageError
+from ..utils.errors import ConfigError, UsageError
 
 DEBUG_FLAG = '--debug'
 DEBUG_ENV = 'MMRESNET_DEBUG'
@@ -38,7 +38,6 @@ def user_errors():
     first."""
     from ..checkpoint import CheckpointFormatError, UnsafeCheckpointError, WeightsMismatchError
     from ..datasets import AnnotationError
-    from .config_check import ConfigError
     return (
         (AnnotationError, 'correct the annotation or image files named above (or, where '
          'the tool has it, drop bad boxes and images with --skip-invalid); the layouts read: '

@@ -6,6 +6,8 @@ the error names the key, the expected type and the value found.
 """
 from numbers import Real
 
+from ..utils.errors import ConfigError
+
 # key path -> (allowed types, description). Only keys that exist are checked.
 CHECKED_KEYS = {
     'train_cfg.max_iters': ((int, ), 'a positive int'),
@@ -26,11 +28,6 @@ CHECKED_KEYS = {
 _POSITIVE = {'train_cfg.max_iters', 'train_cfg.max_epochs', 'train_cfg.val_interval',
              'train_dataloader.batch_size', 'val_dataloader.batch_size',
              'test_dataloader.batch_size', 'optim_wrapper.optimizer.lr'}
-
-
-class ConfigError(TypeError, ValueError):
-    """A config file or a ``--cfg-options`` value that cannot be used; the message names
-    the file or key. (A TypeError and a ValueError: what the checks raised before.)"""
 
 
 def _lookup(cfg, path):

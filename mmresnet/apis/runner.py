@@ -9,13 +9,12 @@ import ast
 import os
 import os.path as osp
 
-from mmengine.config import Config
 from mmengine.config import DictAction as _MMEngineDictAction
 
-from ..resources import find_resource, localize_data_root
+from ..resources import find_resource, merge_cfg_options, read_config
 from ..utils import TEST_PROTOCOLS, check_choice
 from .cli import add_debug_arg
-from .config_check import ConfigError, check_config_types
+from .config_check import check_config_types
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -116,25 +115,15 @@ def load_config(args):
 
     A relative config path or ``data_root`` missing from the working folder is taken from
     the clone or the installed package (:mod:`mmresnet.resources`)."""
-    args.config = find_resource(args.config)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+    args.config = find_resource(args.config)  # the work dir is named after it
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    try:
-        cfg = Config.fromfile(args.config)
-    except SyntaxError as e:
-        raise ConfigError(f'{args.config}: not a readable config ({e})') from e
-    localize_data_root(cfg)
+    cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)
     if args.cfg_options is not None:
-        try:
-            cfg.merge_from_dict(args.cfg_options)
-        except (KeyError, TypeError, IndexError, AttributeError) as e:
-            raise ConfigError(f'--cfg-options {args.cfg_options}: cannot be merged into '
-                              f'{args.config} ({type(e).__name__}: {e})') from e
+        merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -43,18 +43,12 @@ def load_config(config, cfg_options=None):
     """The config file with ``cfg_options`` merged in; it must have a ``model``. A relative
     path (and ``data_root``) missing from the working folder is looked up in the installed
     package, as the training and test tools do (:mod:`mmresnet.resources`)."""
-    from mmengine.config import Config
-
-    from ..resources import find_resource, localize_data_root
-    config = find_resource(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    localize_data_root(cfg)
+    from ..resources import merge_cfg_options, read_config
+    cfg = read_config(config)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        merge_cfg_options(cfg, cfg_options)
     if 'model' not in cfg:
-        raise ValueError(f"{config} has no 'model': export and inference need a model "
+        raise ValueError(f"{cfg.filename} has no 'model': export and inference need a model "
                          'config (a classifier or detector)')
     return cfg
 

@@ -4,9 +4,9 @@ from .checks import check_choice, check_choices, check_counts, check_int, check_
 from .constants import (CAFFE_BGR, CHECKPOINT_FORMATS, DEPLOY_BACKENDS,
                         DEPLOY_PRECISIONS, DETECTRON_BGR, IMAGENET_RGB, IMG_EXTENSIONS,
                         TEST_PROTOCOLS)
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 
 __all__ = ['check_choice', 'check_choices', 'check_counts', 'check_int', 'check_int_tuple',
            'CAFFE_BGR', 'CHECKPOINT_FORMATS', 'DEPLOY_BACKENDS',
            'DEPLOY_PRECISIONS', 'DETECTRON_BGR',
-           'IMAGENET_RGB', 'IMG_EXTENSIONS', 'TEST_PROTOCOLS', 'UsageError']
+           'IMAGENET_RGB', 'IMG_EXTENSIONS', 'TEST_PROTOCOLS', 'ConfigError', 'UsageError']
