@@ -134,8 +134,7 @@ def read_coco_folder(root, train_ann=None, val_ann=None, on_invalid='error',
     else:
         source = f'{osp.basename(train_path)} / {osp.basename(val_path)}'
     return finish_folder(root, 'coco', [c['name'] for c in kept], images, source, problems,
-                         notes, check_files,
-                         dict(val_fraction=val_fraction, train_on_all=train_on_all))
+                         notes, check_files, val_fraction, train_on_all)
 
 
 __all__ = ['read_coco_folder']

@@ -153,7 +153,8 @@ class DetectionCropDataset(_ArrayClsDataset):
                                  f'{ann["category_id"]}, not one of the file\'s categories '
                                  f'{sorted(known)}')
         # Labels 1..K in category-id order, placeholders and categories without a box
-        # dropped: the labels the detector gets from the same file (user_folder).
+        # dropped: by the function that gives the detector its labels from the same file
+        # (read_coco_folder).
         cats, cat_label = category_labels(
             data['categories'], [a['category_id'] for a in data['annotations']
                                  if not a.get('iscrowd', 0)], where=self.ann_file)

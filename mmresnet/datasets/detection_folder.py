@@ -185,25 +185,23 @@ def _check_boxes(img, problems):
 
 
 def finish_folder(root, layout, classes, splits, base, problems, notes, check_files,
-                  split_how):
+                  val_fraction=None, train_on_all=False):
     """The :class:`DetectionFolder` of a layout's reading: images and boxes checked
     (``problems``: the reader's :class:`~.annotation_checks.AnnotationProblems`), the split
-    made where ``splits`` has only 'all' (``split_how``: ``val_fraction``,
-    ``train_on_all``), every class trained on. ``base``: where the split came from."""
+    made where ``splits`` has only 'all' (:func:`~.split.choose_split`), every class
+    trained on. ``base``: where the split came from."""
     for split, images in splits.items():
         kept = []
         for img in images:
             if _check_image(img, root, problems, check_files):
                 _check_boxes(img, problems)
                 kept.append(img)
-            else:
-                img.pop('entries', None)
         splits[split] = kept
     dropped = problems.settle()
     if dropped:
         notes.append(f'dropped {dropped}')
     made = 'all' in splits
-    splits, split_source = choose_split(splits, base, split_how, notes)
+    splits, split_source = choose_split(splits, base, notes, val_fraction, train_on_all)
     notes.append(f'split: {split_source}')
     for split, images in splits.items():
         if not any(len(img['boxes']) for img in images):

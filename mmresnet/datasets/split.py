@@ -73,12 +73,11 @@ def deterministic_split(images, val_fraction=VAL_FRACTION):
     return ([i for i in images if id(i) not in chosen], [i for i in images if id(i) in chosen])
 
 
-def choose_split(splits, base, split_how, notes):
+def choose_split(splits, base, notes, fraction=None, on_all=False):
     """The train/val split after the checks: the data set's own (``splits`` has 'train'
-    and 'val'), or made (``splits`` has 'all'): class-aware (:func:`deterministic_split`),
-    or every image trained on and validated on (``train_on_all``). Returns
-    (splits, source)."""
-    fraction, on_all = split_how.get('val_fraction'), split_how.get('train_on_all', False)
+    and 'val'), or made (``splits`` has 'all'): class-aware (:func:`deterministic_split`,
+    ``fraction`` to validation, default :data:`VAL_FRACTION`), or every image trained on
+    and validated on (``on_all``: ``--train-on-all``). Returns (splits, source)."""
     if 'all' not in splits:
         if fraction is not None:
             notes.append(f'--val-fraction {fraction:g} not used: the data set has its own '

@@ -102,7 +102,7 @@ def read_voc_folder(root, on_invalid='error', check_files=True, val_fraction=Non
         splits = dict(all=list(by_stem.values()))
         source = 'the images (no ImageSets/Main/train.txt and val.txt)'
     return finish_folder(root, 'voc', classes, splits, source, problems, notes, check_files,
-                         dict(val_fraction=val_fraction, train_on_all=train_on_all))
+                         val_fraction, train_on_all)
 
 
 __all__ = ['read_voc_folder']
