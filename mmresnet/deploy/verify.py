@@ -3,6 +3,7 @@ one image (matched both ways by label and IoU) and on the config's test set (wit
 evaluator's metrics of both)."""
 import numpy as np
 import torch
+from mmdet.evaluation.functional import bbox_overlaps
 
 from .common import ExportError, instances_as_numpy, test_batch
 from .runtime import DeployedDetector, OnnxRuntimeBackend, make_backend
@@ -45,15 +46,6 @@ def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched
     return match
 
 
-def _iou(a, b):
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
-
-
 def match_detections(ref, got, score_thr=0.3, iou=0.9):
     """How many boxes scored >= ``score_thr`` in either result have a box of the same
     label with IoU >= ``iou`` among all boxes of the other (so a box near the threshold
@@ -65,7 +57,7 @@ def match_detections(ref, got, score_thr=0.3, iou=0.9):
         total += len(boxes)
         if not len(boxes) or not len(b['bboxes']):
             continue
-        ious = _iou(boxes, b['bboxes'])
+        ious = bbox_overlaps(boxes, b['bboxes'], eps=1e-9)
         ious[labels[:, None] != b['labels'][None]] = 0
         best = ious.argmax(1)
         ok = ious[np.arange(len(boxes)), best] >= iou
