@@ -16,8 +16,7 @@ import os
 import os.path as osp
 
 import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
-from mmresnet.utils import (DEPLOY_BACKENDS, DEPLOY_PRECISIONS, IMG_EXTENSIONS,
-                            check_choice)
+from mmresnet.utils import IMG_EXTENSIONS
 
 
 def collect_images(paths):
@@ -137,10 +136,8 @@ def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette=
         show_progress (bool): Progress bar over the images.
     """
     from mmengine.registry import init_default_scope
-    check_choice('backend', backend, DEPLOY_BACKENDS)
-    if precision not in DEPLOY_PRECISIONS or (precision != 'fp32' and backend != 'openvino'):
-        raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
-                         f'backend, bf16 with openvino (allowed backends: {DEPLOY_BACKENDS})')
+    from mmresnet.deploy.runtime import check_backend_precision
+    check_backend_precision(backend, precision)
     cfg = load_inference_config(config, cfg_options)
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')

@@ -26,6 +26,17 @@ from .common import require
 FILE_BACKENDS = DEPLOY_BACKENDS[1:]
 
 
+def check_backend_precision(backend, precision, backends=DEPLOY_BACKENDS):
+    """``backend`` one of ``backends``, ``precision`` fp32 with every backend and bf16
+    with openvino only (its inference precision hint)."""
+    check_choice('backend', backend, backends)
+    check_choice('precision', precision, DEPLOY_PRECISIONS)
+    if precision != 'fp32' and backend != 'openvino':
+        raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
+                         "backend, bf16 with openvino's inference precision hint "
+                         '(--backend openvino)')
+
+
 def _check_file(path):
     if not osp.isfile(path):
         raise FileNotFoundError(f'ONNX file not found: {path}')
@@ -93,11 +104,8 @@ class OpenVINOBackend:
 
 def make_backend(path, backend, precision='fp32', threads=None):
     """An ONNX file's runner: ``backend`` 'onnxruntime' or 'openvino'."""
-    check_choice('backend', backend, FILE_BACKENDS)
+    check_backend_precision(backend, precision, FILE_BACKENDS)
     if backend == 'onnxruntime':
-        if precision != 'fp32':
-            raise ValueError(f'the onnxruntime backend runs fp32; precision {precision!r} is '
-                             "openvino's (--backend openvino)")
         return OnnxRuntimeBackend(path, threads)
     return OpenVINOBackend(path, precision, threads)
 

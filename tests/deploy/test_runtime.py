@@ -89,3 +89,19 @@ def test_backend_arguments_are_checked(exported):
         build_inferencer(CONFIG, onnx_file)
     with pytest.raises(ValueError, match='bf16'):
         build_inferencer(CONFIG, onnx_file, backend='onnxruntime', precision='bf16')
+
+
+@pytest.mark.parametrize('backend, precision, match', [
+    ('onnxruntime', 'bf16', r"precision 'bf16' with backend 'onnxruntime': fp32 with every"),
+    ('pytorch', 'bf16', r"precision 'bf16' with backend 'pytorch'"),
+    ('tensorrt', 'fp32', r"unknown backend 'tensorrt'; allowed values: \('pytorch', "),
+    ('openvino', 'int8', r"unknown precision 'int8'; allowed values: \('fp32', 'bf16'\)")])
+def test_backend_and_precision_are_checked_alike_by_tool_and_runtime(backend, precision,
+                                                                      match, tmp_path):
+    from mmresnet.apis.inference import build_inferencer
+    from mmresnet.deploy.runtime import make_backend
+    with pytest.raises(ValueError, match=match):
+        build_inferencer('unused.py', 'unused.onnx', backend=backend, precision=precision)
+    if backend != 'pytorch':
+        with pytest.raises(ValueError, match=match.replace("\\('pytorch', ", '')):
+            make_backend(str(tmp_path / 'x.onnx'), backend, precision)
