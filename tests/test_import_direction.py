@@ -114,7 +114,7 @@ ALLOWED = {
     'engine': ('utils', 'checkpoint', 'datasets', 'models.utils'),
     'convert': ('utils', 'checkpoint', 'models'),
     'analysis': ('utils', 'models', 'evaluation', 'mmresnet'),
-    'planning': ('utils', 'datasets', 'engine'),
+    'planning': ('utils', 'datasets', 'engine', 'models'),
     'deploy': ('utils', 'models', 'resources', 'mmresnet'),
     'apis': ('utils', 'checkpoint', 'datasets', 'engine', 'models', 'evaluation', 'analysis',
              'convert', 'planning', 'deploy', 'resources', 'mmresnet'),

@@ -19,7 +19,9 @@ import json
 import os
 import os.path as osp
 import time
+import warnings
 
+from ..models.backbones import FrozenBNFromScratchWarning
 from ..planning.configs import pretrained_parts, set_pretrained
 from ..planning.plan import describe_plan, plan_embedded, plan_own_data
 from ..planning.schedule import loop_length, scale_schedule
@@ -91,7 +93,10 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
         enable_tta(cfg)
     enable_test_outputs(cfg, show_dir=show_dir)
     files = coco_result_files(cfg, work_dir)
-    metrics = build_runner(cfg).test()
+    with warnings.catch_warnings():  # the whole detector, frozen BN too, comes from load_from
+        warnings.simplefilter('ignore', FrozenBNFromScratchWarning)
+        runner = build_runner(cfg)
+    metrics = runner.test()
     metrics.update(tta=tta, **files)
     return metrics, det_checkpoint, show_dir, seconds, trained, single
 

@@ -10,6 +10,7 @@ inference step as the Runner runs them) are what the timing harnesses of
 import contextlib
 import copy
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -23,14 +24,19 @@ LOOP_OVERHEAD = 1.15
 
 def build_seeded_model(cfg, seed=0):
     """``cfg.model`` built with random weights seeded by ``seed`` (the backbone's
-    ``init_cfg`` dropped: nothing is loaded or downloaded)."""
+    ``init_cfg`` dropped: nothing is loaded or downloaded; random weights are what is
+    timed, so a frozen-BN backbone's warning about them is not shown)."""
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
+
+    from ..models.backbones import FrozenBNFromScratchWarning
     init_default_scope('mmdet')
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     torch.manual_seed(seed)
-    return MODELS.build(model_cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FrozenBNFromScratchWarning)
+        return MODELS.build(model_cfg)
 
 
 def random_detection_batch(batch, height, width, device, boxes_per_image=4, num_classes=80):

@@ -62,6 +62,8 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'box mAP' in out and 'Epoch(val) [1]' in out and '=== pretrain' in out
+    # the detectors are pretrained or tested from their checkpoint: no frozen-BN alarm
+    assert 'FrozenBNFromScratchWarning' not in out
     # the plan of the hand-set configs: their own schedule, and the sizing rule's choice
     assert '=== plan (budget 60.0 min) ===' in out and 'best possible recall' in out
     summary = json.loads((work / 'summary.json').read_text())
