@@ -74,7 +74,8 @@ def report_user_error(exc, prog=None, file=None):
 def run_tool(main, *args, **kwargs):
     """Call a tool's ``main`` (``--debug`` taken out of ``sys.argv``); a user's mistake
     ends the process with its message and exit status 2, without a traceback, unless
-    debugging is asked for."""
+    debugging is asked for. A process group the run started (``--launcher``) is destroyed
+    before the process exits, however it ends (:func:`destroy_process_group`)."""
     debug = debug_wanted(sys.argv[1:])
     sys.argv[1:] = [a for a in sys.argv[1:] if a != DEBUG_FLAG]
     try:
@@ -83,7 +84,19 @@ def run_tool(main, *args, **kwargs):
         if debug or report_user_error(exc) is None:
             raise
         sys.exit(USER_ERROR_EXIT)
+    finally:
+        destroy_process_group()
 
 
-__all__ = ['run_tool', 'UsageError', 'add_debug_arg', 'report_user_error', 'user_errors',
+def destroy_process_group():
+    """Destroy the default process group where one was started, as PyTorch asks of every
+    distributed program before it exits: left to the interpreter's shutdown, gloo's worker
+    threads can still hold tensors and the process aborts now and then ("terminate called
+    without an active exception", exit -6) after a run that finished."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+__all__ = ['run_tool', 'destroy_process_group', 'UsageError', 'add_debug_arg', 'report_user_error', 'user_errors',
            'debug_wanted', 'USER_ERROR_EXIT', 'DEBUG_ENV']

@@ -86,3 +86,15 @@ def test_tools_end_on_user_errors_without_a_traceback(tmp_path):
                       str(tmp_path / 'w'), '--debug')
     assert code == 1 and 'Traceback' in err and 'DataError' in err
     assert 'no .xml annotation files' in err
+
+
+def test_the_process_group_is_destroyed_however_the_tool_ends(tmp_path):
+    import torch.distributed as dist
+    for i, main in enumerate((lambda: 'done', _raise(FileNotFoundError('x.py')))):
+        dist.init_process_group('gloo', init_method=f'file://{tmp_path}/pg{i}', rank=0,
+                                world_size=1)
+        try:
+            assert run_tool(main) == 'done'
+        except SystemExit as exc:
+            assert exc.code == 2
+        assert not dist.is_initialized()
