@@ -115,7 +115,7 @@ ALLOWED = {
     'convert': ('utils', 'checkpoint', 'models'),
     'analysis': ('utils', 'models', 'evaluation', 'mmresnet'),
     'planning': ('utils', 'datasets', 'engine', 'models'),
-    'deploy': ('utils', 'models', 'resources', 'mmresnet'),
+    'deploy': ('utils', 'models', 'resources', 'engine.precision', 'mmresnet'),
     'apis': ('utils', 'checkpoint', 'datasets', 'engine', 'models', 'evaluation', 'analysis',
              'convert', 'planning', 'deploy', 'resources', 'mmresnet'),
     'benchmarks': ALL[:2] + ALL[3:] + ('mmresnet', ),

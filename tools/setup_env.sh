@@ -48,13 +48,12 @@ if ! has "import mmcv.ops"; then
     echo "[setup] building mmcv 2.1.0 with ops for torch $TORCH_VERSION (6-20 minutes on 2 cores, once per machine)"
     # MMCV_SRC: a local mmcv-2.1.0 source archive (the PyPI file) for machines without PyPI.
     SRC=${MMCV_SRC:-mmcv==2.1.0}
-    # mmcv 2.1.0's setup.py needs an old setuptools; torch 2.13 wants >= 77 back afterwards.
-    pip_install "setuptools<70"
+    # built with the stack's own setuptools (SETUPTOOLS_SPEC, installed with torch above):
+    # mmcv 2.1.0's setup.py builds with 77-80 (main) and < 70 (torch2.1) alike.
     # --no-cache-dir: pip's own cache would hand back a wheel built against another torch
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} "$VPY" -m pip wheel -q \
       --disable-pip-version-check --no-cache-dir --no-deps --no-build-isolation \
       -w "$WHEELS" "$SRC"
-    pip_install "$SETUPTOOLS_SPEC"
   fi
   pip_install "$WHEELS"/mmcv-2.1.0-*.whl
 fi

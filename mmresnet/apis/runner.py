@@ -11,6 +11,7 @@ import os.path as osp
 
 from mmengine.config import DictAction as _MMEngineDictAction
 
+from ..engine.machine import decide_compile, describe_machine
 from ..resources import find_resource, merge_cfg_options, read_config
 from ..utils import TEST_PROTOCOLS, check_choice
 from .cli import add_debug_arg
@@ -130,6 +131,7 @@ def load_config(args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_config_types(cfg)
     sync_vis_backends(cfg)
+    decide_compile(cfg)
     return cfg
 
 
@@ -252,12 +254,15 @@ def init_cpu_process_group(cfg):
 
 
 def build_runner(cfg):
+    """The MMEngine Runner of ``cfg``; its log opens with what this machine decides
+    (device, bf16, threads, compile: :func:`mmresnet.engine.machine.describe_machine`)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     init_cpu_process_group(cfg)
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.logger.info('machine (mmresnet.engine.machine):\n'
+                       + '\n'.join(describe_machine()))
+    return runner
 
 
 def enable_test_outputs(cfg, out=None, show_dir=None, show=False, wait_time=2):

@@ -32,6 +32,7 @@ import tempfile
 import torch
 
 from ..engine.frozen_bn import fold_bn_into_conv
+from ..engine.precision import decide_precision
 from ..engine.speed_switches import to_channels_last
 from .harness import Entry, environment, time_entries, write_report
 from .models import classifier_models
@@ -75,6 +76,11 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
     threads = threads or torch.get_num_threads()
     work_dir = work_dir or tempfile.mkdtemp(prefix='mmresnet_deploy_bench_')
     reference = _build(depth, num_classes, seed)
+    precision = decide_precision('cpu', 'bf16')
+    bf16 = precision.autocast
+    if not bf16:
+        log(f'PyTorch bf16 entries left out: training and the project run '
+            f'{precision.describe()}')
     entries, files = [], []
     for batch in batches:
         # batch 1 steps run several images so that every round lasts about as long
@@ -97,16 +103,17 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
 
         m, xi = variant(False, False)
         steps = [('torch fp32', _torch_step(m, xi))]
-        m, xi = variant(False, True)
-        steps.append(('torch bf16+CL', _torch_step(m, xi, bf16=True)))
-        m, xi = variant(True, True)
-        steps.append(('torch fold+bf16+CL', _torch_step(m, xi, bf16=True)))
+        if bf16:
+            m, xi = variant(False, True)
+            steps.append(('torch bf16+CL', _torch_step(m, xi, bf16=True)))
+            m, xi = variant(True, True)
+            steps.append(('torch fold+bf16+CL', _torch_step(m, xi, bf16=True)))
         m, xi = variant(True, True)
         steps.append(('torch fold+CL fp32', _torch_step(m, xi)))
         if compile:
             m, xi = variant(True, True)
-            steps.append(('torch compile fold+bf16+CL',
-                          _torch_step(m, xi, bf16=True, compiled=True)))
+            steps.append((f'torch compile fold+{"bf16+" if bf16 else ""}CL',
+                          _torch_step(m, xi, bf16=bf16, compiled=True)))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # idle ORT threads spin-wait by default, taking the cores from the entries timed
@@ -122,7 +129,8 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
             steps.append((f'openvino {precision}',
                           lambda r=request, xn=xn: r.infer({0: xn})))
         project = make_backend(path, 'openvino', precision='bf16', threads=threads)
-        steps.append(('project openvino bf16', lambda p=project, xn=xn: p(xn)))
+        steps.append((f'project openvino {project.precision}',
+                      lambda p=project, xn=xn: p(xn)))
         for name, step in steps:
             def repeated(step=step, reps=reps):
                 for _ in range(reps):
@@ -187,7 +195,8 @@ def deploy_ratios(results, batches):
                if n.endswith(f'[b{batch}]') and v}
         torch_best = max((n for n in row if n.startswith('torch ')), key=row.get,
                          default=None)
-        project_best = max([n for n in (torch_best, 'project openvino bf16') if n in row],
+        project_best = max([n for n in (torch_best, 'project openvino bf16',
+                                        'project openvino fp32') if n in row],
                            key=row.get, default=None)
         aliases = {'best torch': torch_best, 'best project': project_best}
         for ours, ref, target, what in TARGETS:
@@ -218,6 +227,7 @@ def run_deploy_benchmark(depth=50, batches=(1, 8), size=224, num_classes=1000,
     time_entries(entries, 'cpu', warmup, iters, repeats, log)
     results = [e.as_dict() for e in entries]
     report = dict(env=environment('cpu'), settings=dict(
+        precision=decide_precision('cpu', 'bf16').describe(),
         depth=depth, batches=list(batches), size=size, num_classes=num_classes,
         detector=detector,
         threads=torch.get_num_threads(), warmup=warmup, iters=iters, repeats=repeats,

@@ -122,7 +122,7 @@ def classifier_entries(depth=50, style='pytorch', batch=2, size=64, num_classes=
                     inputs = model.data_preprocessor(data)['inputs']
                     step = make_infer_step(
                         lambda m=model, x=inputs: m(x, mode='tensor'), dtype, device,
-                        compile_cfg)
+                        compile_cfg, model)
                 entries.append(Entry(label, mode, step, batch, switches,
                                      type(getattr(model, 'backbone', model)).__name__))
     return entries
@@ -231,7 +231,7 @@ def detector_entries(config=None, ref_config=STOCK_DETECTOR, cfg_options=None, b
                     step = make_infer_step(  # NMS, dynamic RoI counts: not compiled
                         lambda m=model, d=batch_data: m.predict(d['inputs'],
                                                                 d['data_samples']),
-                        dtype, device, None)
+                        dtype, device, None, model)
                 entries.append(Entry(label, mode, step, batch, switches,
                                      type(getattr(model, 'backbone', model)).__name__))
     return entries
@@ -259,7 +259,7 @@ def format_table(report):
     s = report['settings']
     env = report['env']
     lines = [f"device {env['device']} ({env['device_name']}), torch {env['torch']}, "
-             f"threads {env['threads']}, dtype {s['dtype']}, batch {s['batch']}, "
+             f"threads {env['threads']}, {s.get('precision', s['dtype'])}, batch {s['batch']}, "
              f"input {s['input_size']}, compile {bool(s['compile'])}, "
              f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
              f"steps after {s['warmup']} warm-up, median"
@@ -306,12 +306,14 @@ def run_benchmark(model='classifier', depth=50, arch='imagenet', style='pytorch'
     if clock == 'cpu' and device != 'cpu':
         raise ValueError(f"clock='cpu' times the host process; it needs device cpu, got "
                          f'{device!r}')
-    check_dtype(dtype, device)
+    precision = check_dtype(dtype, device)  # bf16 asked on a CPU without it: float32
+    asked, dtype = dtype, precision.name
     compile_cfg = (dict() if compile is True else compile) or None
     height, width = size
     report = dict(env=environment(device), settings=dict(
         model=model, depth=depth, arch=arch, style=style, batch=batch, input_size=[height, width],
-        dtype=dtype, device=device, channels_last=channels_last, compile=compile_cfg or False,
+        dtype=dtype, dtype_asked=asked, precision=precision.describe(), device=device,
+        channels_last=channels_last, compile=compile_cfg or False,
         fold_bn=fold_bn, dcn=dcn, clock=clock, modes=list(modes), warmup=warmup,
         iters=iters, repeats=repeats,
         config=config, ref_config=ref_config if model == 'detector' else None,

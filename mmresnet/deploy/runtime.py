@@ -6,11 +6,13 @@ around them (the config's pipeline and preprocessor before, boxes mapped back af
     scores, = run(x)                 # x: (N, 3, H, W) float32 numpy, preprocessed
 
 Backends: ``'onnxruntime'`` (CPU execution provider) and ``'openvino'`` (CPU plugin, with
-``precision`` 'fp32' or 'bf16': OpenVINO's ``INFERENCE_PRECISION_HINT``, which runs bf16
-where the CPU has it, AVX512-BF16 / AMX, and fp32 elsewhere).
+``precision`` 'fp32' or 'bf16': OpenVINO's ``INFERENCE_PRECISION_HINT``, asked for only
+where :func:`mmresnet.engine.precision.decide_precision` runs bf16 (a CPU with AVX512-BF16 /
+AMX, ``MMRESNET_CPU_BF16`` not 0); elsewhere fp32, with a warning saying why).
 """
 import json
 import os.path as osp
+import warnings
 
 import numpy as np
 import torch
@@ -19,6 +21,7 @@ from mmdet.structures import DetDataSample
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
+from ..engine.precision import decide_precision
 from ..utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS, check_choice
 from .common import require
 
@@ -35,6 +38,19 @@ def check_backend_precision(backend, precision, backends=DEPLOY_BACKENDS):
         raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
                          "backend, bf16 with openvino's inference precision hint "
                          '(--backend openvino)')
+
+
+def runs_in(precision):
+    """The precision that runs when ``precision`` is asked for on this CPU: bf16 only where
+    :func:`~mmresnet.engine.precision.decide_precision` says so; otherwise fp32, with a
+    warning naming why."""
+    if precision != 'bf16':
+        return precision
+    decided = decide_precision('cpu', 'bf16')
+    if decided.name != 'bf16':
+        warnings.warn(f'precision bf16: running {decided.describe()}', UserWarning,
+                      stacklevel=3)
+    return decided.name
 
 
 def _check_file(path):
@@ -81,6 +97,7 @@ class OpenVINOBackend:
     def __init__(self, path, precision='fp32', threads=None):
         _check_file(path)
         check_choice('precision', precision, DEPLOY_PRECISIONS)
+        precision = runs_in(precision)
         ov = require('openvino', 'the openvino backend')
         config = {'INFERENCE_PRECISION_HINT': dict(fp32='f32', bf16='bf16')[precision],
                   'PERFORMANCE_HINT': 'LATENCY'}

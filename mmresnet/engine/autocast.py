@@ -3,10 +3,12 @@
 - :class:`AutocastOptimWrapper`: bfloat16 has float32's exponent range, so the loss
   scaling of ``AmpOptimWrapper`` (a power of two, exact in that range) only adds the
   ``GradScaler``'s wait for the GPU before every step. Runs on CPUs too (MMEngine's
-  ``AmpOptimWrapper`` refuses them), in float32 where the CPU has no native bfloat16
-  (:func:`cpu_has_native_bf16`).
+  ``AmpOptimWrapper`` refuses them), in the precision that
+  :func:`mmresnet.engine.precision.decide_precision` chooses (float32 where the CPU has
+  no native bfloat16).
 - :func:`run_in_float32`: the parts of a detector that need float32 (no bf16 kernel,
-  box coordinates) run outside autocast.
+  box coordinates) run outside autocast; :func:`apply_float32_islands` puts a detector's
+  (:data:`DETECTOR_FLOAT32`) in place wherever bf16 runs.
 """
 from contextlib import contextmanager
 
@@ -15,25 +17,18 @@ from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 from mmengine.utils import apply_to
 
+from .precision import decide_precision
+
+#: The parts of a detector that run in float32 under bf16 autocast: the RPN head (box
+#: coordinates and NMS), the RoI extractor (mmcv's RoIAlign has no bf16 kernel) and the
+#: box head; the backbone and the C4 conv5_x head, where the time goes, run in bf16.
+DETECTOR_FLOAT32 = ('rpn_head', 'roi_head.bbox_roi_extractor', 'roi_head.bbox_head')
+
 
 def model_device(model):
     """Where ``model``'s parameters are (CPU for a model without any)."""
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device('cpu')
-
-
-def cpu_has_native_bf16():
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16).
-
-    Without it, bf16 autocast on a CPU is emulated and slower than float32. Read from
-    ``/proc/cpuinfo`` (Linux); elsewhere False.
-    """
-    try:
-        with open('/proc/cpuinfo') as f:
-            flags = next((line for line in f if line.startswith('flags')), '').split()
-    except OSError:
-        return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
 
 def _to_float(value):
@@ -60,6 +55,21 @@ def run_in_float32(module, device_type):
     module._mmresnet_float32 = True
 
 
+def apply_float32_islands(model, device_type, names=DETECTOR_FLOAT32):
+    """:func:`run_in_float32` on the submodules of ``model`` (unwrapped from DDP) named by
+    ``names``; names the model lacks (a classifier has none of a detector's) are skipped.
+    Returns the names applied."""
+    inner = getattr(model, 'module', model)
+    kept = []
+    for name in names:
+        try:
+            run_in_float32(inner.get_submodule(name), device_type)
+        except AttributeError:
+            continue
+        kept.append(name)
+    return kept
+
+
 @OPTIM_WRAPPERS.register_module()
 class AutocastOptimWrapper(OptimWrapper):
     """bfloat16 autocast around the forward pass, without loss scaling.
@@ -68,8 +78,10 @@ class AutocastOptimWrapper(OptimWrapper):
     ``GradScaler`` (whose inf check waits for the GPU before every step), on CUDA and
     CPU. float16 needs loss scaling: use MMEngine's ``AmpOptimWrapper`` for it.
 
-    On a CPU without native bfloat16 (:func:`cpu_has_native_bf16`) autocast would be
-    emulated and slower: the wrapper trains in float32 instead and says so in the log.
+    The precision is :func:`~mmresnet.engine.precision.decide_precision`'s for the model's
+    device: on a CPU without native bfloat16 autocast would be emulated and slower, so the
+    wrapper trains in float32 there (``MMRESNET_CPU_BF16=1`` forces bf16); the log says
+    which and why.
 
     Args:
         dtype (str): ``'bfloat16'`` (the only one allowed). Default: ``'bfloat16'``.
@@ -81,7 +93,7 @@ class AutocastOptimWrapper(OptimWrapper):
         **kwargs: As :class:`mmengine.optim.OptimWrapper` (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
     """
-    DETECTOR_FLOAT32 = ('rpn_head', 'roi_head.bbox_roi_extractor', 'roi_head.bbox_head')
+    DETECTOR_FLOAT32 = DETECTOR_FLOAT32
 
     def __init__(self, dtype='bfloat16', float32_modules=DETECTOR_FLOAT32, **kwargs):
         if dtype not in ('bfloat16', torch.bfloat16):
@@ -91,24 +103,15 @@ class AutocastOptimWrapper(OptimWrapper):
         self.cast_dtype = torch.bfloat16
         self.float32_modules = tuple(float32_modules)
         self._enabled = None
+        self.precision = None
 
     def _prepare(self, model, device_type):
         from mmengine.logging import print_log
-        self._enabled = device_type != 'cpu' or cpu_has_native_bf16()
-        if not self._enabled:
-            print_log('AutocastOptimWrapper: this CPU has no native bfloat16 (avx512_bf16 / '
-                      'amx_bf16), where bf16 is emulated and slower: training in float32',
-                      logger='current', level=30)
-            return
-        inner = getattr(model, 'module', model)
-        kept = []
-        for name in self.float32_modules:
-            try:
-                run_in_float32(inner.get_submodule(name), device_type)
-                kept.append(name)
-            except AttributeError:
-                continue
-        print_log(f'AutocastOptimWrapper: bfloat16 autocast on {device_type}'
+        self.precision = decide_precision(device_type, 'bf16')
+        self._enabled = self.precision.autocast
+        kept = (apply_float32_islands(model, device_type, self.float32_modules)
+                if self._enabled else [])
+        print_log(f'AutocastOptimWrapper: training in {self.precision.describe()}'
                   + (f'; float32 in {", ".join(kept)}' if kept else ''), logger='current')
 
     @contextmanager
@@ -121,4 +124,5 @@ class AutocastOptimWrapper(OptimWrapper):
             yield
 
 
-__all__ = ['model_device', 'AutocastOptimWrapper', 'cpu_has_native_bf16', 'run_in_float32']
+__all__ = ['model_device', 'AutocastOptimWrapper', 'DETECTOR_FLOAT32', 'apply_float32_islands',
+           'run_in_float32']

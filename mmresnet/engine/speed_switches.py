@@ -8,7 +8,8 @@
   MMEngine's own switches (``compile=True``, ``AmpOptimWrapper``); bf16 autocast without
   loss scaling is :mod:`mmresnet.engine.autocast`, iterations without host-device waits
   :mod:`mmresnet.engine.runtime_info`.
-- :func:`check_dtype`: the precisions a timing can ask for (:data:`DTYPES`) on a device.
+- :func:`check_dtype`: the precision that runs when a timing asks for one of
+  :data:`DTYPES` on a device (:func:`mmresnet.engine.precision.decide_precision`).
 """
 import torch
 from mmdet.registry import HOOKS
@@ -16,17 +17,17 @@ from mmengine.hooks import Hook
 
 from ..utils import check_choice
 from .frozen_bn import fold_bn_into_conv, freeze_bn, unwrap_model
+from .precision import decide_precision
 
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def check_dtype(dtype, device):
-    """Raise where ``dtype`` (a key of :data:`DTYPES`) is unknown or cannot run on
-    ``device``."""
+    """The :class:`~mmresnet.engine.precision.Precision` that runs where a timing asks for
+    ``dtype`` (a key of :data:`DTYPES`) on ``device``: bf16 on a CPU without native
+    bfloat16 is float32, as in training; unknown names and fp16 off CUDA raise."""
     check_choice('dtype', dtype, DTYPES)
-    if dtype == 'fp16' and device != 'cuda':
-        raise ValueError('dtype fp16 (AMP with loss scaling) needs device cuda; use bf16 '
-                         'or fp32 on cpu')
+    return decide_precision(device, dtype)
 
 
 def apply_switches(model, mode, channels_last, fold_bn):

@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import time
 
+from ..engine.machine import describe_machine, machine_facts
 from .configs import detector_overrides, pretrain_overrides, write_config
 from .probe import measure_speed
 from .schedule import MAX_PRETRAIN_BOXES, fit_schedule, iteration_schedule, wanted_schedule
@@ -22,7 +23,7 @@ def _data_info(data):
     """What the plan says of the data: folder, layout, split, counts, notes."""
     return dict(root=data.root, layout=data.layout, split=data.split_source,
                 val_is_train=data.val_is_train, unvalidated=list(data.unvalidated),
-                counts=data.counts(), notes=data.notes)
+                counts=data.counts(), notes=data.notes, machine=machine_facts())
 
 
 def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_config,
@@ -140,6 +141,10 @@ def describe_plan(info, log=print):
     log('=== sizes (mmresnet.planning.sizing) ===')
     for line in s['why']:
         log(f'  {line}')
+    if info.get('machine'):
+        log('=== machine (mmresnet.engine.machine) ===')
+        for line in describe_machine(info['machine']):
+            log(line)
     log(f'=== plan (budget {p["budget_s"] / 60:.1f} min) ===')
     log(f'pretraining  {p["pretrain_iters"]} iterations of {p["pretrain_batch"]} crops of '
         f'{s["crop_size"]} px')
@@ -149,7 +154,9 @@ def describe_plan(info, log=print):
         + (f'; cut to the budget (all {p["wanted_det_iters"]} would take about '
            f'{p["full_s"] / 60:.0f} min: --budget-min {math.ceil(p["full_s"] / 60)})'
            if p['cut_by_budget'] else ''))
-    log(f'expected     {p["expected_s"] / 60:.1f} min (seconds per iteration measured here)')
+    speed = info.get('speed', {})
+    log(f'expected     {p["expected_s"] / 60:.1f} min (seconds per iteration measured here'
+        + (f', training in {speed["precision"]}' if speed.get('precision') else '') + ')')
     log(f'configs      {", ".join(info["configs"].values())}')
 
 

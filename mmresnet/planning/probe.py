@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import torch
 
+from ..engine.precision import TEST_PRECISION
 from ..engine.speed_switches import DTYPES, apply_switches, check_dtype
 from .schedule import DET_BATCH
 
@@ -91,13 +92,18 @@ def make_train_step(model, data, dtype, compile_cfg):
     return step
 
 
-def make_infer_step(fn, dtype, device, compile_cfg):
+def make_infer_step(fn, dtype, device, compile_cfg, model=None):
     """``fn`` without gradients, in ``dtype``'s autocast (:data:`DTYPES`), compiled as
-    MMEngine's ``compile=`` config key does it."""
+    MMEngine's ``compile=`` config key does it. Under bf16, ``model``'s detector parts
+    that need float32 (NMS, RoIAlign) run outside autocast, as in training."""
     if compile_cfg:
         fn = torch.compile(fn, **compile_cfg)
-    context = (torch.autocast(device, dtype=DTYPES[dtype]) if DTYPES[dtype] is not None
-               else contextlib.nullcontext())
+    context = contextlib.nullcontext()
+    if DTYPES[dtype] is not None:
+        context = torch.autocast(device, dtype=DTYPES[dtype])
+        if model is not None:
+            from ..engine.autocast import apply_float32_islands
+            apply_float32_islands(model, device)
 
     def step():
         with torch.no_grad(), context:
@@ -119,30 +125,34 @@ def seconds_per_call(step, warmup, iters):
     return LOOP_OVERHEAD * float(np.median(fastest))
 
 
-def _switches(cfg):
-    """The speed switches a config turns on: its dtype and channels_last."""
-    dtype = 'bf16' if cfg.optim_wrapper.get('type') == 'AutocastOptimWrapper' else 'fp32'
+def _switches(cfg, device='cpu'):
+    """The speed switches a config turns on, as they run here: its precision
+    (:func:`~mmresnet.engine.speed_switches.check_dtype`: bf16 only where the device
+    computes it natively) and channels_last."""
+    wanted = 'bf16' if cfg.optim_wrapper.get('type') == 'AutocastOptimWrapper' else 'fp32'
     channels_last = any(h.get('type') == 'SpeedUpHook' and h.get('channels_last')
                         for h in cfg.get('custom_hooks', []))
-    return dtype, channels_last
+    return check_dtype(wanted, device), channels_last
 
 
 def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=print):
     """Seconds per training iteration of both models and per test image of the detector,
-    on random data of the chosen sizes (seeded random weights; nothing is loaded)."""
+    on random data of the chosen sizes (seeded random weights; nothing is loaded), each in
+    the precision that will run: training as the configs' optim wrappers decide it,
+    testing in float32 (:data:`~mmresnet.engine.precision.TEST_PRECISION`)."""
     mw, mh = np.median(np.asarray(image_wh, np.float64).reshape(-1, 2), 0)
     scale = sizing['input_size'] / max(mw, mh)  # the longer side to the input size
     w, h = (max(32, int(round(v * scale))) for v in (mw, mh))
     num_classes = det_cfg.model.roi_head.bbox_head.num_classes
-    dtype, channels_last = _switches(det_cfg)
-    check_dtype(dtype, 'cpu')
+    precision, channels_last = _switches(det_cfg)
     det = build_seeded_model(det_cfg)
     apply_switches(det, 'train', channels_last, False)
     data = random_detection_batch(DET_BATCH, h, w, 'cpu', num_classes=num_classes)
-    det_s = seconds_per_call(make_train_step(det, data, dtype, None), warmup, iters)
+    det_s = seconds_per_call(make_train_step(det, data, precision.name, None), warmup,
+                             iters)
     det.eval()
     one = random_detection_batch(1, h, w, 'cpu', num_classes=num_classes)
-    infer_s = seconds_per_call(make_infer_step(lambda: det.test_step(one), dtype, 'cpu',
+    infer_s = seconds_per_call(make_infer_step(lambda: det.test_step(one), 'fp32', 'cpu',
                                                None), 1, iters)
     cls = build_seeded_model(pre_cfg).train()
     batch, crop = pre_cfg.train_dataloader.batch_size, sizing['crop_size']
@@ -151,15 +161,17 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
                                       generator=g),
                  data_samples=torch.randint(0, int(pre_cfg.model.num_classes), (batch, ),
                                             generator=g))
-    pdtype, _ = _switches(pre_cfg)
-    pre_s = seconds_per_call(
-        make_train_step(cls, cdata, pdtype if dtype == 'bf16' else 'fp32', None), warmup,
-        iters)
+    pre_precision, _ = _switches(pre_cfg)
+    pre_s = seconds_per_call(make_train_step(cls, cdata, pre_precision.name, None), warmup,
+                             iters)
+    layout = ', channels_last' if channels_last else ''
     speed = dict(pretrain_s=pre_s, det_s=det_s, infer_s=infer_s,
-                 det_input=[w, h], dtype=dtype, channels_last=channels_last)
-    log(f'measured here: pretraining {pre_s:.3f} s/iteration (batch {batch}, {crop} px), '
-        f'detector {det_s:.3f} s/iteration (batch {DET_BATCH}, {w}x{h}), '
-        f'{infer_s:.3f} s per test image ({dtype}{", channels_last" if channels_last else ""})')
+                 det_input=[w, h], dtype=precision.name, channels_last=channels_last,
+                 precision=precision.describe(), test_precision=TEST_PRECISION)
+    log(f'measured here: pretraining {pre_s:.3f} s/iteration (batch {batch}, {crop} px, '
+        f'{pre_precision.name}{layout}), detector {det_s:.3f} s/iteration (batch '
+        f'{DET_BATCH}, {w}x{h}, {precision.name}{layout}), {infer_s:.3f} s per test image '
+        f'(fp32{layout})')
     return speed
 
 

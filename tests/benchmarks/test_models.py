@@ -58,11 +58,19 @@ def test_classifier_cli_writes_json(tmp_path):
     assert 'ratio [infer] PaperResNet-18 / mmdet ResNet-18' in proc.stdout
 
 
-def test_classifier_switches_bf16_channels_last(tmp_path):
+@pytest.mark.precision
+def test_classifier_switches_bf16_channels_last(tmp_path, cpu_bf16):
+    from mmresnet.engine.precision import decide_precision
     report = run_benchmark(model='classifier', depth=18, size=(32, 32), dtype='bf16',
                            channels_last=True, modes=('infer', ), references=['mmdet'],
                            out=str(tmp_path / 'b.json'), **TINY)
-    assert json.loads((tmp_path / 'b.json').read_text())['settings']['dtype'] == 'bf16'
+    settings = json.loads((tmp_path / 'b.json').read_text())['settings']
+    # bf16 asked: what training would run here is what is timed, and said
+    decided = decide_precision('cpu', 'bf16')
+    assert settings['dtype'] == decided.name and settings['dtype_asked'] == 'bf16'
+    assert settings['precision'] == decided.describe()
+    assert settings['dtype'] == ('fp32' if cpu_bf16 == '0' else
+                                 'bf16' if cpu_bf16 == '1' else settings['dtype'])
     rows = {r['name']: r for r in report['results']}
     assert set(rows) == {'PaperResNet-18', 'PaperResNet-18 +fold', 'mmdet ResNet-18'}
     assert rows['PaperResNet-18 +fold']['switches'] == ['BN->conv x20', 'channels_last']
@@ -163,6 +171,17 @@ def test_swapped_detector_gets_the_stock_weights_and_does_the_same_work():
     build_detector(load_detector_config(C4_CONFIG), weights=ref.state_dict(),
                    log=messages.append)
     assert 'another layout' in messages[-1]
+
+
+@pytest.mark.precision
+def test_detector_inference_in_bf16_keeps_nms_and_roialign_in_float32(cpu_bf16):
+    # inference alone (no training step before it): the float32 islands are in place
+    # wherever bf16 runs, so mmcv's NMS and RoIAlign get float32 boxes and features
+    report = run_benchmark(model='detector', config=C4_CONFIG, ref_config='none',
+                           size=(64, 64), dtype='bf16', fold_bn=False, modes=('infer', ),
+                           **dict(TINY, batch=1, warmup=0, repeats=1))
+    assert [r['mode'] for r in report['results']] == ['infer']
+    assert report['results'][0]['img_per_s'] > 0
 
 
 def test_missing_detector_config_is_skipped_with_a_message(tmp_path):

@@ -7,7 +7,7 @@ import torch
 from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 
-from mmresnet.engine import AutocastOptimWrapper, autocast, cpu_has_native_bf16
+from mmresnet.engine import AutocastOptimWrapper, precision
 
 from ..models.detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
 from .test_speed_switches import tiny_classifier
@@ -17,8 +17,9 @@ def _sgd(model):
     return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
 
 
-@pytest.mark.skipif(not cpu_has_native_bf16(), reason='this CPU has no native bfloat16')
-def test_c4_training_step_bf16_matches_float32():
+def test_c4_training_step_bf16_matches_float32(monkeypatch):
+    # bf16 forced: emulated where the CPU lacks it, the same numbers either way
+    monkeypatch.setenv(precision.ENV_VAR, '1')
     # Tolerance: bf16 keeps 8 bits of mantissa (relative error ~4e-3 per op); through the
     # backbone and the conv5_x head the losses agree to 5 % (+0.02 absolute). The R-CNN
     # losses are compared on the same proposals: bf16 features move the RPN's proposals a
@@ -65,13 +66,26 @@ def test_c4_training_step_bf16_matches_float32():
     assert not torch.equal(before, model.backbone.layer3[0].conv1.weight)
 
 
-def test_without_native_bf16_the_wrapper_trains_in_float32(monkeypatch, caplog):
-    monkeypatch.setattr(autocast, 'cpu_has_native_bf16', lambda: False)
+@pytest.mark.precision
+def test_the_wrapper_runs_the_decided_precision_and_says_it(cpu_bf16, monkeypatch):
+    import mmengine.logging
+    said = []
+    monkeypatch.setattr(mmengine.logging, 'print_log', lambda msg, **kw: said.append(msg))
+    # this CPU taken as one without native bf16: only the switch at 1 brings bf16
+    monkeypatch.setattr(precision, 'cpu_bf16_support', lambda: (False, 'no avx512_bf16'))
+    decided = precision.decide_precision('cpu', 'bf16')
+    assert decided.name == ('bf16' if cpu_bf16 == '1' else 'fp32')
     model = build_detector(tiny_detector_cfg('c4', base_channels=8)).train()
     wrapper = AutocastOptimWrapper(optimizer=_sgd(model))
     with wrapper.optim_context(model):
-        assert model.backbone(torch.zeros(1, 3, 32, 32))[0].dtype == torch.float32
-    assert wrapper._enabled is False
+        feat = model.backbone(torch.zeros(1, 3, 32, 32))[0]
+    assert feat.dtype == (torch.bfloat16 if cpu_bf16 == '1' else torch.float32)
+    assert wrapper._enabled is (cpu_bf16 == '1') and wrapper.precision == decided
+    # the log says the planner's words
+    assert any(f'training in {decided.describe()}' in line for line in said), said
+    # a training step runs either way (NMS and RoIAlign in float32 under bf16)
+    log = model.train_step(tiny_batch(model, size=64), wrapper)
+    assert all(torch.isfinite(v) for k, v in log.items() if 'loss' in k)
 
 
 def _batch():
@@ -80,7 +94,8 @@ def _batch():
                 data_samples=torch.tensor([0, 3, 5, 9]))
 
 
-def test_autocast_wrapper_is_bf16_autocast_and_sgd(tmp_path):
+def test_autocast_wrapper_is_bf16_autocast_and_sgd(monkeypatch):
+    monkeypatch.setenv(precision.ENV_VAR, '1')  # emulated where the CPU lacks it
     torch.manual_seed(0)
     model = tiny_classifier().train()
     ref = copy.deepcopy(model)

@@ -58,10 +58,15 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
          '--from-scratch', '--budget-min', '60',  # the plan, not this machine's speed
          '--pretrain-cfg-options', *PRETRAIN, '--cfg-options', *DETECT],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, OMP_NUM_THREADS='2'))
+        # the float32 path, on any CPU (the own-data demo test runs the automatic one)
+        env=dict(os.environ, OMP_NUM_THREADS='2', MMRESNET_CPU_BF16='0'))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'box mAP' in out and 'Epoch(val) [1]' in out and '=== pretrain' in out
+    # the plan, the probe and the training log say the same precision
+    assert 'training in float32 (MMRESNET_CPU_BF16=0)' in out
+    assert 'AutocastOptimWrapper: training in float32 (MMRESNET_CPU_BF16=0)' in out
+    assert 'detector ' in out and 'fp32, channels_last)' in out
     # the detectors are pretrained or tested from their checkpoint: no frozen-BN alarm
     assert 'FrozenBNFromScratchWarning' not in out
     # the plan of the hand-set configs: their own schedule, and the sizing rule's choice

@@ -41,6 +41,12 @@ def test_demo_data_runs_the_pipeline_on_a_coco_export(tmp_path):
     assert 'best possible recall' in plan and 'input 320 px' in plan
     assert re.search(r'detector +\d+ iterations of 2 images', plan)
     assert re.search(r'expected +[\d.]+ min', plan)
+    # the precision this CPU decides (automatic unless the caller set the switch), in the
+    # plan and in the training log, in the same words
+    from mmresnet.engine.precision import decide_precision
+    decided = decide_precision('cpu', 'bf16').describe()
+    assert f'training in {decided}' in plan
+    assert f'AutocastOptimWrapper: training in {decided}' in out
     assert 'eta:' in out  # MMEngine's ETA lines during training
 
     summary = json.loads((work / 'summary.json').read_text())
