@@ -56,7 +56,9 @@ def parse_args(argv=None):
     p.add_argument('--num-classes', type=int, default=1000)
     p.add_argument('--device', default='auto', help='auto | cpu | cuda')
     p.add_argument('--dtype', choices=tuple(DTYPES), default='fp32',
-                   help='fp32, or AMP autocast in bf16 / fp16 (fp16: cuda only)')
+                   help='fp32, or AMP autocast in bf16 / fp16 (fp16: cuda only); bf16 runs '
+                   'as training would (float32 on a CPU without native bf16 unless '
+                   'MMRESNET_CPU_BF16=1), the table says which')
     p.add_argument('--channels-last', action='store_true')
     p.add_argument('--compare-channels-last', action='store_true',
                    help='time ours both in NCHW and channels_last, in the same rounds')

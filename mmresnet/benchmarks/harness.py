@@ -33,7 +33,11 @@ def environment(device):
     if device == 'cuda':
         env['device_name'] = torch.cuda.get_device_name()
     else:
-        env['device_name'] = platform.processor() or platform.machine()
+        from ..engine.machine import machine_facts
+        facts = machine_facts('cpu')
+        env.update(device_name=facts['cpu'], cpu_capability=facts['cpu_capability'],
+                   cpu_native_bf16=facts['cpu_native_bf16'],
+                   cpu_bf16_evidence=facts['cpu_bf16_evidence'])
     return env
 
 

@@ -258,7 +258,8 @@ def ratios(results):
 def format_table(report):
     s = report['settings']
     env = report['env']
-    lines = [f"device {env['device']} ({env['device_name']}), torch {env['torch']}, "
+    kernels = f", torch kernels {env['cpu_capability']}" if env.get('cpu_capability') else ''
+    lines = [f"device {env['device']} ({env['device_name']}{kernels}), torch {env['torch']}, "
              f"threads {env['threads']}, {s.get('precision', s['dtype'])}, batch {s['batch']}, "
              f"input {s['input_size']}, compile {bool(s['compile'])}, "
              f"channels_last {s['channels_last']}, {s['repeats']} rounds x {s['iters']} "
