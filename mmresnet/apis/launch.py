@@ -1,0 +1,41 @@
+"""The elastic agent of tools/dist_train.sh: torchrun itself, in this process, and one
+message when its restarts run out (tools/elastic_run.py).
+
+torchrun restarts the workers after a failure up to ``--max-restarts``; after the last one
+it prints its own failure table (every rank, tracebacks). Here the same run ends with one
+more line: the failed rank and node, the cause, and the checkpoint the next start resumes
+from (:func:`mmresnet.engine.elastic.restarts_exhausted_message`), and exit status 1.
+"""
+import shlex
+import sys
+
+from ..engine.elastic import restarts_exhausted_message
+from .runner import load_config, training_parser
+
+
+def training_work_dir(train_args):
+    """The work dir that ``tools/train.py train_args`` trains in (the config is read once
+    here, so that a bad config or flag stops the agent before any rendezvous)."""
+    return load_config(training_parser().parse_args(train_args)).work_dir
+
+
+def run_elastic(argv):
+    """``python -m torch.distributed.run argv`` (the entry point and its arguments last)
+    in this process; returns the exit status."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+    args = parse_args(argv)
+    work_dir = training_work_dir(list(args.training_script_args))
+    try:
+        run(args)
+    except ChildFailedError as error:
+        command = ' '.join(shlex.quote(a) for a in sys.argv)
+        print(restarts_exhausted_message(error, work_dir, args.max_restarts, command),
+              file=sys.stderr, flush=True)
+        return 1
+    except SignalException as stop:  # the agent was told to stop (a preemption, Ctrl-C)
+        print(f'[dist_train] the elastic agent stopped on signal {stop.sigval.name}',
+              file=sys.stderr, flush=True)
+        return 1
+    return 0
