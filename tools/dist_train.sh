@@ -20,7 +20,9 @@
 # may leave or join between MIN and MAX. Each start continues from WORK_DIR/last_checkpoint
 # where there is one (mmresnet.engine.elastic); when the restarts run out, one message names
 # the failed rank, node, cause and checkpoint (tools/elastic_run.py). RDZV_ID (default: the
-# config's name) keeps two runs on one endpoint apart.
+# config's name) keeps two runs on one endpoint apart; RDZV_CONF goes to --rdzv-conf (e.g.
+# last_call_timeout=30,keep_alive_interval=5: how long a rendezvous waits for more nodes, how
+# soon a dead node is dropped).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -43,7 +45,7 @@ if [[ "$NNODES" == *:* || -n "$RDZV_ENDPOINT" ]]; then
     LAUNCH=("$(dirname "$0")/elastic_run.py" --nnodes=$NNODES --nproc_per_node=$GPUS
             --rdzv-backend=c10d --rdzv-endpoint=${RDZV_ENDPOINT:-$MASTER_ADDR:$PORT}
             --rdzv-id=${RDZV_ID:-$(basename "$CONFIG" .py)}
-            --max-restarts=${MAX_RESTARTS:-3})
+            --max-restarts=${MAX_RESTARTS:-3} ${RDZV_CONF:+--rdzv-conf=$RDZV_CONF})
 else
     unset MMRESNET_ELASTIC
     LAUNCH=(-m torch.distributed.run --nnodes=$NNODES --node_rank=$NODE_RANK

@@ -172,7 +172,10 @@ def train_config(hooks=(), max_iters=40, interval=10, window=2.0):
 class FaultHook(Hook):
     """A fault on one rank after iteration ``at_iter``: ``kind='kill'`` SIGKILLs the rank's
     own process once in a work dir, ``kind='raise'`` raises a RuntimeError on every start.
-    The wall time of the fault goes to ``work_dir/fault_at.txt`` (one line per fault)."""
+    ``kind='kill_node'``: SIGKILLs the rank's elastic agent and then itself, once, on the
+    node whose environment has ``ENGINE_TEST_DOOMED_NODE=1`` (any rank there: ``rank``
+    is not read). The wall time of the fault goes to ``work_dir/fault_at.txt`` (one line
+    per fault)."""
 
     def __init__(self, at_iter, rank=1, kind='kill'):
         self.at_iter, self.rank, self.kind = at_iter, rank, kind
@@ -182,14 +185,21 @@ class FaultHook(Hook):
         import signal
 
         from mmengine.dist import get_rank
-        if runner.iter + 1 != self.at_iter or get_rank() != self.rank:
+        if runner.iter + 1 != self.at_iter:
+            return
+        if self.kind == 'kill_node':
+            if os.environ.get('ENGINE_TEST_DOOMED_NODE') != '1':
+                return
+        elif get_rank() != self.rank:
             return
         record = f'{runner.work_dir}/fault_at.txt'
-        if self.kind == 'kill' and os.path.exists(record):
+        if self.kind != 'raise' and os.path.exists(record):
             return
         with open(record, 'a') as f:
             f.write(f'{time.time()!r}\n')
-        if self.kind == 'kill':
+        if self.kind == 'kill_node':
+            os.kill(os.getppid(), signal.SIGKILL)  # the agent
+        if self.kind in ('kill', 'kill_node'):
             os.kill(os.getpid(), signal.SIGKILL)
         with open(record) as f:
             n = len(f.readlines())

@@ -30,18 +30,22 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def two_agents(cfg, work, max_restarts, timeout=240):
-    """Both agents' (exit code, output, end time), started at once as two nodes."""
+def two_agents(cfg, work, max_restarts, nnodes='2:2', second_env=None, timeout=240, **env):
+    """Both agents' (exit code, output, end time), started at once as two nodes
+    (``second_env``: the second one's own environment)."""
     port = _free_port()
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, NNODES='2:2',
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, NNODES=nnodes,
                RDZV_ENDPOINT=f'127.0.0.1:{port}', RDZV_ID=f'elastic-test-{port}',
                MAX_RESTARTS=str(max_restarts),
                PYTHONPATH=os.pathsep.join(p for p in (
-                   ENGINE_TESTS, os.environ.get('PYTHONPATH')) if p))
+                   ENGINE_TESTS, os.environ.get('PYTHONPATH')) if p), **env)
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '1', '--work-dir',
            str(work)]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+                              stderr=subprocess.STDOUT, text=True)]
+    procs.append(subprocess.Popen(cmd, cwd=ROOT, env=dict(env, **(second_env or {})),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True))
     results = []
     try:
         for p in procs:
@@ -113,3 +117,30 @@ def test_restarts_run_out_with_one_message(tmp_path):
     assert len(faults) == 2  # the first start and the one restart
     print(f'\nlast failure -> the agent exits with the message: {end - faults[-1]:.1f} s')
     assert end - faults[-1] < 60
+
+
+def test_node_lost_for_good_the_other_finishes_at_the_new_world_size(tmp_path):
+    """NNODES=1:2: the second node (agent and worker) is SIGKILLed after iteration 25; the
+    first restarts alone from iter_20.pth at world size 1 and finishes, saying what the
+    change did (the rule: engine/elastic.world_size_change, tested in
+    tests/engine/test_elastic.py)."""
+    cfg = tmp_path / 'node_loss.py'
+    cfg.write_text(train_config([RECORD, (
+        "dict(type='EngineTestFaultHook', at_iter=25, kind='kill_node')")],
+        max_iters=40, interval=10))
+    work = tmp_path / 'work'
+    # the first agent hosts the rendezvous store (its loss ends the run: docs/elastic.md);
+    # a rendezvous closes 10 s after the first node joined, a dead node is dropped after 2 s
+    conf = 'last_call_timeout=10,keep_alive_interval=1,keep_alive_max_attempt=2'
+    (first_rc, first, _), (second_rc, _, _) = two_agents(
+        cfg, work, max_restarts=1, nnodes='1:2', RDZV_CONF=f'{conf},is_host=true',
+        second_env=dict(ENGINE_TEST_DOOMED_NODE='1', RDZV_CONF=f'{conf},is_host=false'))
+    assert first_rc == 0 and second_rc != 0, first[-6000:]
+    assert 'elastic start of run elastic-test-' in first and ', world size 2, ' in first
+    assert 'world size 2 -> 1: global batch 8 -> 4 (per-rank batch 4 kept); lr x 0.5' in first
+    assert 'each rank skips 40 batches of its new shard (at most 0 samples seen twice' in first
+    from mmresnet.checkpoint import load_checkpoint_file
+    meta = load_checkpoint_file(str(work / 'iter_40.pth'))['meta']
+    # 20 iterations of 2 x 4 samples, then 20 of 1 x 4
+    assert (meta['world_size'], meta['iter'], meta['samples_seen']) == (1, 40, 240)
+    assert sorted(read_losses(work)) == list(range(1, 41))
