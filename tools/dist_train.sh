@@ -22,7 +22,8 @@
 # the failed rank, node, cause and checkpoint (tools/elastic_run.py). RDZV_ID (default: the
 # config's name) keeps two runs on one endpoint apart; RDZV_CONF goes to --rdzv-conf (e.g.
 # last_call_timeout=30,keep_alive_interval=5: how long a rendezvous waits for more nodes, how
-# soon a dead node is dropped).
+# soon a dead node is dropped); RDZV_BACKEND=etcd-v2 (with an etcd server at RDZV_ENDPOINT and
+# the python-etcd package) has no node whose loss ends the run.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -41,11 +42,15 @@ if [[ "$NNODES" == *:* || -n "$RDZV_ENDPOINT" ]]; then
     # torch >= 2.5 shares the rendezvous store with the workers, which has broken restarts
     # (pytorch/pytorch#135712): off unless asked for.
     export TORCH_DISABLE_SHARE_RDZV_TCP_STORE=${TORCH_DISABLE_SHARE_RDZV_TCP_STORE:-1}
+    RDZV_ENDPOINT=${RDZV_ENDPOINT:-$MASTER_ADDR:$PORT}
+    RDZV_ID=${RDZV_ID:-$(basename "$CONFIG" .py)}
+    MAX_RESTARTS=${MAX_RESTARTS:-3}
     export MMRESNET_ELASTIC=1
+    export MMRESNET_LAUNCH_COMMAND="NNODES=$NNODES RDZV_ENDPOINT=$RDZV_ENDPOINT RDZV_ID=$RDZV_ID MAX_RESTARTS=$MAX_RESTARTS bash $0 $*"
     LAUNCH=("$(dirname "$0")/elastic_run.py" --nnodes=$NNODES --nproc_per_node=$GPUS
-            --rdzv-backend=c10d --rdzv-endpoint=${RDZV_ENDPOINT:-$MASTER_ADDR:$PORT}
-            --rdzv-id=${RDZV_ID:-$(basename "$CONFIG" .py)}
-            --max-restarts=${MAX_RESTARTS:-3} ${RDZV_CONF:+--rdzv-conf=$RDZV_CONF})
+            --rdzv-backend=${RDZV_BACKEND:-c10d} --rdzv-endpoint=$RDZV_ENDPOINT
+            --rdzv-id=$RDZV_ID --max-restarts=$MAX_RESTARTS
+            ${RDZV_CONF:+--rdzv-conf=$RDZV_CONF})
 else
     unset MMRESNET_ELASTIC
     LAUNCH=(-m torch.distributed.run --nnodes=$NNODES --node_rank=$NODE_RANK

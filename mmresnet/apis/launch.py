@@ -6,11 +6,15 @@ it prints its own failure table (every rank, tracebacks). Here the same run ends
 more line: the failed rank and node, the cause, and the checkpoint the next start resumes
 from (:func:`mmresnet.engine.elastic.restarts_exhausted_message`), and exit status 1.
 """
+import os
 import shlex
 import sys
 
 from ..engine.elastic import restarts_exhausted_message
 from .runner import load_config, training_parser
+
+# The command that started the agent, as the user typed it (tools/dist_train.sh sets it).
+LAUNCH_COMMAND_ENV = 'MMRESNET_LAUNCH_COMMAND'
 
 
 def training_work_dir(train_args):
@@ -30,7 +34,8 @@ def run_elastic(argv):
     try:
         run(args)
     except ChildFailedError as error:
-        command = ' '.join(shlex.quote(a) for a in sys.argv)
+        command = os.environ.get(LAUNCH_COMMAND_ENV) or ' '.join(
+            shlex.quote(a) for a in [sys.executable] + sys.argv)
         print(restarts_exhausted_message(error, work_dir, args.max_restarts, command),
               file=sys.stderr, flush=True)
         return 1

@@ -30,10 +30,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def two_agents(cfg, work, max_restarts, nnodes='2:2', second_env=None, timeout=240, **env):
+def two_agents(cfg, work, max_restarts, nnodes='2:2', second_env=None, timeout=240,
+               port=None, **env):
     """Both agents' (exit code, output, end time), started at once as two nodes
     (``second_env``: the second one's own environment)."""
-    port = _free_port()
+    port = port or _free_port()
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, NNODES=nnodes,
                RDZV_ENDPOINT=f'127.0.0.1:{port}', RDZV_ID=f'elastic-test-{port}',
                MAX_RESTARTS=str(max_restarts),
@@ -58,6 +59,11 @@ def two_agents(cfg, work, max_restarts, nnodes='2:2', second_env=None, timeout=2
     return results
 
 
+def _run_logs(work):
+    """The log files of every start (rank 0 writes them, on whichever node it is)."""
+    return '\n'.join(p.read_text() for p in sorted(work.glob('*/*.log')))
+
+
 def _times(path):
     with open(path) as f:
         return [float(line.split()[0]) for line in f]
@@ -73,6 +79,7 @@ def test_killed_worker_restarts_and_ends_with_the_uninterrupted_weights(tmp_path
     results = two_agents(faulty, run, max_restarts=2)
     logs = '\n'.join(out for _, out, _ in results)
     assert [rc for rc, _, _ in results] == [0, 0], logs[-6000:]
+    logs = _run_logs(run)
     assert 'elastic start of run elastic-test-' in logs, logs[-6000:]
     assert 'yet; starting fresh' in logs  # the first start
     assert f'resuming from {run}/iter_20.pth ({run}/last_checkpoint)' in logs, logs[-6000:]
@@ -99,8 +106,8 @@ def test_restarts_run_out_with_one_message(tmp_path):
     faulty.write_text(train_config([(
         "dict(type='EngineTestFaultHook', at_iter=12, rank=1, kind='raise')")],
         max_iters=40, interval=10))
-    work = tmp_path / 'work'
-    results = two_agents(faulty, work, max_restarts=1)
+    work, port = tmp_path / 'work', _free_port()
+    results = two_agents(faulty, work, max_restarts=1, port=port)
     logs = '\n'.join(out for _, out, _ in results)
     assert all(rc != 0 for rc, _, _ in results), logs[-6000:]
     mine = [(out, end) for _, out, end in results
@@ -113,6 +120,9 @@ def test_restarts_run_out_with_one_message(tmp_path):
     assert f'on node {socket.gethostname()} ended with exit code 1: RuntimeError: ' \
            'EngineTestFaultHook: fault 2 at iteration 12.' in line, line
     assert f'Checkpoint to resume from: {work}/iter_10.pth ({work}/last_checkpoint)' in line
+    assert line.endswith('Run the same command again to continue: NNODES=2:2 RDZV_ENDPOINT='
+                         f'127.0.0.1:{port} RDZV_ID=elastic-test-{port} MAX_RESTARTS=1 bash '
+                         f'{ROOT}/tools/dist_train.sh {faulty} 1 --work-dir {work}'), line
     faults = _times(work / 'fault_at.txt')
     assert len(faults) == 2  # the first start and the one restart
     print(f'\nlast failure -> the agent exits with the message: {end - faults[-1]:.1f} s')
@@ -125,7 +135,7 @@ def test_node_lost_for_good_the_other_finishes_at_the_new_world_size(tmp_path):
     change did (the rule: engine/elastic.world_size_change, tested in
     tests/engine/test_elastic.py)."""
     cfg = tmp_path / 'node_loss.py'
-    cfg.write_text(train_config([RECORD, (
+    cfg.write_text(train_config([RECORD, CLOCK, (
         "dict(type='EngineTestFaultHook', at_iter=25, kind='kill_node')")],
         max_iters=40, interval=10))
     work = tmp_path / 'work'
@@ -136,11 +146,16 @@ def test_node_lost_for_good_the_other_finishes_at_the_new_world_size(tmp_path):
         cfg, work, max_restarts=1, nnodes='1:2', RDZV_CONF=f'{conf},is_host=true',
         second_env=dict(ENGINE_TEST_DOOMED_NODE='1', RDZV_CONF=f'{conf},is_host=false'))
     assert first_rc == 0 and second_rc != 0, first[-6000:]
-    assert 'elastic start of run elastic-test-' in first and ', world size 2, ' in first
-    assert 'world size 2 -> 1: global batch 8 -> 4 (per-rank batch 4 kept); lr x 0.5' in first
-    assert 'each rank skips 40 batches of its new shard (at most 0 samples seen twice' in first
+    log = _run_logs(work)  # rank 0's, on either node
+    assert 'elastic start of run elastic-test-' in log and ', world size 2, ' in log
+    assert 'world size 2 -> 1: global batch 8 -> 4 (per-rank batch 4 kept); lr x 0.5' in log
+    assert 'each rank skips 40 batches of its new shard (at most 0 samples seen twice' in log
     from mmresnet.checkpoint import load_checkpoint_file
     meta = load_checkpoint_file(str(work / 'iter_40.pth'))['meta']
     # 20 iterations of 2 x 4 samples, then 20 of 1 x 4
     assert (meta['world_size'], meta['iter'], meta['samples_seen']) == (1, 40, 240)
     assert sorted(read_losses(work)) == list(range(1, 41))
+    lost, = _times(work / 'fault_at.txt')
+    again, = _times(work / 'running_again_at.txt')
+    print(f'\nnode lost -> training running again at world size 1: {again - lost:.1f} s')
+    assert 0 < again - lost < 60
