@@ -19,7 +19,7 @@ from mmresnet.utils.errors import ConfigError
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
-from toy import ToyData, ToyModel  # noqa: E402
+from toy import ToyData, ToyModel, train_config  # noqa: E402
 
 ENV = dict(TORCHELASTIC_RESTART_COUNT='2', TORCHELASTIC_MAX_RESTARTS='3',
            TORCHELASTIC_RUN_ID='job7', GROUP_RANK='1', GROUP_WORLD_SIZE='2', WORLD_SIZE='16')
@@ -200,3 +200,23 @@ def test_resumed_at_another_world_size_continues_at_the_same_sample(tmp_path, ca
     assert sorted(got) == [6, 7]
     assert got[6][0] == ref[11][0] and got[7][0] == ref[12][0]  # the data position
     assert got[6][1] == pytest.approx(0.025)  # lr x 1/2
+
+
+def test_an_unreachable_rendezvous_is_one_clear_error(tmp_path, capsys):
+    """The agent (tools/elastic_run.py, in this process) joins a store nobody hosts."""
+    from mmresnet.apis.launch import run_elastic
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(train_config())
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    rc = run_elastic(['--nnodes=2:2', '--nproc_per_node=1', '--rdzv-backend=c10d',
+                      f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=job',
+                      '--rdzv-conf=is_host=false,read_timeout=2', '--max-restarts=0',
+                      osp.join(osp.dirname(osp.dirname(HERE)), 'tools', 'train.py'),
+                      str(cfg), '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'w')])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert f'[dist_train] the rendezvous at 127.0.0.1:{port} (RDZV_ENDPOINT; backend c10d, ' \
+           'run id job) failed: The connection to the C10d store has failed' in err, err
+    assert "that the first node's agent runs (it hosts the store)" in err
