@@ -156,8 +156,10 @@ def test_world_size_change_rule():
         world_size_change(2, 1, 4, 40, policy='halve')
 
 
-def _batch_run(work_dir, max_iters, resume=False):
-    """The toy at batch 4, InfiniteSampler; records each iteration's inputs (sum) and lr."""
+def _batch_run(work_dir, max_iters, resume=False, by_epoch=False):
+    """The toy at batch 4, InfiniteSampler (or epoch-based: ``max_iters`` epochs of 8
+    iterations, DefaultSampler, a checkpoint at iteration 11); records each iteration's
+    inputs (sum) and lr."""
     import mmresnet  # noqa: F401
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
@@ -171,11 +173,15 @@ def _batch_run(work_dir, max_iters, resume=False):
     runner = Runner(
         model=ToyModel(), work_dir=str(work_dir), experiment_name=f'toy_{uuid.uuid4().hex}',
         train_dataloader=dict(dataset=ToyData(), batch_size=4, collate_fn=dict(
-            type='default_collate'), sampler=dict(type='InfiniteSampler', shuffle=True)),
+            type='default_collate'), sampler=dict(
+                type='DefaultSampler' if by_epoch else 'InfiniteSampler', shuffle=True)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook', interval=5,
-                                           by_epoch=False),
+        train_cfg=(dict(by_epoch=True, max_epochs=max_iters) if by_epoch else
+                   dict(by_epoch=False, max_iters=max_iters)),
+        default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook',
+                                           interval=11 if by_epoch else 5, by_epoch=False),
+                           preemption=dict(type='PreemptionHook'),
+                           sampler_seed=dict(type='DistSamplerSeedHook'),
                            elastic=dict(type='ElasticHook')),
         custom_hooks=[Record()], resume=resume, default_scope='mmdet',
         randomness=dict(seed=0))
@@ -220,3 +226,24 @@ def test_an_unreachable_rendezvous_is_one_clear_error(tmp_path, capsys):
     assert f'[dist_train] the rendezvous at 127.0.0.1:{port} (RDZV_ENDPOINT; backend c10d, ' \
            'run id job) failed: The connection to the C10d store has failed' in err, err
     assert "that the first node's agent runs (it hosts the store)" in err
+
+
+def test_epoch_based_resume_at_another_world_size_continues_in_the_epoch(tmp_path):
+    """Epoch-based, 8 iterations an epoch at 1 rank (4 at 2). A checkpoint of 2 ranks after
+    iteration 11 (epoch 3, 3 batches = 24 samples in) resumed by 1 rank: it skips 6 batches
+    of epoch 3's order and trains that epoch's last 2, as the 1-rank run's iterations 23
+    and 24."""
+    import torch
+    ref = _batch_run(tmp_path / 'ref', 3, by_epoch=True)
+    _batch_run(tmp_path / 'run', 2, by_epoch=True)
+    path = tmp_path / 'run' / 'iter_11.pth'
+    ckpt = torch.load(path, weights_only=False)
+    assert (ckpt['meta']['epoch'], ckpt['meta']['samples_seen'],
+            ckpt['meta']['iter_in_epoch']) == (1, 12, 3)  # 1 rank: epoch 2, 3 batches in
+    ckpt['meta'].update(world_size=2, epoch=2, samples_seen=24)  # as 2 ranks would have
+    torch.save(ckpt, path)
+    (tmp_path / 'run' / 'last_checkpoint').write_text(str(path))
+    got = _batch_run(tmp_path / 'run', 3, resume=True, by_epoch=True)
+    assert sorted(got) == [12, 13]
+    assert (got[12][0], got[13][0]) == (ref[23][0], ref[24][0])
+    assert got[12][1] == pytest.approx(0.025)
