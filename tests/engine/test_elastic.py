@@ -247,3 +247,13 @@ def test_epoch_based_resume_at_another_world_size_continues_in_the_epoch(tmp_pat
     assert sorted(got) == [12, 13]
     assert (got[12][0], got[13][0]) == (ref[23][0], ref[24][0])
     assert got[12][1] == pytest.approx(0.025)
+
+
+def test_in_every_runtime():
+    import glob
+    root = osp.dirname(osp.dirname(HERE))
+    runtimes = glob.glob(osp.join(root, 'configs', '_base_', '*runtime*.py'))
+    assert len(runtimes) >= 4
+    for path in runtimes:
+        hook = Config.fromfile(path).default_hooks.elastic
+        assert (hook.type, hook.on_world_size_change) == ('ElasticHook', 'scale_lr'), path
