@@ -12,6 +12,12 @@
 # - otherwise srun is started again with --resume (a new allocation), at most
 #   MAX_RESTARTS (default 100) times.
 # The script exits with 75 when it stops preempted without a restart.
+#
+# ELASTIC=1 (multi-node, docs/elastic.md): srun starts one torchrun agent per node
+# (tools/dist_train.sh's elastic mode) instead of one task per GPU; the rendezvous is on the
+# job's first node (port RDZV_PORT, default 29400; id RDZV_ID, default the job id). A dead
+# worker restarts the group from last_checkpoint, up to ELASTIC_RESTARTS (default 3) times;
+# the run goes on with MIN_NODES (default: all) to all nodes of the allocation.
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -30,6 +36,22 @@ PREEMPTED_EXIT_CODE=75
 # exit code may be another task's (--kill-on-bad-exit stops the rest).
 MARK="$WORK_DIR/.preempted"
 
+if [ "${ELASTIC:-0}" = 1 ]; then
+    NODES=$(( (GPUS + GPUS_PER_NODE - 1) / GPUS_PER_NODE ))
+    TASKS=(--ntasks=${NODES} --ntasks-per-node=1 --cpus-per-task=$((CPUS_PER_TASK * GPUS_PER_NODE))
+           --kill-on-bad-exit=0)
+    # expanded on each node, inside the job: the endpoint is the job's first node
+    AGENT='RDZV_ENDPOINT=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1):$RDZV_PORT'
+    AGENT+=' RDZV_ID=${RDZV_ID:-$SLURM_JOB_ID} exec bash tools/dist_train.sh "$@"'
+    RUN=(env NNODES=${MIN_NODES:-$NODES}:${NODES} MAX_RESTARTS=${ELASTIC_RESTARTS:-3}
+         RDZV_PORT=${RDZV_PORT:-29400} RDZV_ID=${RDZV_ID:-} PYTHON=$PYTHON
+         bash -c "$AGENT" dist_train.sh ${CONFIG} ${GPUS_PER_NODE} --work-dir=${WORK_DIR})
+else
+    TASKS=(--ntasks=${GPUS} --ntasks-per-node=${GPUS_PER_NODE} --cpus-per-task=${CPUS_PER_TASK}
+           --kill-on-bad-exit=1)
+    RUN=($PYTHON -u tools/train.py ${CONFIG} --work-dir=${WORK_DIR} --launcher="slurm")
+fi
+
 train() {
     rm -f "$MARK"
     MMRESNET_PREEMPTED_FILE=$MARK \
@@ -37,14 +59,10 @@ train() {
     srun -p ${PARTITION} \
         --job-name=${JOB_NAME} \
         --gres=gpu:${GPUS_PER_NODE} \
-        --ntasks=${GPUS} \
-        --ntasks-per-node=${GPUS_PER_NODE} \
-        --cpus-per-task=${CPUS_PER_TASK} \
-        --kill-on-bad-exit=1 \
+        "${TASKS[@]}" \
         --signal=USR1@${SIGNAL_SECONDS} \
         ${SRUN_ARGS} \
-        $PYTHON -u tools/train.py ${CONFIG} --work-dir=${WORK_DIR} --launcher="slurm" \
-        ${PY_ARGS} "$@"
+        "${RUN[@]}" ${PY_ARGS} "$@"
     RC=$?
     if [ -s "$MARK" ]; then RC=$PREEMPTED_EXIT_CODE; fi
 }

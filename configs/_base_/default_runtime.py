@@ -25,6 +25,11 @@ default_hooks = dict(
     # the run exits with 75; --resume continues exactly, mid-epoch too
     # (docs/checkpoint_safety.md). Off: default_hooks = dict(preemption=None).
     preemption=dict(type='PreemptionHook'),
+    # Every checkpoint says its world size, per-rank batch and data position; a run resumed
+    # at another world size (tools/dist_train.sh's elastic mode, a node lost or joined)
+    # keeps the per-rank batch, scales the lr by new/old ('keep_lr': keeps it) and continues
+    # at the same sample of the data order (docs/elastic.md).
+    elastic=dict(type='ElasticHook', on_world_size_change='scale_lr'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(

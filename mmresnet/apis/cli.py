@@ -78,6 +78,9 @@ def run_tool(main, *args, **kwargs):
     before the process exits, however it ends (:func:`destroy_process_group`)."""
     debug = debug_wanted(sys.argv[1:])
     sys.argv[1:] = [a for a in sys.argv[1:] if a != DEBUG_FLAG]
+    if os.environ.get('TORCHELASTIC_ERROR_FILE'):  # a torchrun worker: the exception goes
+        from torch.distributed.elastic.multiprocessing.errors import record  # into torchrun's
+        main = record(main)  # failure report (tools/dist_train.sh's elastic message)
     try:
         return main(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001  (sorted below: a mistake, or re-raised)

@@ -11,6 +11,7 @@ import os.path as osp
 
 from mmengine.config import DictAction as _MMEngineDictAction
 
+from ..engine.elastic import collective_timeout, decide_elastic_start, is_elastic
 from ..engine.machine import decide_compile, describe_machine
 from ..resources import find_resource, merge_cfg_options, read_config
 from ..utils import TEST_PROTOCOLS, check_choice
@@ -125,6 +126,8 @@ def load_config(args):
         use_gloo_without_cuda(cfg)
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
+    if args.launcher != 'none':
+        collective_timeout(cfg)  # env_cfg.dist_cfg.timeout: checked, default set
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -246,7 +249,7 @@ def init_cpu_process_group(cfg):
     if (cfg.get('launcher', 'none') == 'pytorch' and not torch.cuda.is_available()
             and dist.is_available()):
         if not dist.is_initialized():
-            dist.init_process_group(backend='gloo')
+            dist.init_process_group(backend='gloo', timeout=collective_timeout(cfg))
         if cfg.get('model_wrapper_cfg') is None:
             cfg.model_wrapper_cfg = dict(
                 type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
@@ -255,13 +258,22 @@ def init_cpu_process_group(cfg):
 
 def build_runner(cfg):
     """The MMEngine Runner of ``cfg``; its log opens with what this machine decides
-    (device, bf16, threads, compile: :func:`mmresnet.engine.machine.describe_machine`)."""
+    (device, bf16, threads, compile: :func:`mmresnet.engine.machine.describe_machine`) and,
+    in an elastic run (tools/dist_train.sh), which start this is and what it resumes from
+    (:func:`mmresnet.engine.elastic.decide_elastic_start`)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    start = None
+    if is_elastic():
+        start = decide_elastic_start(cfg)
+        # the world size and data position in every checkpoint, adapted at each resume
+        cfg.setdefault('default_hooks', {}).setdefault('elastic', dict(type='ElasticHook'))
     init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.logger.info('machine (mmresnet.engine.machine):\n'
                        + '\n'.join(describe_machine()))
+    if start:
+        runner.logger.info(start)
     return runner
 
 

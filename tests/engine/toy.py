@@ -166,3 +166,60 @@ def train_config(hooks=(), max_iters=40, interval=10, window=2.0):
     tests/engine), iteration-based, with the PreemptionHook and ``hooks`` (config strings)."""
     return TRAIN_CONFIG.format(max_iters=max_iters, interval=interval, window=window,
                                hooks=', '.join(hooks))
+
+
+@HOOKS.register_module('EngineTestFaultHook', force=True)
+class FaultHook(Hook):
+    """A fault on one rank after iteration ``at_iter``: ``kind='kill'`` SIGKILLs the rank's
+    own process once in a work dir, ``kind='raise'`` raises a RuntimeError on every start.
+    ``kind='kill_node'``: SIGKILLs the rank's elastic agent and then itself, once, on the
+    node whose environment has ``ENGINE_TEST_DOOMED_NODE=1`` (any rank there: ``rank``
+    is not read). The wall time of the fault goes to ``work_dir/fault_at.txt`` (one line
+    per fault)."""
+
+    def __init__(self, at_iter, rank=1, kind='kill'):
+        self.at_iter, self.rank, self.kind = at_iter, rank, kind
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        import os
+        import signal
+
+        from mmengine.dist import get_rank
+        if runner.iter + 1 != self.at_iter:
+            return
+        if self.kind == 'kill_node':
+            if os.environ.get('ENGINE_TEST_DOOMED_NODE') != '1':
+                return
+        elif get_rank() != self.rank:
+            return
+        record = f'{runner.work_dir}/fault_at.txt'
+        if self.kind != 'raise' and os.path.exists(record):
+            return
+        with open(record, 'a') as f:
+            f.write(f'{time.time()!r}\n')
+        if self.kind == 'kill_node':
+            os.kill(os.getppid(), signal.SIGKILL)  # the agent
+        if self.kind in ('kill', 'kill_node'):
+            os.kill(os.getpid(), signal.SIGKILL)
+        with open(record) as f:
+            n = len(f.readlines())
+        raise RuntimeError(f'EngineTestFaultHook: fault {n} at iteration {self.at_iter}')
+
+
+@HOOKS.register_module('EngineTestRestartClockHook', force=True)
+class RestartClockHook(Hook):
+    """Rank 0 of a resumed run writes the wall time of its first trained iteration (and
+    the iteration) to ``work_dir/running_again_at.txt``."""
+
+    def __init__(self):
+        self.resumed = None
+
+    def before_train(self, runner):
+        self.resumed = runner.iter > 0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        from mmengine.dist import get_rank
+        if self.resumed and get_rank() == 0:
+            with open(f'{runner.work_dir}/running_again_at.txt', 'a') as f:
+                f.write(f'{time.time()!r} {runner.iter + 1}\n')
+        self.resumed = False
