@@ -95,7 +95,9 @@ def test_backend_arguments_are_checked(exported):
     ('onnxruntime', 'bf16', r"precision 'bf16' with backend 'onnxruntime': fp32 with every"),
     ('pytorch', 'bf16', r"precision 'bf16' with backend 'pytorch'"),
     ('tensorrt', 'fp32', r"unknown backend 'tensorrt'; allowed values: \('pytorch', "),
-    ('openvino', 'int8', r"unknown precision 'int8'; allowed values: \('fp32', 'bf16'\)")])
+    ('pytorch', 'int8', r"precision 'int8' with backend 'pytorch': int8 runs the int8 file"),
+    ('openvino', 'fp16',
+     r"unknown precision 'fp16'; allowed values: \('fp32', 'bf16', 'int8'\)")])
 def test_backend_and_precision_are_checked_alike_by_tool_and_runtime(backend, precision,
                                                                       match, tmp_path):
     from mmresnet.apis.inference import build_inferencer
