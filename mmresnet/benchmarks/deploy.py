@@ -69,15 +69,18 @@ def _build(depth, num_classes, seed):
 
 
 def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
-    """``{runtime: int8 file}`` of the float file ``path``, calibrated on the images of
-    ``x``; a runtime whose quantizer is not installed is left out, said in the log."""
+    """``{runtime: int8 file}`` of the float file ``path`` (a static batch), calibrated on
+    the batch ``x`` and a seeded random one; a runtime whose quantizer is not installed is
+    left out, said in the log."""
     from ..deploy.quantize import int8_path, quantize_file
     files = {}
     for runtime in runtimes:
         out = int8_path(path).replace('.int8.', f'.int8-{runtime}.')
         try:
-            quantize_file(path, out, [xi[None].numpy() for xi in x], runtime,
-                          statement=f'{len(x)} seeded random inputs', log=log)
+            calib = [x.numpy(), torch.randn(x.shape, generator=torch.Generator().manual_seed(
+                1)).numpy()]
+            quantize_file(path, out, calib, runtime, statement='2 seeded random batches',
+                          log=log)
         except ImportError as exc:
             log(f'{runtime} int8 left out: {exc}')
             continue
@@ -152,7 +155,7 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
         project = make_backend(path, 'openvino', precision='bf16', threads=threads)
         steps.append((f'project openvino {project.precision}',
                       lambda p=project, xn=xn: p(xn)))
-        for runtime, file in (_int8_files(path, x[:4], log) if int8 else {}).items():
+        for runtime, file in (_int8_files(path, x, log) if int8 else {}).items():
             files.append(file)
             run = make_backend(file, runtime, 'int8', threads)
             steps.append((f'{runtime} int8', lambda r=run, xn=xn: r(xn)))

@@ -211,7 +211,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     if image is not None:
         example, _ = preprocess_image(cfg, model, image)
     elif task == 'classifier':
-        example = random_input(shape or (1, 3) + classifier_input_size(cfg, model))
+        channels = getattr(getattr(model.backbone, 'conv1', None), 'in_channels', 3)
+        example = random_input(shape or (1, channels) + classifier_input_size(cfg, model))
     else:  # a random image through the test pipeline (trace input and check)
         import tempfile
         tmp_image = image = random_image((400, 400), tempfile.mktemp(suffix='.png'))

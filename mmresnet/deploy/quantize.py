@@ -100,12 +100,30 @@ def keep_float_nodes(path, task):
             if n.op_type in QUANTIZED_OPS and any(p in n.name for p in patterns)]
 
 
+def _constants_as_initializers(model):
+    """``Constant`` nodes (tensor values) moved into the graph's initializers, in place:
+    NNCF's ONNX graph reads a ``Gather``'s data (a detector's base anchors) from the
+    initializers only, and stops on a ``Constant`` node's output; ONNX Runtime's
+    quantizer leaves a conv whose bias is a ``Constant`` node's output (the exporter writes
+    folded BN biases so) as a float conv between Dequantize and Quantize, slower than
+    no quantization at all."""
+    from onnx import numpy_helper
+    graph = model.graph
+    for node in [n for n in graph.node if n.op_type == 'Constant']:
+        value = [a for a in node.attribute if a.name == 'value']
+        if value:
+            array = numpy_helper.to_array(value[0].t)
+            graph.initializer.append(numpy_helper.from_array(array, node.output[0]))
+            graph.node.remove(node)
+    return model
+
+
 def _quantize_nncf(src, dst, inputs, keep):
     onnx = require('onnx', 'int8 quantization')
     nncf = require('nncf', 'int8 for openvino')
     dataset = nncf.Dataset(inputs, lambda x: {'input': x})
     quantized = nncf.quantize(
-        onnx.load(src), dataset, subset_size=len(inputs),
+        _constants_as_initializers(onnx.load(src)), dataset, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=list(keep), validate=False))
     onnx.save(quantized, dst)
 
@@ -123,7 +141,14 @@ def _quantize_onnxruntime(src, dst, inputs, keep):
             x = next(self.items, None)
             return None if x is None else {'input': x}
 
-    quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    onnx = require('onnx', 'int8 quantization')
+    prepared = osp.join(osp.dirname(dst), 'prepared.onnx')
+    onnx.save(_constants_as_initializers(onnx.load(src)), prepared)
+    # ONNX Runtime's own preparation (its graph optimisations folded into the file:
+    # Identity nodes and BN gone, so that each conv becomes one int8 kernel)
+    quant_pre_process(prepared, prepared, skip_symbolic_shape=True)
+    quantize_static(prepared, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     op_types_to_quantize=list(QUANTIZED_OPS), nodes_to_exclude=list(keep),
                     calibrate_method=CalibrationMethod.MinMax)
@@ -133,7 +158,7 @@ def quantize_file(src, dst, inputs, runtime='openvino', task='classifier',
                   statement='', log=print):
     """Write the int8 form of the exported ``src`` to ``dst`` for ``runtime``
     ('openvino': NNCF, 'onnxruntime': ONNX Runtime's static QDQ), calibrated on
-    ``inputs`` (``(1, C, H, W)`` float32 arrays); ``src``'s metadata is carried over with
+    ``inputs`` (float32 arrays of a shape the file takes); ``src``'s metadata is carried over with
     ``mmresnet_precision=int8`` and ``mmresnet_int8`` (tool, calibration, layers kept in
     float). Returns the int8 facts written."""
     from ..utils import check_choice
