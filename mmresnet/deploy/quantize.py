@@ -103,10 +103,8 @@ def keep_float_nodes(path, task):
 def _constants_as_initializers(model):
     """``Constant`` nodes (tensor values) moved into the graph's initializers, in place:
     NNCF's ONNX graph reads a ``Gather``'s data (a detector's base anchors) from the
-    initializers only, and stops on a ``Constant`` node's output; ONNX Runtime's
-    quantizer leaves a conv whose bias is a ``Constant`` node's output (the exporter writes
-    folded BN biases so) as a float conv between Dequantize and Quantize, slower than
-    no quantization at all."""
+    initializers only, and stops on a ``Constant`` node's output (ONNX Runtime's quantizer
+    takes either form; it is given the same graph)."""
     from onnx import numpy_helper
     graph = model.graph
     for node in [n for n in graph.node if n.op_type == 'Constant']:
@@ -145,8 +143,10 @@ def _quantize_onnxruntime(src, dst, inputs, keep):
     onnx = require('onnx', 'int8 quantization')
     prepared = osp.join(osp.dirname(dst), 'prepared.onnx')
     onnx.save(_constants_as_initializers(onnx.load(src)), prepared)
-    # ONNX Runtime's own preparation (its graph optimisations folded into the file:
-    # Identity nodes and BN gone, so that each conv becomes one int8 kernel)
+    # ONNX Runtime's own preparation (its graph optimisations folded into the file): without
+    # it the exporter's Identity nodes between weights and convs leave each conv a float
+    # conv between Dequantize and Quantize (PaperResNet-50: 0.5x the speed of fp32, 3.5x
+    # with it, one thread, batch 8)
     quant_pre_process(prepared, prepared, skip_symbolic_shape=True)
     quantize_static(prepared, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,

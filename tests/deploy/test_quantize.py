@@ -93,6 +93,13 @@ def test_int8_detector_keeps_heads_in_float(runtime, tmp_path):
     kept = ' '.join(facts['kept_float'])
     for layer in ('rpn_cls', 'rpn_reg', 'fc_cls', 'fc_reg'):
         assert f'/{layer}/' in kept
+    import onnx
+    graph = onnx.load(out).graph
+    dq_outputs = {o for n in graph.node if n.op_type == 'DequantizeLinear' for o in n.output}
+    weights = {n.name: n.input[1] in dq_outputs for n in graph.node
+               if n.op_type in ('Conv', 'Gemm')}
+    assert not any(weights[name] for name in facts['kept_float'])  # float weights
+    assert sum(weights.values()) >= 10  # the backbone's and conv5_x's convs are int8
 
 
 def test_int8_file_and_precision_go_together(float_classifier, tmp_path):
