@@ -151,3 +151,16 @@ def test_verify_test_set_reports_float_and_int8_side_by_side(tmp_path):
         test_set['pytorch']['coco/bbox_mAP'], abs=0.005)
     assert set(test_set['int8_match']) == {'matched', 'total', 'max_score_diff'}
     assert any('onnxruntime int8' in line for line in logs)
+
+
+def test_export_tool_int8_arguments():
+    from ..tools.tool_loader import load_tool
+    tool = load_tool('deployment/pytorch2onnx')
+    args = tool.parse_args([DEMO, '--out', 'x.onnx', '--int8'])
+    assert args.int8 == 'openvino' and args.calib == 300
+    args = tool.parse_args([DEMO, '--out', 'x.onnx', '--int8', 'onnxruntime', '--calib', '50'])
+    assert args.int8 == 'onnxruntime' and args.calib == 50
+    assert tool.parse_args([DEMO, '--out', 'x.onnx']).int8 is None
+    for bad in (['--int8', 'tensorrt'], ['--int8', '--calib', '0'], ['--precision', 'int8']):
+        with pytest.raises(SystemExit):
+            tool.parse_args([DEMO, '--out', 'x.onnx'] + bad)
