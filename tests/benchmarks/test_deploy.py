@@ -27,3 +27,17 @@ def test_ratios_are_medians_of_rounds_and_pick_the_fastest():
         ratios=list(ratios.values())))
     assert '| torch compile fold+bf16+CL | 4.0 |' in table
     assert 'target >= 0.95: holds' in table and 'target >= 1: holds' in table
+
+
+def test_int8_ratios_against_openvino_fp32_and_bf16():
+    results = [result('openvino fp32 [b1]', [2, 2, 2]),
+               result('openvino bf16 [b1]', [4, 4, 4]),
+               result('openvino int8 [b1]', [6, 4, 8]),
+               result('onnxruntime fp32 [b1]', [2, 2, 2]),
+               result('onnxruntime int8 [b1]', [3, 3, 3])]
+    ratios = {q['what']: q for q in deploy_ratios(results, [1])}
+    fp32 = ratios['OpenVINO int8 / fp32 (the target of AVX2 CPUs)']
+    assert fp32['ratio'] == 3.0 and fp32['target'] == 1.5  # rounds 3, 2, 4
+    bf16 = ratios['OpenVINO int8 / bf16 (the target of avx512_bf16 CPUs)']
+    assert bf16['ratio'] == 1.5 and bf16['target'] == 1.2  # rounds 1.5, 1, 2
+    assert ratios['ONNX Runtime int8 / fp32']['ratio'] == 1.5
