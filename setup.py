@@ -69,9 +69,10 @@ setup(
     # tensorboard: for vis_backends with TensorboardVisBackend (configs/_base_/default_runtime.py)
     extras_require={'tests': ['pytest', 'hypothesis'], 'plots': ['matplotlib'],
                     'tensorboard': ['tensorboard'],
-                    # ONNX export and its runtimes (mmresnet/deploy, docs/deploy.md);
-                    # never imported by training
-                    'deploy': ['onnx>=1.12', 'onnxruntime>=1.16', 'openvino>=2023.1']},
+                    # ONNX export and its runtimes (mmresnet/deploy, docs/deploy.md), nncf
+                    # for OpenVINO's int8; never imported by training
+                    'deploy': ['onnx>=1.12', 'onnxruntime>=1.16', 'openvino>=2023.1',
+                               'nncf>=2.7']},
     cmdclass={'build_py': BuildPyWithMim},
     license='Apache-2.0',
 )

@@ -2,7 +2,7 @@
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [IMAGE|FOLDER ...] [--out-dir outputs]
         [--score-thr 0.3] [--device cpu] [--batch-size 1] [--show [--wait-time 2]]
-        [--palette none] [--backend pytorch|onnxruntime|openvino [--precision bf16]]
+        [--palette none] [--backend pytorch|onnxruntime|openvino [--precision bf16|int8]]
         [--cfg-options k=v ...]
 
 Writes OUT_DIR/vis/<image> (the predictions scored >= --score-thr drawn) and
@@ -47,7 +47,8 @@ def parse_args(argv=None):
                         'OpenVINO (CPU); same outputs (docs/deploy.md)')
     parser.add_argument('--precision', choices=DEPLOY_PRECISIONS, default='fp32',
                         help='bf16: OpenVINO\'s inference precision hint (--backend '
-                        'openvino only)')
+                        'openvino only); int8: CHECKPOINT the NAME.int8.onnx of '
+                        'pytorch2onnx.py --int8 (onnxruntime or openvino)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, "key=value"')
     args = parser.parse_args(argv)

@@ -87,6 +87,7 @@ fi
 
 # --- deploy extra (mmresnet[deploy]): ONNX export and its runtimes, for tools/deployment/,
 # tools/infer.py --backend and their tests (skipped where absent); training never needs them.
-if ! has "import onnx, onnxruntime, openvino"; then
-  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1  # the versions tested
+# nncf: OpenVINO's post-training int8 (pytorch2onnx.py --int8)
+if ! has "import onnx, onnxruntime, openvino, nncf"; then
+  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1 nncf==3.4.0  # the versions tested
 fi

@@ -129,7 +129,8 @@ def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette=
             ``backend`` 'onnxruntime' or 'openvino', the ``.onnx`` file exported from it
             (tools/deployment/pytorch2onnx.py).
         backend (str): 'pytorch', 'onnxruntime' or 'openvino' (CPU). Default: 'pytorch'.
-        precision (str): 'fp32', or 'bf16' with openvino (its inference precision hint).
+        precision (str): 'fp32', 'bf16' with openvino (its inference precision hint), or
+            'int8' with the int8 file of ``pytorch2onnx.py --int8`` (either runtime).
         device (str, optional): 'cpu', 'cuda', 'cuda:1', ...; default: CUDA if available.
         cfg_options (dict, optional): Config overrides, ``key.path: value``.
         palette (str): mmdet's box colours: 'none' (the dataset's), 'random', 'coco', ...

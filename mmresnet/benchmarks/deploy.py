@@ -16,7 +16,11 @@ classifier's softmax scores of a preprocessed batch):
   own API with nothing but the thread count set (OpenVINO's bf16 through
   ``INFERENCE_PRECISION_HINT``);
 - ``project openvino bf16``: the same file through the project's backend
-  (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs).
+  (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs);
+- ``onnxruntime int8``, ``openvino int8``: the int8 files of
+  :func:`mmresnet.deploy.quantize.quantize_file` for each runtime (ONNX Runtime's static
+  QDQ, NNCF), calibrated on a few seeded inputs (speed does not depend on the
+  calibration); left out where ``nncf`` is not installed (OpenVINO's) or ``int8=False``.
 
 Rounds of all entries interleave (:func:`~.harness.time_entries`); the median round is
 reported, and the ratios the deployment targets are stated in as the median of the
@@ -64,8 +68,28 @@ def _build(depth, num_classes, seed):
     return ClassifierForExport(model.eval()).eval()
 
 
+def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
+    """``{runtime: int8 file}`` of the float file ``path`` (a static batch), calibrated on
+    the batch ``x`` and a seeded random one; a runtime whose quantizer is not installed is
+    left out, said in the log."""
+    from ..deploy.quantize import int8_path, quantize_file
+    files = {}
+    for runtime in runtimes:
+        out = int8_path(path).replace('.int8.', f'.int8-{runtime}.')
+        try:
+            calib = [x.numpy(), torch.randn(x.shape, generator=torch.Generator().manual_seed(
+                1)).numpy()]
+            quantize_file(path, out, calib, runtime, statement='2 seeded random batches',
+                          log=log)
+        except ImportError as exc:
+            log(f'{runtime} int8 left out: {exc}')
+            continue
+        files[runtime] = out
+    return files
+
+
 def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads=None,
-                   compile=True, seed=0, work_dir=None, log=print):
+                   compile=True, seed=0, work_dir=None, int8=True, log=print):
     """``(entries, files)``: the timed entries of every batch size and the ONNX files
     written (one per batch size, static shapes as a deployment would fix them)."""
     from ..deploy.common import require
@@ -131,6 +155,10 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
         project = make_backend(path, 'openvino', precision='bf16', threads=threads)
         steps.append((f'project openvino {project.precision}',
                       lambda p=project, xn=xn: p(xn)))
+        for runtime, file in (_int8_files(path, x, log) if int8 else {}).items():
+            files.append(file)
+            run = make_backend(file, runtime, 'int8', threads)
+            steps.append((f'{runtime} int8', lambda r=run, xn=xn: r(xn)))
         for name, step in steps:
             def repeated(step=step, reps=reps):
                 for _ in range(reps):
@@ -145,7 +173,9 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     """One image through the config's test pipeline, detected end to end (preprocessor,
     network, boxes mapped back) by mmdet's ``test_step`` on PyTorch (as trained, and with
     BN folded + channels_last) and by :class:`~mmresnet.deploy.runtime.DeployedDetector`
-    on the exported file (ONNX Runtime fp32, OpenVINO fp32 and bf16)."""
+    on the exported file (ONNX Runtime fp32, OpenVINO fp32 and bf16) and, where
+    ``pytorch2onnx.py --int8`` wrote ``NAME.int8.onnx`` beside it, on that file with
+    both runtimes."""
     from ..deploy.common import test_batch
     from ..deploy.export import build_model, load_config
     from ..deploy.runtime import DeployedDetector, make_backend
@@ -157,10 +187,15 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     to_channels_last(folded)
     steps = [(name, lambda m=m: m.test_step(batch))
              for name, m in (('torch fp32', model), ('torch fold+CL fp32', folded))]
-    for name, backend, precision in (('onnxruntime fp32', 'onnxruntime', 'fp32'),
-                                     ('openvino fp32', 'openvino', 'fp32'),
-                                     ('openvino bf16', 'openvino', 'bf16')):
-        deployed = DeployedDetector(make_backend(onnx_file, backend, precision, threads),
+    from ..deploy.quantize import int8_path
+    runs = [('onnxruntime fp32', onnx_file, 'onnxruntime', 'fp32'),
+            ('openvino fp32', onnx_file, 'openvino', 'fp32'),
+            ('openvino bf16', onnx_file, 'openvino', 'bf16')]
+    if osp.isfile(int8_path(onnx_file)):  # pytorch2onnx.py --int8: on both runtimes
+        runs += [(f'{b} int8', int8_path(onnx_file), b, 'int8')
+                 for b in ('onnxruntime', 'openvino')]
+    for name, file, backend, precision in runs:
+        deployed = DeployedDetector(make_backend(file, backend, precision, threads),
                                     cfg.model.data_preprocessor)
         steps.append((name, lambda d=deployed: d.test_step(batch)))
 
@@ -181,6 +216,10 @@ TARGETS = [
     ('torch fold+CL fp32', 'onnxruntime fp32', None, 'PyTorch folded fp32 / ORT fp32'),
     ('best torch', 'openvino bf16', None, 'fastest PyTorch path / OpenVINO bf16'),
     ('best project', 'openvino bf16', 0.95, 'fastest project backend / OpenVINO bf16'),
+    ('openvino int8', 'openvino fp32', 1.5, 'OpenVINO int8 / fp32 (the target of AVX2 CPUs)'),
+    ('openvino int8', 'openvino bf16', 1.2,
+     'OpenVINO int8 / bf16 (the target of avx512_bf16 CPUs)'),
+    ('onnxruntime int8', 'onnxruntime fp32', None, 'ONNX Runtime int8 / fp32'),
 ]
 
 
@@ -233,9 +272,11 @@ def run_deploy_benchmark(depth=50, batches=(1, 8), size=224, num_classes=1000,
         threads=torch.get_num_threads(), warmup=warmup, iters=iters, repeats=repeats,
         command=command), results=results, ratios=deploy_ratios(results, batches),
         files=files)
-    if detector:  # the targets are the classifier's; every runtime entry is the project's
-        report['ratios'] = [dict(q, target=None) for q in report['ratios']
-                            if not q['what'].startswith('fastest project')]
+    if detector:  # the targets are the classifier's (but int8 >= 1.5x OpenVINO fp32);
+        # every runtime entry is the project's
+        report['ratios'] = [dict(q, target=q['target'] if q['what'].startswith(
+            'OpenVINO int8 / fp32') else None) for q in report['ratios']
+            if not q['what'].startswith('fastest project')]
     import onnxruntime
     import openvino
     report['env'].update(onnxruntime=onnxruntime.__version__,

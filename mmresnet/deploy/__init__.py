@@ -1,8 +1,8 @@
 """Deployment: ONNX export of the project's classifiers and Faster R-CNN detectors, its
 check against PyTorch, and the exported file run by ONNX Runtime or OpenVINO
-(docs/deploy.md). Not imported by ``import mmresnet``; ``onnx``, ``onnxruntime`` and
-``openvino`` are the ``deploy`` extra (``pip install 'mmresnet[deploy]'``), imported only
-when a function needs them. Training never imports this package.
+(docs/deploy.md). Not imported by ``import mmresnet``; ``onnx``, ``onnxruntime``,
+``openvino`` and ``nncf`` are the ``deploy`` extra (``pip install 'mmresnet[deploy]'``),
+imported only when a function needs them. Training never imports this package.
 
 - :mod:`.export`: config + checkpoint -> ``.onnx`` (``tools/deployment/pytorch2onnx.py``);
 - :mod:`.verify`: the exported file checked against PyTorch (``--verify``,
@@ -13,5 +13,7 @@ when a function needs them. Training never imports this package.
   ``dets`` and ``labels`` out);
 - :mod:`.ops`: RoIAlign and NMS as standard ONNX operators;
 - :mod:`.runtime`: the ``onnxruntime`` and ``openvino`` backends and a detector model
-  around them (``tools/infer.py --backend``).
+  around them (``tools/infer.py --backend``);
+- :mod:`.quantize`: post-training int8 of an exported file, calibrated on the config's
+  training set (``pytorch2onnx.py --int8``; NNCF for OpenVINO, ONNX Runtime's static QDQ).
 """

@@ -17,7 +17,7 @@ def require(package, purpose='ONNX export'):
         return importlib.import_module(package)
     except ImportError as exc:
         raise ImportError(f'{purpose} needs the {package!r} package: '
-                          "pip install 'mmresnet[deploy]' (onnx, onnxruntime, openvino)"
+                          "pip install 'mmresnet[deploy]' (onnx, onnxruntime, openvino, nncf)"
                           ) from exc
 
 

@@ -33,6 +33,7 @@ import torch.nn as nn
 from .common import (ExportError, preprocess_image, random_image, random_input,
                      require)
 from .ops import MIN_OPSET
+from .quantize import DEFAULT_CALIB, calibration_inputs, int8_path, quantize_file
 from .verify import verify_classifier, verify_dataset, verify_detector
 
 DEFAULT_OPSET = 17
@@ -182,19 +183,24 @@ def metadata_of(cfg, model, task):
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
                 verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
-                log=print):
+                int8=None, calib=DEFAULT_CALIB, log=print):
     """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
-    PyTorch on the same input and raise :class:`ExportError` when they disagree.
+    PyTorch on the same input and raise :class:`ExportError` when they disagree. With
+    ``int8`` ('openvino' | 'onnxruntime'), also write ``NAME.int8.onnx`` quantized for that
+    runtime, calibrated on ``calib`` training images (:mod:`.quantize`).
 
     Args:
         shape (tuple, optional): Classifier input (N, 3, H, W) when no image is given.
             Default: (1, 3) + the test crop.
-        verify_test_set (bool): Detectors: also run :func:`verify_dataset` on the
-            config's test set (boxes matched, the evaluator's metrics of both), with
-            ``test_set_backend`` ('onnxruntime' | 'openvino') at ``precision``.
+        verify_test_set (bool): Also run :func:`verify_dataset` on the config's test
+            set: the evaluator's metrics of PyTorch, the file (``test_set_backend``
+            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side;
+            detectors: boxes matched per image.
 
     Returns:
-        dict: ``out``, ``task``, ``input_shape`` and, with ``verify``, the comparison.
+        dict: ``out``, ``task``, ``input_shape``; with ``int8``, ``int8`` (its file, tool,
+        calibration); with ``verify``, the comparison (``verify_int8``: the int8 file's,
+        reported, not held to the float tolerance).
     """
     if opset < 7:
         raise ValueError(f'--opset must be >= 7, got {opset}')
@@ -205,7 +211,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     if image is not None:
         example, _ = preprocess_image(cfg, model, image)
     elif task == 'classifier':
-        example = random_input(shape or (1, 3) + classifier_input_size(cfg, model))
+        channels = getattr(getattr(model.backbone, 'conv1', None), 'in_channels', 3)
+        example = random_input(shape or (1, channels) + classifier_input_size(cfg, model))
     else:  # a random image through the test pipeline (trace input and check)
         import tempfile
         tmp_image = image = random_image((400, 400), tempfile.mktemp(suffix='.png'))
@@ -216,7 +223,20 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                   dynamic=dynamic)
     log(f'wrote {out} ({task}, input {tuple(example.shape)}, opset {opset}'
         f'{", dynamic" if dynamic else ""})')
+    int8_file = None
+    if int8:
+        inputs, statement = calibration_inputs(cfg, model, calib)
+        int8_file = int8_path(out)
+        report['int8'] = dict(out=int8_file, **quantize_file(out, int8_file, inputs, int8,
+                                                             task, statement, log))
     try:
+        if verify and int8_file:
+            report['verify_int8'] = (
+                verify_classifier(module, int8_file, example, None, int8, 'int8')
+                if task == 'classifier' else
+                verify_detector(cfg, model, int8_file, image, backend=int8,
+                                precision='int8', min_matched=None))
+            log(f"int8 file on {int8}: {report['verify_int8']['summary']}")
         if verify:
             if task == 'classifier':
                 report['verify'] = verify_classifier(module, out, example)
@@ -231,9 +251,10 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                         'scores saturate at exactly 0 and 1, and each runtime orders tied '
                         'scores its own way; verify a trained checkpoint)') from exc
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
-        if verify_test_set and task == 'detector':
+        if verify_test_set:
             report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
-                                                precision, log=log)
+                                                precision, int8_file=int8_file,
+                                                int8_backend=int8, log=log)
     finally:
         if tmp_image:
             os.remove(tmp_image)

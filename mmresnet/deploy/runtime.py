@@ -8,7 +8,8 @@ around them (the config's pipeline and preprocessor before, boxes mapped back af
 Backends: ``'onnxruntime'`` (CPU execution provider) and ``'openvino'`` (CPU plugin, with
 ``precision`` 'fp32' or 'bf16': OpenVINO's ``INFERENCE_PRECISION_HINT``, asked for only
 where :func:`mmresnet.engine.precision.decide_precision` runs bf16 (a CPU with AVX512-BF16 /
-AMX, ``MMRESNET_CPU_BF16`` not 0); elsewhere fp32, with a warning saying why).
+AMX, ``MMRESNET_CPU_BF16`` not 0); elsewhere fp32, with a warning saying why). ``precision``
+'int8' runs the int8 file of ``pytorch2onnx.py --int8`` (:mod:`.quantize`) on either.
 """
 import json
 import os.path as osp
@@ -30,14 +31,31 @@ FILE_BACKENDS = DEPLOY_BACKENDS[1:]
 
 
 def check_backend_precision(backend, precision, backends=DEPLOY_BACKENDS):
-    """``backend`` one of ``backends``, ``precision`` fp32 with every backend and bf16
-    with openvino only (its inference precision hint)."""
+    """``backend`` one of ``backends``, ``precision`` fp32 with every backend, bf16 with
+    openvino only (its inference precision hint), int8 with the file backends (an int8
+    file written by ``pytorch2onnx.py --int8``)."""
     check_choice('backend', backend, backends)
     check_choice('precision', precision, DEPLOY_PRECISIONS)
-    if precision != 'fp32' and backend != 'openvino':
+    if precision == 'bf16' and backend != 'openvino':
         raise ValueError(f'precision {precision!r} with backend {backend!r}: fp32 with every '
                          "backend, bf16 with openvino's inference precision hint "
-                         '(--backend openvino)')
+                         '(--backend openvino), int8 with onnxruntime or openvino')
+    if precision == 'int8' and backend not in FILE_BACKENDS:
+        raise ValueError(f'precision {precision!r} with backend {backend!r}: int8 runs the '
+                         'int8 file of pytorch2onnx.py --int8 with --backend onnxruntime '
+                         'or openvino')
+
+
+def check_file_precision(path, precision):
+    """An int8 file (metadata ``mmresnet_precision``) runs at precision int8 only, and
+    int8 runs an int8 file only: each mistake named with its remedy."""
+    is_int8 = read_metadata(path)['precision'] == 'int8'
+    if precision == 'int8' and not is_int8:
+        raise ValueError(f'{path} is a float file: precision int8 runs the int8 file that '
+                         'tools/deployment/pytorch2onnx.py --int8 writes (NAME.int8.onnx)')
+    if precision != 'int8' and is_int8:
+        raise ValueError(f'{path} is an int8 file (pytorch2onnx.py --int8): run it with '
+                         f'--precision int8, not {precision}')
 
 
 def runs_in(precision):
@@ -99,7 +117,9 @@ class OpenVINOBackend:
         check_choice('precision', precision, DEPLOY_PRECISIONS)
         precision = runs_in(precision)
         ov = require('openvino', 'the openvino backend')
-        config = {'INFERENCE_PRECISION_HINT': dict(fp32='f32', bf16='bf16')[precision],
+        # int8: the quantized layers run int8, those the file keeps in float run fp32
+        config = {'INFERENCE_PRECISION_HINT': dict(fp32='f32', bf16='bf16',
+                                                   int8='f32')[precision],
                   'PERFORMANCE_HINT': 'LATENCY'}
         if threads:
             config['INFERENCE_NUM_THREADS'] = threads
@@ -120,23 +140,28 @@ class OpenVINOBackend:
 
 
 def make_backend(path, backend, precision='fp32', threads=None):
-    """An ONNX file's runner: ``backend`` 'onnxruntime' or 'openvino'."""
+    """An ONNX file's runner: ``backend`` 'onnxruntime' or 'openvino'; ``precision`` int8
+    with an int8 file only (and an int8 file at int8 only)."""
     check_backend_precision(backend, precision, FILE_BACKENDS)
+    check_file_precision(path, precision)
     if backend == 'onnxruntime':
         return OnnxRuntimeBackend(path, threads)
     return OpenVINOBackend(path, precision, threads)
 
 
 def read_metadata(path):
-    """The file's metadata written by the export: ``task``, ``classes`` (tuple) and
-    ``config`` (text), each None where absent."""
+    """The file's metadata written by the export: ``task``, ``classes`` (tuple),
+    ``config`` (text), ``precision`` ('int8' for an int8 file, else 'fp32') and ``int8``
+    (the quantization's facts, dict), each None where absent."""
     onnx = require('onnx', 'reading an ONNX file')
     _check_file(path)
     props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
     classes = props.get('classes')
     return dict(task=props.get('mmresnet_task'),
                 classes=tuple(json.loads(classes)) if classes else None,
-                config=props.get('mmresnet_config'))
+                config=props.get('mmresnet_config'),
+                precision=props.get('mmresnet_precision', 'fp32'),
+                int8=json.loads(props['mmresnet_int8']) if 'mmresnet_int8' in props else None)
 
 
 class DeployedDetector(BaseModel):
@@ -173,3 +198,28 @@ class DeployedDetector(BaseModel):
                                               labels=labels.long())
             results.append(out)
         return results
+
+
+class DeployedClassifier(BaseModel):
+    """A classifier whose network is an exported file: the config's data preprocessor,
+    then the backend's ``scores``; ``test_step`` returns the samples with ``pred_score``
+    and ``pred_label`` as :class:`~mmresnet.models.classifiers.PaperResNetClassifier`
+    (single view), so the test evaluator takes it as the model."""
+
+    def __init__(self, backend, data_preprocessor):
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor)
+        self.backend = backend
+
+    def forward(self, inputs, data_samples=None, mode='predict'):
+        from mmengine.structures import BaseDataElement
+        if mode != 'predict':
+            raise ValueError(f'a deployed classifier only predicts, got mode {mode!r}')
+        scores = torch.from_numpy(self.backend(inputs.float().cpu().numpy())[0])
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(len(scores))]
+        for sample, score in zip(data_samples, scores):
+            sample.pred_score = score
+            sample.pred_label = score.argmax()
+        return data_samples

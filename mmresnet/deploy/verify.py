@@ -6,33 +6,41 @@ import torch
 from mmdet.evaluation.functional import bbox_overlaps
 
 from .common import ExportError, instances_as_numpy, test_batch
-from .runtime import DeployedDetector, OnnxRuntimeBackend, make_backend
+from ..models.classifiers import PaperResNetClassifier as ClassifierModels
+from .runtime import DeployedDetector, make_backend
 
 #: Largest ONNX Runtime - PyTorch difference accepted (classifier scores; detector box
 #: coordinates are matched by IoU, scores by this much).
 CLS_TOLERANCE = 1e-3
 
 
-def verify_classifier(module, path, example, tolerance=CLS_TOLERANCE):
-    """ONNX Runtime's ``scores`` against PyTorch's on ``example``."""
+def verify_classifier(module, path, example, tolerance=CLS_TOLERANCE,
+                      backend='onnxruntime', precision='fp32'):
+    """The file's ``scores`` (ONNX Runtime by default) against PyTorch's on ``example``;
+    ``tolerance`` None: reported only (an int8 file)."""
     with torch.no_grad():
         ref = module(example).numpy()
-    got = OnnxRuntimeBackend(path)(example.numpy())[0]
+    got = make_backend(path, backend, precision)(example.numpy())[0]
     diff = float(np.abs(got - ref).max())
-    result = dict(max_abs_diff=diff, tolerance=tolerance,
-                  summary=f'max |ONNX Runtime - PyTorch| of the scores {diff:.3g} '
-                          f'(tolerance {tolerance:g})')
-    if not diff < tolerance:
-        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree: {result["summary"]}')
+    same = float((got.argmax(1) == ref.argmax(1)).mean())
+    result = dict(max_abs_diff=diff, tolerance=tolerance, same_top1=same,
+                  summary=f'max |{backend} {precision} - PyTorch| of the scores {diff:.3g} '
+                          + (f'(tolerance {tolerance:g})' if tolerance is not None else
+                             f'(reported; top-1 the same for {same:.0%} of the inputs)'))
+    if tolerance is not None and not diff < tolerance:
+        raise ExportError(f'{path}: {backend} and PyTorch disagree: {result["summary"]}')
     return result
 
 
-def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched=0.95):
-    """mmdet's own ``predict`` (PyTorch) and the exported file (ONNX Runtime) on the
-    image through the test pipeline: the boxes scored >= ``score_thr`` of each must be
-    found in the other (same label, IoU >= ``iou``) for >= ``min_matched`` of them."""
+def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched=0.95,
+                    backend='onnxruntime', precision='fp32'):
+    """mmdet's own ``predict`` (PyTorch) and the exported file (ONNX Runtime by default)
+    on the image through the test pipeline: the boxes scored >= ``score_thr`` of each
+    must be found in the other (same label, IoU >= ``iou``) for >= ``min_matched`` of
+    them (None: reported only, as for an int8 file)."""
     batch = test_batch(cfg.test_dataloader.dataset.pipeline, image)
-    deployed = DeployedDetector(OnnxRuntimeBackend(path), cfg.model.data_preprocessor)
+    deployed = DeployedDetector(make_backend(path, backend, precision),
+                                cfg.model.data_preprocessor)
     with torch.no_grad():
         ref, got = (instances_as_numpy(m.test_step(batch)[0].pred_instances)
                     for m in (model, deployed))
@@ -40,8 +48,9 @@ def verify_detector(cfg, model, path, image, score_thr=0.3, iou=0.9, min_matched
     match['summary'] = (f"{match['matched']}/{match['total']} boxes >= {score_thr:g} "
                         f'matched at IoU >= {iou:g} (both ways), max score difference '
                         f"{match['max_score_diff']:.3g}")
-    if match['total'] and match['matched'] / match['total'] < min_matched:
-        raise ExportError(f'{path}: ONNX Runtime and PyTorch disagree on {image}: '
+    if (min_matched is not None and match['total']
+            and match['matched'] / match['total'] < min_matched):
+        raise ExportError(f'{path}: {backend} and PyTorch disagree on {image}: '
                           f"{match['summary']}")
     return match
 
@@ -68,46 +77,73 @@ def match_detections(ref, got, score_thr=0.3, iou=0.9):
 
 
 def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
-                   score_thr=0.3, iou=0.9, max_images=None, log=print):
-    """PyTorch (mmdet's ``test_step``) and the exported file on the config's test set:
-    the boxes matched as in :func:`verify_detector`, over all images, and the test
-    evaluator's metrics (e.g. COCO mAP) of each, through the same evaluator config.
+                   score_thr=0.3, iou=0.9, max_images=None, int8_file=None,
+                   int8_backend=None, log=print):
+    """PyTorch (the model's ``test_step``), the exported file and, with ``int8_file``, its
+    int8 form on the config's test set, each through the test evaluator (e.g. COCO mAP,
+    top-k error) built from the same config: the figures side by side. Detectors: the
+    boxes of each file matched to PyTorch's as in :func:`verify_detector`, per image.
 
     Returns:
-        dict: ``matched``, ``total``, ``max_score_diff``, ``pytorch`` and ``deployed``
-        (the metrics), ``images``.
+        dict: ``images``, ``pytorch`` and ``deployed`` (the metrics), with ``int8_file``
+        ``int8`` too; detectors: ``matched``, ``total``, ``max_score_diff`` (the float
+        file) and ``int8_match`` (the int8 file).
     """
     from mmengine.evaluator import Evaluator
     from mmengine.runner import Runner
 
-    loader_cfg = dict(cfg.test_dataloader, batch_size=1)
+    from .runtime import DeployedClassifier
+    detector = not isinstance(model, ClassifierModels)
+    loader_cfg = dict(cfg.test_dataloader)
+    if detector:
+        loader_cfg['batch_size'] = 1
     loader_cfg['dataset'] = dict(loader_cfg['dataset'])
     loader = Runner.build_dataloader(loader_cfg)
-    deployed = DeployedDetector(make_backend(path, backend, precision),
+    deployed = DeployedDetector if detector else DeployedClassifier
+    runs = dict(pytorch=model, deployed=deployed(make_backend(path, backend, precision),
+                                                 cfg.model.data_preprocessor))
+    names = dict(pytorch='PyTorch', deployed=f'{backend} {precision}')
+    if int8_file:
+        int8_backend = int8_backend or backend
+        runs['int8'] = deployed(make_backend(int8_file, int8_backend, 'int8'),
                                 cfg.model.data_preprocessor)
-    evaluators = {k: Evaluator(cfg.test_evaluator) for k in ('pytorch', 'deployed')}
+        names['int8'] = f'{int8_backend} int8'
+    evaluators = {k: Evaluator(cfg.test_evaluator) for k in runs}
     for e in evaluators.values():
         e.dataset_meta = loader.dataset.metainfo
-    matched = total = images = 0
-    score_diff = 0.0
+    matches = {k: dict(matched=0, total=0, max_score_diff=0.0) for k in runs if k != 'pytorch'}
+    images = 0
     with torch.no_grad():
         for batch in loader:
-            ref = model.test_step(batch)
-            got = deployed.test_step(batch)
-            evaluators['pytorch'].process(ref, batch)
-            evaluators['deployed'].process(got, batch)
-            for r, g in zip(ref, got):
-                m = match_detections(instances_as_numpy(r.pred_instances),
-                                     instances_as_numpy(g.pred_instances), score_thr, iou)
-                matched, total = matched + m['matched'], total + m['total']
-                score_diff = max(score_diff, m['max_score_diff'])
-            images += len(ref)
+            preds = {}
+            for key, run in runs.items():  # each evaluated before the next writes its
+                out = run.test_step(batch)  # predictions into the batch's samples
+                evaluators[key].process(out, batch)
+                if detector:
+                    preds[key] = [instances_as_numpy(o.pred_instances) for o in out]
+                images += len(out) if key == 'pytorch' else 0
+            for key in matches if detector else ():
+                for r, g in zip(preds['pytorch'], preds[key]):
+                    m = match_detections(r, g, score_thr, iou)
+                    for k in ('matched', 'total'):
+                        matches[key][k] += m[k]
+                    matches[key]['max_score_diff'] = max(matches[key]['max_score_diff'],
+                                                         m['max_score_diff'])
             if max_images and images >= max_images:
                 break
     size = len(loader.dataset) if not max_images else images
-    result = dict(images=images, matched=matched, total=total, max_score_diff=score_diff,
-                  **{k: e.evaluate(size) for k, e in evaluators.items()})
-    log(f'{images} images: {matched}/{total} boxes >= {score_thr:g} matched at IoU >= '
-        f'{iou:g}, max score difference {score_diff:.3g}; metrics PyTorch '
-        f'{result["pytorch"]}, {backend} {precision} {result["deployed"]}')
+    result = dict(images=images, **{k: e.evaluate(size) for k, e in evaluators.items()})
+    if detector:
+        result.update(matches['deployed'])
+        if 'int8' in matches:
+            result['int8_match'] = matches['int8']
+    log(f'{images} test images, the test evaluator\'s metrics side by side:')
+    for key, name in names.items():
+        line = f'  {name:<20} {result[key]}'
+        if key in matches and detector:
+            m = matches[key]
+            line += (f"; {m['matched']}/{m['total']} boxes >= {score_thr:g} matched to "
+                     f"PyTorch's at IoU >= {iou:g}, max score difference "
+                     f"{m['max_score_diff']:.3g}")
+        log(line)
     return result

@@ -23,6 +23,7 @@ TEST_PROTOCOLS = ('single', 'ten_crop', 'multi_scale')
 CHECKPOINT_FORMATS = ('pth', 'safetensors')
 
 # Where an exported detector or classifier runs (tools/infer.py --backend, --precision):
-# PyTorch itself, ONNX Runtime, OpenVINO; bf16 is OpenVINO's inference precision hint.
+# PyTorch itself, ONNX Runtime, OpenVINO; bf16 is OpenVINO's inference precision hint,
+# int8 a post-training quantized file (pytorch2onnx.py --int8) on either runtime.
 DEPLOY_BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
-DEPLOY_PRECISIONS = ('fp32', 'bf16')
+DEPLOY_PRECISIONS = ('fp32', 'bf16', 'int8')

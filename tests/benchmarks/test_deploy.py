@@ -8,13 +8,19 @@ def result(name, rounds):
                 img_per_s_rounds=rounds)
 
 
+def ratios_of(batch, **rounds):
+    """``(results, {what: ratio row})`` of entries given as ``name=[img/s per round]``
+    (underscores for spaces, ``__`` for '+')."""
+    results = [result(f"{k.replace('__', '+').replace('_', ' ')} [b{batch}]", v)
+               for k, v in rounds.items()]
+    return results, {q['what']: q for q in deploy_ratios(results, [batch])}
+
+
 def test_ratios_are_medians_of_rounds_and_pick_the_fastest():
-    results = [result('torch fp32 [b8]', [1, 1, 1]),
-               result('torch compile fold+bf16+CL [b8]', [4, 2, 6]),
-               result('onnxruntime fp32 [b8]', [2, 1, 3]),
-               result('openvino bf16 [b8]', [4, 4, 4]),
-               result('project openvino bf16 [b8]', [5, 4, 6])]
-    ratios = {q['what']: q for q in deploy_ratios(results, [8])}
+    results, ratios = ratios_of(8, torch_fp32=[1, 1, 1],
+                                torch_compile_fold__bf16__CL=[4, 2, 6],
+                                onnxruntime_fp32=[2, 1, 3], openvino_bf16=[4, 4, 4],
+                                project_openvino_bf16=[5, 4, 6])
     best = ratios['fastest PyTorch path / ORT fp32']
     assert best['ours'] == 'torch compile fold+bf16+CL'
     assert best['ratio'] == 2.0  # rounds 2, 2, 2 (the ratio of medians is 4 / 2 = 2 too)
@@ -27,3 +33,14 @@ def test_ratios_are_medians_of_rounds_and_pick_the_fastest():
         ratios=list(ratios.values())))
     assert '| torch compile fold+bf16+CL | 4.0 |' in table
     assert 'target >= 0.95: holds' in table and 'target >= 1: holds' in table
+
+
+def test_int8_ratios_against_openvino_fp32_and_bf16():
+    _, ratios = ratios_of(1, openvino_fp32=[2, 2, 2], openvino_bf16=[4, 4, 4],
+                          openvino_int8=[6, 4, 8], onnxruntime_fp32=[2, 2, 2],
+                          onnxruntime_int8=[3, 3, 3])
+    fp32 = ratios['OpenVINO int8 / fp32 (the target of AVX2 CPUs)']
+    assert fp32['ratio'] == 3.0 and fp32['target'] == 1.5  # rounds 3, 2, 4
+    bf16 = ratios['OpenVINO int8 / bf16 (the target of avx512_bf16 CPUs)']
+    assert bf16['ratio'] == 1.5 and bf16['target'] == 1.2  # rounds 1.5, 1, 2
+    assert ratios['ONNX Runtime int8 / fp32']['ratio'] == 1.5

@@ -3,6 +3,7 @@ PyTorch by ONNX Runtime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
         [--verify] [--verify-test-set [--test-set-backend openvino [--precision bf16]]]
+        [--int8 [openvino|onnxruntime] [--calib 300]]
         [--image IMG] [--opset 17] [--dynamic]
         [--shape N C H W]
         [--cfg-options k=v ...]
@@ -11,8 +12,12 @@ Without CHECKPOINT the config's own init is used. Classifiers: ``input`` (N, 3, 
 ``scores``; detectors: ``input`` (1, 3, H, W) -> ``dets`` (1, N, 5), ``labels`` (1, N).
 ``--verify`` runs ONNX Runtime and PyTorch on the same input (IMG through the config's
 test pipeline, or a random tensor / random image) and exits 1 naming the largest
-difference when they disagree. Layouts and tolerances: docs/deploy.md. The logic is in
-:mod:`mmresnet.deploy.export`.
+difference when they disagree. ``--int8`` also writes FILE.int8.onnx, post-training int8
+for OpenVINO (NNCF, the default) or ONNX Runtime (its static QDQ quantizer), calibrated on
+--calib images of the config's training set; ``--verify-test-set`` then gives the test
+evaluator's figures of PyTorch, the float file and the int8 file side by side. Layouts,
+tolerances and the layers kept in float: docs/deploy.md. The logic is in
+:mod:`mmresnet.deploy.export` and :mod:`mmresnet.deploy.quantize`.
 """
 import argparse
 import os.path as osp
@@ -23,7 +28,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmresnet.apis.cli import add_debug_arg, run_tool  # noqa: E402
 from mmresnet.apis.runner import DictAction  # noqa: E402
 from mmresnet.deploy.export import DEFAULT_OPSET, ExportError, export_onnx  # noqa: E402
+from mmresnet.deploy.quantize import DEFAULT_CALIB, INT8_TOOLS  # noqa: E402
 from mmresnet.utils import DEPLOY_BACKENDS, DEPLOY_PRECISIONS  # noqa: E402
+
+FLOAT_PRECISIONS = tuple(p for p in DEPLOY_PRECISIONS if p != 'int8')
+INT8_RUNTIMES = tuple(INT8_TOOLS)
 
 
 def parse_args(argv=None):
@@ -36,12 +45,20 @@ def parse_args(argv=None):
     parser.add_argument('--verify', action='store_true',
                         help='compare ONNX Runtime with PyTorch on the same input')
     parser.add_argument('--verify-test-set', action='store_true',
-                        help='detectors: also run both on the config\'s test set: boxes '
-                        'matched and the test evaluator\'s metrics (e.g. COCO mAP) of each')
+                        help='also run PyTorch, the file (and the int8 file) on the config\'s '
+                        'test set: the test evaluator\'s metrics (COCO mAP, top-k error) '
+                        'side by side; detectors: boxes matched per image')
     parser.add_argument('--test-set-backend', choices=DEPLOY_BACKENDS[1:],
                         default='onnxruntime', help='the runtime of --verify-test-set')
-    parser.add_argument('--precision', choices=DEPLOY_PRECISIONS, default='fp32',
-                        help='--verify-test-set with openvino: its inference precision')
+    parser.add_argument('--precision', choices=FLOAT_PRECISIONS, default='fp32',
+                        help='--verify-test-set with openvino: its inference precision '
+                        '(the int8 file is evaluated beside it with --int8)')
+    parser.add_argument('--int8', nargs='?', const='openvino', choices=INT8_RUNTIMES,
+                        help='also write FILE.int8.onnx: post-training int8 for openvino '
+                        '(NNCF; the default) or onnxruntime (static QDQ)')
+    parser.add_argument('--calib', type=int, default=DEFAULT_CALIB,
+                        help='--int8: training images to calibrate on, evenly spaced over '
+                        'the training set (default %(default)s, or all when fewer)')
     parser.add_argument('--image', help='an image through the config\'s test pipeline: '
                         'the trace input and the --verify input')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
@@ -57,6 +74,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.out.endswith('.onnx'):
         parser.error(f'--out must end in .onnx, got {args.out}')
+    if args.calib < 1:
+        parser.error(f'--calib must be >= 1 image, got {args.calib}')
     return args
 
 
@@ -67,7 +86,8 @@ def main(argv=None):
                            image=args.image, opset=args.opset, dynamic=args.dynamic,
                            cfg_options=args.cfg_options, shape=args.shape,
                            verify_test_set=args.verify_test_set,
-                           test_set_backend=args.test_set_backend, precision=args.precision)
+                           test_set_backend=args.test_set_backend, precision=args.precision,
+                           int8=args.int8, calib=args.calib)
     except ExportError as exc:
         print(f'verification FAILED: {exc}', file=sys.stderr)
         sys.exit(1)
