@@ -5,7 +5,7 @@ clock while the run goes, not only against the speed probe measured before it.
 the first, the slowest, is not counted) and validations, after ``MIN_ITERS`` iterations,
 again every ``check_s`` seconds and after each validation, and sets the rest of the
 schedule so that training ends by ``deadline`` (seconds since the epoch, as
-``time.time()``) with ``reserve_s`` left for what follows (the final test; scaled by the
+``time.time()``; or ``seconds`` after training began) with ``reserve_s`` left for what follows (the final test; scaled by the
 same measured slowdown). It shortens the loop where the run is slower than planned and
 lengthens it, up to ``wanted`` (the length the config asked for before any budget), where
 the run is faster. The validation interval, the learning-rate steps (``milestones``) not
@@ -43,7 +43,9 @@ class BudgetHook(Hook):
     """Keep a training run within ``deadline`` by the speed measured as it runs.
 
     Args:
-        deadline (float): when training must end (``time.time()`` seconds).
+        deadline (float, optional): when training must end (``time.time()`` seconds).
+        seconds (float, optional): instead of ``deadline``: the seconds training may take
+            from its start (``before_train``).
         planned_s (float): seconds per training iteration the plan assumed (the probe's).
         wanted (int, optional): the longest the loop may become, in its own unit (epochs
             or iterations); default: the config's length.
@@ -57,9 +59,14 @@ class BudgetHook(Hook):
     """
     priority = 'LOW'
 
-    def __init__(self, deadline, planned_s, wanted=None, reserve_s=0.0, planned_val_s=0.0,
-                 check_s=10.0, name='training', planned_length=None):
-        self.deadline, self.planned_s, self.wanted = float(deadline), float(planned_s), wanted
+    def __init__(self, planned_s, deadline=None, seconds=None, wanted=None, reserve_s=0.0,
+                 planned_val_s=0.0, check_s=10.0, name='training', planned_length=None):
+        if (deadline is None) == (seconds is None):
+            raise ValueError(f'BudgetHook: give deadline or seconds, one of them (got '
+                             f'deadline={deadline!r}, seconds={seconds!r})')
+        self.deadline = None if deadline is None else float(deadline)
+        self.seconds = None if seconds is None else float(seconds)
+        self.planned_s, self.wanted = float(planned_s), wanted
         self.planned_length = planned_length
         self.reserve_s, self.planned_val_s = float(reserve_s), float(planned_val_s)
         self.check_s, self.name = float(check_s), name
@@ -69,6 +76,8 @@ class BudgetHook(Hook):
         self._said_length = None
 
     def before_train(self, runner):
+        if self.seconds is not None:
+            self.deadline = time.time() + self.seconds
         loop = runner.train_loop
         self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
         self.unit = 'epochs' if self.by_epoch else 'iterations'

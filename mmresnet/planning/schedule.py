@@ -98,9 +98,10 @@ def fit_schedule(wanted, speed, budget_s):
 def budget_hooks(plan, speed, start):
     """The :class:`~mmresnet.engine.budget.BudgetHook` of each stage (config dicts), so that
     the run keeps the budget by the speed it measures while training, not only by the
-    probe's: pretraining ends by its share of the budget (``PRE_SHARE``, or the planned
-    iterations' time where that is more), the detector by the budget's end less the final
-    test (scaled by the slowdown the hook measures). A loop of the planned length may grow
+    probe's: pretraining takes at most its share of the budget from its own start
+    (``PRE_SHARE``, or the planned iterations' time where that is more: a long probe does
+    not eat it), the detector ends by the budget's end less the final test (scaled by the
+    slowdown the hook measures). A loop of the planned length may grow
     up to what the data asked for (the ``wanted_*`` lengths of the plan; the detector in
     epochs where the plan's ``val_unit`` says so); one of another length (set by hand) may
     only shrink. ``start``: when the budget began (``time.time()``)."""
@@ -108,7 +109,7 @@ def budget_hooks(plan, speed, start):
     n_val = plan['n_val_images']
     pre_s = max(plan['pretrain_iters'] * speed['pretrain_s'], PRE_SHARE * budget)
     pretrain = dict(type='BudgetHook', name='pretraining', planned_s=speed['pretrain_s'],
-                    deadline=start + OVERHEAD_S / 2 + pre_s,
+                    seconds=pre_s,
                     planned_length=int(plan['pretrain_iters']),
                     wanted=int(plan['wanted_pretrain_iters']))
     epochs = plan.get('val_unit') == 'epochs'

@@ -12,7 +12,7 @@ from .toy import ToyData, ToyModel
 SLEEP = 0.02  # seconds per toy iteration (8 iterations per epoch of 32 samples)
 
 
-def _run(work_dir, by_epoch, length, planned_s, budget_s, wanted=None):
+def _run(work_dir, by_epoch, length, planned_s, budget_s, wanted=None, relative=False):
     import mmresnet  # noqa: F401  (registers the hook)
     from mmengine.runner import Runner
     unit = dict(max_epochs=length) if by_epoch else dict(max_iters=length)
@@ -29,9 +29,10 @@ def _run(work_dir, by_epoch, length, planned_s, budget_s, wanted=None):
         default_hooks=dict(logger=dict(type='LoggerHook', interval=100),
                            checkpoint=dict(type='AtomicCheckpointHook', interval=length,
                                            by_epoch=by_epoch)),
-        custom_hooks=[dict(type='BudgetHook', deadline=time.time() + budget_s,
-                           planned_s=planned_s, wanted=wanted, check_s=0.1,
-                           name='toy')],
+        custom_hooks=[dict(type='BudgetHook', planned_s=planned_s, wanted=wanted,
+                           check_s=0.1, name='toy',
+                           **(dict(seconds=budget_s) if relative else
+                              dict(deadline=time.time() + budget_s)))],
         default_scope='mmdet', randomness=dict(seed=0))
     start = time.time()
     runner.train()
@@ -62,7 +63,8 @@ def test_a_probe_20x_too_fast_is_caught_and_the_run_shortened(tmp_path, by_epoch
 def test_a_probe_20x_too_slow_lengthens_the_run_up_to_what_was_wanted(tmp_path):
     """The plan cut the run to 5 iterations from a probe 20x too slow; the run is fast:
     it goes on (towards the 1,000 the data asked for) while the budget holds."""
-    runner, record, seconds = _run(tmp_path, False, 5, SLEEP * 20, budget_s=1.5, wanted=1000)
+    runner, record, seconds = _run(tmp_path, False, 5, SLEEP * 20, budget_s=1.5, wanted=1000,
+                                   relative=True)  # 1.5 s from the start of training
     assert runner.iter == record['length'] > 20, record
     assert runner.iter < 1000
     assert 'x faster' in record['notice'] and 'toy 5 -> ' in record['notice'], record
@@ -95,3 +97,10 @@ def test_a_length_set_by_hand_only_shrinks(tmp_path):
     hook = next(h for h in runner.hooks if type(h).__name__ == 'BudgetHook')
     assert runner.iter == 8 and hook.record['wanted'] == 8, hook.record
     assert 'x faster' in hook.record['notice'] and 'stays at 8' in hook.record['notice']
+
+
+def test_a_deadline_or_seconds_is_asked_for():
+    from mmresnet.engine.budget import BudgetHook
+    for kwargs in (dict(), dict(deadline=1.0, seconds=1.0)):
+        with pytest.raises(ValueError, match='give deadline or seconds'):
+            BudgetHook(planned_s=0.1, **kwargs)

@@ -107,7 +107,9 @@ def test_budget_hooks_end_each_stage_within_the_budget():
     plan = fit_schedule(wanted_schedule(_data(2400, 600)), SPEED, 10 * 60)
     pre, det = budget_hooks(plan, SPEED, start=1000.0)
     assert pre['type'] == det['type'] == 'BudgetHook'
-    assert 1000 < pre['deadline'] < det['deadline'] < 1000 + 10 * 60
+    assert 0 < pre['seconds'] < det['deadline'] - 1000 < 10 * 60  # pretraining: its share
+    assert pre['seconds'] == pytest.approx(max(plan['pretrain_iters'] * SPEED['pretrain_s'],
+                                               0.15 * 10 * 60))
     assert (det['planned_s'], pre['planned_s']) == (SPEED['det_s'], SPEED['pretrain_s'])
     assert det['planned_length'] == plan['det_iters'] < det['wanted'] == plan['wanted_det_iters']
     assert det['reserve_s'] == pytest.approx(4 * 600 * SPEED['infer_s'])
