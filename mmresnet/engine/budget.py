@@ -140,9 +140,10 @@ class BudgetHook(Hook):
             self.record['changes'] += 1
         off = not 1 / SPEED_FACTOR <= slowdown <= SPEED_FACTOR
         said = self._said_length
-        if (off and said is None) or (changed and said is not None
-                                      and abs(target - said) > RESAY * said):
-            # a line when the speed is first found off, then where the length moved on
+        ref = self.record['planned_length'] if said is None else said
+        if (off and said is None) or (changed and abs(target - ref) > RESAY * ref):
+            # a line when the speed is first found off, and where the length moved by
+            # more than RESAY from the plan's or from the last line's
             self._said_length = target
             print_log(f'budget: {self.line(self.record["planned_length"], target)}',
                       logger='current')
