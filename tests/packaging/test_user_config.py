@@ -6,6 +6,7 @@ and mmdet's own ``tools/train.py``, tests and infers through ``python -m mmresne
 The wheel goes into a new venv as ``pip install`` puts it (its ``mmresnet-scope.pth``
 runs at start-up); the stack is the running environment's (tests/packaging/wheel_build.py).
 """
+import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -160,3 +161,19 @@ def test_user_detector_trains_with_mmdets_train_tool(wheel_python, user_folder):
                   f'val_evaluator.ann_file={data}annotations/instances_val.json',
                   cwd=user_folder)
     assert 'Iter(train) [2/2]' in out, out[-3000:]
+
+
+@pytest.mark.skipif(importlib.util.find_spec('mim') is None,
+                    reason='openmim is not installed (docs/get_started.md: how, with numpy '
+                    'and setuptools pinned)')
+def test_user_detector_trains_and_tests_through_mim(wheel_python, user_folder):
+    """``mim train mmresnet`` / ``mim test mmresnet`` run the package's tools/ on the
+    user's config."""
+    work = user_folder / 'work_mim'
+    _, out = _run(wheel_python, '-m', 'mim', 'train', 'mmresnet', 'detector.py',
+                  '--work-dir', str(work), cwd=user_folder)
+    assert 'Iter(train) [2/2]' in out, out[-3000:]
+    _, out = _run(wheel_python, '-m', 'mim', 'test', 'mmresnet', 'detector.py',
+                  '--checkpoint', str(work / 'iter_2.pth'), '--work-dir',
+                  str(user_folder / 'work_mim_test'), cwd=user_folder)
+    assert 'Iter(test) [2/2]' in out, out[-3000:]
