@@ -268,8 +268,8 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
         detect, config, det_dir, cfg_options, checkpoint=backbone, length=length, tta=tta,
         budget=det_budget)
     # what the budget hooks measured; a line where the speed or the length moved
-    budget = {r['name']: r for r in (pre_used, det_used) if r is not None}
-    plan['speed_notes'] = [r['notice'] for r in budget.values() if r.get('notice')]
+    budgets = {r['name']: r for r in (pre_used, det_used) if r is not None}
+    plan['speed_notes'] = [r['notice'] for r in budgets.values() if r.get('notice')]
     with open(osp.join(work_dir, 'plan.json'), 'w') as f:  # the plan, with what happened
         json.dump(info, f, indent=2, ensure_ascii=False)
 
@@ -278,7 +278,7 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
         stages=copy.deepcopy(stage.done), backbone_checkpoint=backbone,
         classifier_checkpoint=cls_checkpoint, detector_checkpoint=det_checkpoint,
         predictions=show_dir, config=config, pretrain_config=pretrain_config,
-        classes=classes, budget=budget, data=info)
+        classes=classes, budget=budgets, data=info)
     runs = {'pretrained': det_dir}
     s_metrics = None
     if from_scratch:
