@@ -19,6 +19,9 @@ MIM_CONTENT = (('configs', 'configs'), ('tools', 'tools'),
                (osp.join('data', 'demo_detection'), osp.join('data', 'demo_detection')))
 # MMEngine reads .mim/model-index.yml before it falls back to .mim/configs/<path>
 MODEL_INDEX = 'Import: []\n'
+# site-packages/mmresnet-scope.pth: at start-up, mmresnet:: config paths made readable
+# without `import mmresnet` (the top-level module _mmresnet_scope.py says how)
+SCOPE_PTH = ('mmresnet-scope.pth', 'import _mmresnet_scope; _mmresnet_scope.install()\n')
 
 
 def fill_mim(dst):
@@ -35,12 +38,17 @@ def fill_mim(dst):
 
 
 class BuildPyWithMim(build_py):
-    """build_py, then ``mmresnet/.mim`` filled in the build folder (not in the source)."""
+    """build_py, then ``mmresnet/.mim`` filled in the build folder (not in the source), and
+    the scope's ``.pth`` beside the package (not for an editable install)."""
 
     def run(self):
         super().run()
         if not self.dry_run and osp.isdir(osp.join(HERE, 'configs')):
             fill_mim(osp.join(self.build_lib, 'mmresnet', '.mim'))
+        if not self.dry_run and not getattr(self, 'editable_mode', False):
+            name, line = SCOPE_PTH
+            with open(osp.join(self.build_lib, name), 'w') as f:
+                f.write(line)
 
 
 setup(
@@ -52,6 +60,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools',
                                     'tools.*', 'data', 'data.*')),
+    py_modules=['_mmresnet_scope'],
     python_requires='>=3.8',
     # The floor is the stack MMDetection 3.3 users have: mmdet 3.3 takes mmcv < 2.2, whose
     # prebuilt wheels exist for torch 2.0 and 2.1. An environment that satisfies these gets

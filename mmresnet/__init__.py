@@ -1,7 +1,10 @@
 """mmresnet: the ResNets of He et al. 2015 for MMEngine / MMDetection.
 
 Importing the package registers its modules in MMDetection's registries, so configs use
-``custom_imports=dict(imports=['mmresnet'])`` and ``type='PaperResNet'``.
+``custom_imports=dict(imports=['mmresnet'])`` and ``type='PaperResNet'``. The scope
+``mmresnet`` (``default_scope = 'mmresnet'``, and what a config inherits from
+``_base_ = 'mmresnet::...'``) has its registries in :mod:`mmresnet.registry`, children of
+mmdet's; MMEngine imports the package by itself when it builds in that scope.
 
 What ``import mmresnet`` changes in MMEngine, for the whole process:
 
@@ -26,6 +29,7 @@ What ``import mmresnet`` changes in MMEngine, for the whole process:
 See docs/checkpoint_safety.md and docs/architecture.md.
 """
 from . import checkpoint, datasets, engine, evaluation, models  # noqa: F401
+from . import registry  # noqa: F401  (the scope `mmresnet`: mmresnet/registry.py)
 from .resources import register_config_scope
 
 register_config_scope()

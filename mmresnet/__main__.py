@@ -15,6 +15,10 @@ import sys
 
 from mmresnet.resources import resource_root
 
+USAGE = ('usage: python -m mmresnet TOOL [ARGS]\n'
+         'runs tools/TOOL.py of the clone or of the installed package (mmresnet/.mim/tools) '
+         'from any folder;\nconfigs and the embedded demo data are found the same way.')
+
 
 def tools(root):
     folder = osp.join(root, 'tools')
@@ -34,8 +38,8 @@ def main(argv=None):
                  '(a wheel built without them?)')
     known = tools(root)
     if not argv or argv[0] in ('-h', '--help', 'list'):
-        print(__doc__.strip().splitlines()[0] + '\n\ntools in ' + osp.join(root, 'tools')
-              + ':\n  ' + '\n  '.join(known))
+        print(USAGE + '\n\ntools in ' + osp.join(root, 'tools') + ':\n  '
+              + '\n  '.join(known))
         return
     name = argv[0][:-3] if argv[0].endswith('.py') else argv[0]
     if name not in known:

@@ -102,10 +102,12 @@ def test_a_circle_is_found():
 
 
 ALL = ('analysis', 'apis', 'benchmarks', 'checkpoint', 'convert', 'datasets', 'deploy',
-       'engine', 'evaluation', 'models', 'planning', 'resources', 'utils', '__main__')
+       'engine', 'evaluation', 'models', 'planning', 'registry', 'resources', 'utils',
+       '__main__')
 # folder -> the packages of mmresnet it may import (besides itself)
 ALLOWED = {
     'utils': (),
+    'registry': (),  # mmdet's and MMEngine's registries only
     'resources': ('utils', ),
     'checkpoint': ('utils', ),
     'evaluation': ('utils', ),

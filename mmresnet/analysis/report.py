@@ -175,6 +175,8 @@ def _plan(info):
         out.append('<p>The hand-set configs use: ' + ', '.join(
             f'{_e(k)} {_e(v)}' for k, v in info['config_sizes'].items()) + '.</p>')
     plan = info.get('plan', {})
+    for note in plan.get('speed_notes', []):  # the speed while training was not the probe's
+        out.append(f'<p class="note"><b>Budget:</b> {_e(note)}</p>')
     rows = [(_e(label), _fmt(plan[key], 1) + (f' {_e(plan.get("val_unit", "iterations"))}'
                                               if key == 'val_interval' else ''))
             for key, label in PLAN_ROWS if key in plan]

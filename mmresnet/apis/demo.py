@@ -24,7 +24,7 @@ import warnings
 from ..models.backbones import FrozenBNFromScratchWarning
 from ..planning.configs import pretrained_parts, set_pretrained
 from ..planning.plan import describe_plan, plan_embedded, plan_own_data
-from ..planning.schedule import loop_length, scale_schedule
+from ..planning.schedule import budget_hooks, loop_length, scale_schedule
 from .runner import (build_runner, enable_test_outputs, enable_tta, testing_config,
                      training_config)
 
@@ -43,10 +43,27 @@ def _last_checkpoint(work_dir):
         return f.read().strip()
 
 
-def pretrain(config, work_dir, cfg_options):
-    """Train the classifier; returns its last checkpoint."""
-    build_runner(training_config(config, work_dir, cfg_options)).train()
-    return _last_checkpoint(work_dir)
+def _with_budget(cfg, budget):
+    """``budget`` (a BudgetHook config, or None) added to the config's custom hooks."""
+    if budget is not None:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(budget)]
+
+
+def budget_record(runner):
+    """What the run's BudgetHook measured and decided (:mod:`mmresnet.engine.budget`), or
+    None where it had none."""
+    from ..engine.budget import BudgetHook
+    return next((dict(h.record) for h in runner.hooks if isinstance(h, BudgetHook)), None)
+
+
+def pretrain(config, work_dir, cfg_options, budget=None):
+    """Train the classifier (kept within ``budget``, a BudgetHook config, where given);
+    returns its last checkpoint and what the budget hook measured (or None)."""
+    cfg = training_config(config, work_dir, cfg_options)
+    _with_budget(cfg, budget)
+    runner = build_runner(cfg)
+    runner.train()
+    return _last_checkpoint(work_dir), budget_record(runner)
 
 
 def _own_visualizer(cfg, tag):
@@ -57,14 +74,17 @@ def _own_visualizer(cfg, tag):
         cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{tag}'
 
 
-def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True):
-    """Train the detector, then test it with predictions drawn, with the config's
-    test-time augmentation when ``tta`` and the config has one.
+def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True,
+           budget=None):
+    """Train the detector (kept within ``budget``, a BudgetHook config, where given),
+    then test it with predictions drawn, with the config's test-time augmentation when
+    ``tta`` and the config has one.
 
     Returns:
         tuple: (test metrics, detector checkpoint, predictions folder, training seconds,
         the length trained in the loop's own unit (epochs or iterations, as ``length``),
-        the last validation's metrics: the single view of the same weights).
+        the last validation's metrics: the single view of the same weights, what the
+        budget hook measured or None).
     """
     start = time.time()
     cfg = training_config(config, work_dir, cfg_options)
@@ -73,9 +93,11 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
         set_pretrained(cfg, checkpoint)
     if length is not None:
         scale_schedule(cfg, length)
-    trained = loop_length(cfg)
+    _with_budget(cfg, budget)
     runner = build_runner(cfg)
     runner.train()  # the loop validates after the last epoch too
+    budget_used = budget_record(runner)
+    trained = budget_used['length'] if budget_used else loop_length(cfg)
     hub = runner.message_hub  # MMEngine's RuntimeInfoHook keeps each val metric there
     single = {k: float(hub.get_scalar(f'val/{k}').current()) for k in MAP_KEYS
               if f'val/{k}' in hub.log_scalars}
@@ -98,7 +120,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
         runner = build_runner(cfg)
     metrics = runner.test()
     metrics.update(tta=tta, **files)
-    return metrics, det_checkpoint, show_dir, seconds, trained, single
+    return metrics, det_checkpoint, show_dir, seconds, trained, single, budget_used
 
 
 def coco_result_files(cfg, work_dir):
@@ -222,6 +244,7 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
     """
     from ..analysis.report import write_report
     from ..convert.export import export_backbone
+    start = time.time()  # the budget counts from here, the plan and its probe included
     work_dir = osp.abspath(work_dir)
     pre_dir, det_dir = osp.join(work_dir, 'pretrain'), osp.join(work_dir, 'detect')
     info, (pretrain_config, config, scratch_config), length = make_plan(
@@ -232,21 +255,30 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
         print(f'plan         {osp.join(work_dir, "plan.json")} (--plan-only: nothing trained)')
         return info
 
+    plan = info['plan']
+    pre_budget, det_budget = budget_hooks(plan, info['speed'], start)
     stage = _Stages()
-    cls_checkpoint = stage(f'pretrain (classification, {_short(classes)} vs background)',
-                           pretrain, pretrain_config, pre_dir, pretrain_cfg_options)
+    cls_checkpoint, pre_used = stage(
+        f'pretrain (classification, {_short(classes)} vs background)', pretrain,
+        pretrain_config, pre_dir, pretrain_cfg_options, budget=pre_budget)
     backbone = osp.join(pre_dir, 'backbone.pth')
     stage('export backbone', export_backbone, cls_checkpoint, backbone)
-    metrics, det_checkpoint, show_dir, det_seconds, det_length, single = stage(
+    metrics, det_checkpoint, show_dir, det_seconds, det_length, single, det_used = stage(
         'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
-        detect, config, det_dir, cfg_options, checkpoint=backbone, length=length, tta=tta)
+        detect, config, det_dir, cfg_options, checkpoint=backbone, length=length, tta=tta,
+        budget=det_budget)
+    # what the budget hooks measured; a line where the speed or the length moved
+    budgets = {r['name']: r for r in (pre_used, det_used) if r is not None}
+    plan['speed_notes'] = [r['notice'] for r in budgets.values() if r.get('notice')]
+    with open(osp.join(work_dir, 'plan.json'), 'w') as f:  # the plan, with what happened
+        json.dump(info, f, indent=2, ensure_ascii=False)
 
     summary = dict(
         _box_maps(metrics), tta=metrics['tta'], single_view=_maps(single),
         stages=copy.deepcopy(stage.done), backbone_checkpoint=backbone,
         classifier_checkpoint=cls_checkpoint, detector_checkpoint=det_checkpoint,
         predictions=show_dir, config=config, pretrain_config=pretrain_config,
-        classes=classes, data=info)
+        classes=classes, budget=budgets, data=info)
     runs = {'pretrained': det_dir}
     s_metrics = None
     if from_scratch:
@@ -257,7 +289,7 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
         print(f'from scratch: {scratch_length} {unit}s (the {budget:.0f} s of stages 1-3 at '
               f'the pretrained detector\'s {det_seconds / det_length:.2f} s/{unit})')
         scratch_dir = osp.join(work_dir, 'scratch')
-        s_metrics, s_ckpt, s_show, s_seconds, _, s_single = stage(
+        s_metrics, s_ckpt, s_show, s_seconds, _, s_single, _ = stage(
             'from scratch (same detector, He init, BN learning, same time budget)', detect,
             scratch_config, scratch_dir, cfg_options, length=scratch_length, tta=tta)
         summary['from_scratch'] = dict(
@@ -301,6 +333,8 @@ def print_summary(summary, metrics, single, scratch_metrics, budget_min, work_di
               'measure the fit, not results on new images')
     print(f'time         total {total / 60:.1f} min (planned '
           f'{info["plan"]["expected_s"] / 60:.1f} min, budget {budget_min:g} min)')
+    for note in info['plan'].get('speed_notes', []):
+        print(f'budget       {note}')
     print(f'backbone     {summary["backbone_checkpoint"]}')
     print(f'detector     {summary["detector_checkpoint"]}')
     print(f'predictions  {summary["predictions"]}/ (ground truth left, predictions scored >= '

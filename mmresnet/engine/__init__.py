@@ -2,7 +2,9 @@
 recipe, ResNet-110 warm-up), the device-data loop, sync-free iterations, the precision
 (decided once: :mod:`.precision`) and bf16 autocast, speed switches, preemption
 (checkpoint on a signal, mid-epoch resume), elastic runs (what each start resumes
-from, the world size of a checkpoint)."""
+from, the world size of a checkpoint), a time budget kept by the speed measured while
+training (:mod:`.budget`)."""
+from .budget import BudgetHook
 from .checkpoint_hook import AtomicCheckpointHook
 from .device_loop import DeviceIterBasedTrainLoop, build_device_loader
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionHook
@@ -14,7 +16,7 @@ from .frozen_bn import FrozenBatchNorm2d, fold_bn_into_conv, freeze_bn
 from .runtime_info import AppendHistoryBuffer, LazyRuntimeInfoHook, read_scalars
 from .speed_switches import SpeedUpHook, to_channels_last
 
-__all__ = ['AtomicCheckpointHook', 'ElasticHook',
+__all__ = ['AtomicCheckpointHook', 'ElasticHook', 'BudgetHook',
            'PREEMPTED_EXIT_CODE', 'PreemptionHook', 'DeviceIterBasedTrainLoop',
            'build_device_loader',
            'DivergenceError', 'RecipeHook', 'StopOnNonFiniteLossHook', 'FrozenBatchNorm2d', 'SpeedUpHook',

@@ -107,6 +107,7 @@ def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
         speed = measure_speed(pretrain_cfg, det_cfg, own, data.image_sizes('train'), log=log)
     plan = fit_schedule(wanted, speed, budget_min * 60)
     plan['det_epochs'] = max(1, min(epochs, plan['det_iters'] // wanted['det_iters_per_epoch']))
+    plan['wanted_det_epochs'] = epochs
     plan['val_interval'] = det_cfg.train_cfg.val_interval
     plan['validations'] = math.ceil(plan['det_epochs'] / plan['val_interval'])
     plan['val_unit'] = 'epochs'

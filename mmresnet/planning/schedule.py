@@ -10,7 +10,8 @@ time budget, and a config's training loop set to a length (iterations or epochs)
   sixth of the budget), the learning rate stepped down at 80 %;
 - the budget: seconds per iteration measured on this machine before training
   (:mod:`mmresnet.planning.probe`), times the iterations, plus the validations, the final
-  test with its flips and a fixed allowance for building.
+  test with its flips and a fixed allowance for building; kept while training by the
+  speed measured then (:func:`budget_hooks`, :mod:`mmresnet.engine.budget`).
 """
 import math
 
@@ -94,6 +95,33 @@ def fit_schedule(wanted, speed, budget_s):
     return plan
 
 
+def budget_hooks(plan, speed, start):
+    """The :class:`~mmresnet.engine.budget.BudgetHook` of each stage (config dicts), so that
+    the run keeps the budget by the speed it measures while training, not only by the
+    probe's: pretraining takes at most its share of the budget from its own start
+    (``PRE_SHARE``, or the planned iterations' time where that is more: a long probe does
+    not eat it), the detector ends by the budget's end less the final test (scaled by the
+    slowdown the hook measures). A loop of the planned length may grow
+    up to what the data asked for (the ``wanted_*`` lengths of the plan; the detector in
+    epochs where the plan's ``val_unit`` says so); one of another length (set by hand) may
+    only shrink. ``start``: when the budget began (``time.time()``)."""
+    budget = plan['budget_s']
+    n_val = plan['n_val_images']
+    pre_s = max(plan['pretrain_iters'] * speed['pretrain_s'], PRE_SHARE * budget)
+    pretrain = dict(type='BudgetHook', name='pretraining', planned_s=speed['pretrain_s'],
+                    seconds=pre_s,
+                    planned_length=int(plan['pretrain_iters']),
+                    wanted=int(plan['wanted_pretrain_iters']))
+    epochs = plan.get('val_unit') == 'epochs'
+    detector = dict(type='BudgetHook', name='detector', planned_s=speed['det_s'],
+                    deadline=start + budget - OVERHEAD_S / 2,
+                    reserve_s=4 * n_val * speed['infer_s'],  # the test: image and 3 flips
+                    planned_val_s=n_val * speed['infer_s'],
+                    planned_length=int(plan['det_epochs' if epochs else 'det_iters']),
+                    wanted=int(plan['wanted_det_epochs' if epochs else 'wanted_det_iters']))
+    return pretrain, detector
+
+
 def iteration_schedule(cfg, iters, val_interval, warmup=30):
     """``cfg`` trained for ``iters`` iterations (IterBasedTrainLoop), validated every
     ``val_interval``, a linear warm-up, the lr stepped at 80 %, one checkpoint at the end."""
@@ -147,5 +175,6 @@ def scale_schedule(cfg, length):
                                                  * length / old)))
 
 
-__all__ = ['pretrain_batch', 'wanted_schedule', 'fit_schedule', 'iteration_schedule',
+__all__ = ['pretrain_batch', 'wanted_schedule', 'fit_schedule', 'budget_hooks',
+           'iteration_schedule',
            'epoch_schedule', 'loop_length', 'scale_schedule']

@@ -33,6 +33,7 @@ NEW_KEYWORDS = {('zip', 'strict'): '3.10', ('dataclass', 'slots'): '3.10',
 def python_files():
     for folder in FOLDERS:
         yield from sorted((ROOT / folder).rglob('*.py'))
+    yield ROOT / '_mmresnet_scope.py'  # run at start-up by the wheel's .pth
 
 
 def _dotted(node):

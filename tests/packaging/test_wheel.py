@@ -11,44 +11,15 @@ import email
 import json
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 import zipfile
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SOURCES = ('mmresnet', 'configs', 'tools', osp.join('data', 'demo_detection'), 'setup.py',
-           'README.md', 'MANIFEST.in')
+from .wheel_build import ROOT, pip as _pip
+
 SCOPED = 'mmresnet::faster_rcnn/faster-rcnn_paper-r101-caffe-c4_1x_coco.py'
-
-
-def _pip(*args, cwd=None):
-    out = subprocess.run([sys.executable, '-m', 'pip', '--disable-pip-version-check', *args],
-                         cwd=cwd, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out
-
-
-@pytest.fixture(scope='module')
-def wheel(tmp_path_factory):
-    """The wheel ``pip wheel`` builds from a copy of the sources (offline, no isolation)."""
-    tmp = tmp_path_factory.mktemp('wheel')
-    src = tmp / 'src'
-    for rel in SOURCES:
-        path = osp.join(ROOT, rel)
-        if osp.isdir(path):
-            shutil.copytree(path, src / rel, ignore=shutil.ignore_patterns(
-                '__pycache__', '*.pyc', '.mim', '*.egg-info'))
-        else:
-            os.makedirs(src / osp.dirname(rel), exist_ok=True)
-            shutil.copy(path, src / rel)
-    _pip('wheel', '-q', '--no-deps', '--no-build-isolation', '--no-index', '-w',
-         str(tmp / 'dist'), str(src))
-    found = list((tmp / 'dist').glob('mmresnet-*.whl'))
-    assert len(found) == 1, found
-    return found[0]
 
 
 def _metadata(wheel):
@@ -96,6 +67,10 @@ def test_wheel_carries_configs_tools_and_demo_data(wheel):
                if f.endswith('.py')}
     assert {mim + 'configs/' + c for c in configs} <= names
     assert not [n for n in names if '__pycache__' in n or n.endswith('.pyc')]
+    # the start-up line that makes mmresnet:: readable without an import, and its module
+    assert {'mmresnet-scope.pth', '_mmresnet_scope.py'} <= names
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read('mmresnet-scope.pth').decode().startswith('import _mmresnet_scope;')
 
 
 SCOPE_SCRIPT = r'''

@@ -7,8 +7,9 @@ import pytest
 from mmengine.config import Config
 
 from mmresnet.datasets import DetectionFolder
-from mmresnet.planning.schedule import (fit_schedule, iteration_schedule, loop_length,
-                                        pretrain_batch, scale_schedule, wanted_schedule)
+from mmresnet.planning.schedule import (budget_hooks, fit_schedule, iteration_schedule,
+                                        loop_length, pretrain_batch, scale_schedule,
+                                        wanted_schedule)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -98,3 +99,21 @@ def test_scale_schedule_shortens_an_epoch_schedule_at_the_same_fractions():
         assert sched['end'] == half
         assert sched.get('milestones', []) == [max(1, round(m * half / old))
                                                for m in milestones]
+
+
+def test_budget_hooks_end_each_stage_within_the_budget():
+    """The hooks of a cut plan: pretraining by its share, the detector by the budget's end
+    less the test; each may grow back to what the data asked for."""
+    plan = fit_schedule(wanted_schedule(_data(2400, 600)), SPEED, 10 * 60)
+    pre, det = budget_hooks(plan, SPEED, start=1000.0)
+    assert pre['type'] == det['type'] == 'BudgetHook'
+    assert 0 < pre['seconds'] < det['deadline'] - 1000 < 10 * 60  # pretraining: its share
+    assert pre['seconds'] == pytest.approx(max(plan['pretrain_iters'] * SPEED['pretrain_s'],
+                                               0.15 * 10 * 60))
+    assert (det['planned_s'], pre['planned_s']) == (SPEED['det_s'], SPEED['pretrain_s'])
+    assert det['planned_length'] == plan['det_iters'] < det['wanted'] == plan['wanted_det_iters']
+    assert det['reserve_s'] == pytest.approx(4 * 600 * SPEED['infer_s'])
+    # the embedded road counts the detector in epochs
+    plan.update(val_unit='epochs', det_epochs=6, wanted_det_epochs=130)
+    assert budget_hooks(plan, SPEED, 0.0)[1]['planned_length'] == 6
+    assert budget_hooks(plan, SPEED, 0.0)[1]['wanted'] == 130

@@ -1,0 +1,70 @@
+"""The demo with a speed probe 20x too fast (as after a probe in a quiet moment before a busy
+one): the budget hooks measure the real speed while training and say so in one line with
+both speeds, in the log, summary.json, plan.json and report.html. On a sliver of the
+embedded data (32 px crops, 128 px tiles), in the process, the probe's figures divided by
+20."""
+import json
+import os.path as osp
+
+import pytest
+
+pytestmark = pytest.mark.e2e  # runs the demo's training end to end
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PRETRAIN = {'train_cfg.max_iters': 12, 'train_dataloader.batch_size': 8,
+            'train_dataloader.dataset.crop_size': 32,
+            'train_dataloader.dataset.crops_per_box': 1,
+            'train_dataloader.dataset.pipeline.0.size': 32,
+            'train_dataloader.dataset.pipeline.0.padding': 4, 'param_scheduler.0.end': 2,
+            'param_scheduler.1.milestones': [9], 'default_hooks.checkpoint.interval': 12}
+DETECT = {'train_cfg.max_epochs': 4, 'train_cfg.val_interval': 2,
+          'train_dataloader.dataset.indices': 6, 'train_dataloader.num_workers': 0,
+          'train_dataloader.persistent_workers': False,
+          'train_dataloader.dataset.pipeline.2.scale': (128, 128),
+          'param_scheduler.1.milestones': [3], 'param_scheduler.1.end': 4,
+          'default_hooks.checkpoint.interval': 4}
+for _part in ('val', 'test'):
+    DETECT.update({f'{_part}_dataloader.dataset.indices': 2,
+                   f'{_part}_dataloader.num_workers': 0,
+                   f'{_part}_dataloader.persistent_workers': False,
+                   f'{_part}_dataloader.dataset.pipeline.1.scale': (128, 128)})
+FACTOR = 20
+
+
+def test_a_probe_20x_too_fast_is_said_with_both_speeds(tmp_path, monkeypatch, capfd):
+    import mmresnet.planning.plan as plan_module
+    from mmresnet.apis.demo import run_demo
+    measure = plan_module.measure_speed
+    probed = {}
+
+    def too_fast(*args, **kwargs):
+        speed = measure(*args, **kwargs)
+        probed.update(speed)
+        return {k: v / FACTOR if k.endswith('_s') else v for k, v in speed.items()}
+
+    monkeypatch.setattr(plan_module, 'measure_speed', too_fast)
+    monkeypatch.chdir(ROOT)
+    work = tmp_path / 'demo'
+    summary = run_demo(str(work), budget_min=1.0, tta=False, pretrain_cfg_options=PRETRAIN,
+                       cfg_options=DETECT)
+    out = capfd.readouterr()
+    log = out.out + out.err
+
+    budget = summary['budget']
+    assert set(budget) == {'pretraining', 'detector'}, budget
+    det = budget['detector']
+    assert det['planned_s'] == pytest.approx(probed['det_s'] / FACTOR, rel=1e-3)
+    assert det['slowdown'] > 5, det  # the probe's 20x, whatever the load does besides
+    assert det['unit'] == 'epochs' and 1 <= det['length'] <= det['wanted'] == 4, det
+    note = det['notice']
+    assert note and 'x slower' in note and 's by the speed probe' in note, det
+    assert f'{det["planned_s"]:.3f} s by the speed probe' in note
+    # the one line, in each place the issue names
+    assert 'budget: ' in log and 's per detector iteration measured in training' in log
+    assert note in summary['data']['plan']['speed_notes']
+    assert note in json.loads((work / 'plan.json').read_text())['plan']['speed_notes']
+    assert note in json.loads((work / 'summary.json').read_text())['data']['plan'][
+        'speed_notes']
+    import html
+    assert html.escape(note) in (work / 'report.html').read_text()
+    assert f'budget       {note}' in log  # the printed summary
