@@ -35,6 +35,8 @@ ENV_CHOICES = {'0': 'never bf16 on a CPU', '1': 'bf16 on a CPU even where emulat
 #: oneDNN ISA caps below AVX512_CORE_BF16: with one of them oneDNN has no bf16 kernel.
 ONEDNN_NO_BF16 = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2', 'AVX512_CORE',
                   'AVX512_CORE_VNNI')
+#: The precisions by name and their autocast dtype (None: float32, no autocast).
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: What each precision is called in the log, the plan and the benchmarks.
 LABELS = dict(bf16='bf16 autocast', fp32='float32', fp16='fp16 autocast')
 #: How testing and inference run on every device (no autocast in MMEngine's test loop).
@@ -112,7 +114,7 @@ class Precision:
     @property
     def dtype(self):
         """The autocast dtype, or None for float32."""
-        return dict(bf16=torch.bfloat16, fp16=torch.float16).get(self.name)
+        return DTYPES[self.name]
 
     @property
     def autocast(self):
@@ -177,5 +179,5 @@ def decide_precision(device_type='cpu', wanted='bf16'):
                      f'is emulated and slower; {ENV_VAR}=1 forces it', device_type)
 
 
-__all__ = ['ENV_VAR', 'ENV_CHOICES', 'TEST_PRECISION', 'BF16EmulatedWarning', 'Precision',
+__all__ = ['ENV_VAR', 'ENV_CHOICES', 'DTYPES', 'TEST_PRECISION', 'BF16EmulatedWarning', 'Precision',
            'cpu_bf16_support', 'cpu_has_native_bf16', 'cpu_bf16_switch', 'decide_precision']

@@ -17,9 +17,7 @@ from mmengine.hooks import Hook
 
 from ..utils import check_choice
 from .frozen_bn import fold_bn_into_conv, freeze_bn, unwrap_model
-from .precision import decide_precision
-
-DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+from .precision import DTYPES, decide_precision
 
 
 def check_dtype(dtype, device):
