@@ -12,6 +12,7 @@ import mmresnet  # noqa: E402,F401  (registers modules and safe checkpoint loadi
 from mmresnet.apis.config_check import check_amp_device  # noqa: E402
 from mmresnet.apis.runner import (build_runner, enable_amp,  # noqa: E402
                                     enable_auto_scale_lr, load_config, training_parser)
+from mmresnet.engine.elastic import naming_silent_ranks  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -30,7 +31,9 @@ def main(argv=None):
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    with naming_silent_ranks(cfg):  # a collective timeout names the ranks that hung
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ failure; each start (``TORCHELASTIC_RESTART_COUNT`` = 0, 1, ...) continues from
 MMEngine's, made exact by :class:`~mmresnet.engine.preemption.PreemptionHook` (data order,
 RNG, schedulers, the loop position).
 """
+import contextlib
 import datetime
 import math
 import os
@@ -269,6 +270,68 @@ class ElasticHook(Hook):
                 self._origin = (runner.iter, 0)
 
 
+# How long the ranks of a timed-out collective wait for each other's word before naming the
+# silent ones: a tenth of the collective timeout, between 5 and 60 s.
+def silent_rank_window(timeout_s):
+    return min(60.0, max(5.0, 0.1 * timeout_s))
+
+
+class CollectiveTimeoutError(RuntimeError):
+    """A collective (all-reduce, barrier, broadcast) waited the collective timeout for a
+    rank that never came; the message names the ranks that did not answer."""
+
+
+def _is_collective_timeout(exc):
+    text = f'{type(exc).__name__}: {exc}'.lower()
+    return isinstance(exc, RuntimeError) and ('timed out' in text or 'timeout' in text)
+
+
+def _silent_ranks(store, rank, world_size, window_s, key='mmresnet/collective_timeout'):
+    """Each rank that met the timeout says so in the run's store and waits up to
+    ``window_s`` for the others; the ranks not heard from are returned."""
+    store.set(f'{key}/{rank}', socket.gethostname())
+    keys = [f'{key}/{r}' for r in range(world_size)]
+    with contextlib.suppress(Exception):  # the wait's own timeout: some never answer
+        store.wait(keys, datetime.timedelta(seconds=window_s))
+    return [r for r in range(world_size) if not store.check([keys[r]])]
+
+
+@contextlib.contextmanager
+def naming_silent_ranks(cfg):
+    """Around a distributed run of ``cfg`` (``tools/train.py``): when a collective fails on
+    its timeout (``env_cfg.dist_cfg.timeout``), every rank that met it names the ranks that did not answer within
+    :func:`silent_rank_window` (asked through the process group's store, which serves while
+    a rank hangs) and raises :class:`CollectiveTimeoutError` with them, this rank and the
+    timeout; torchrun's agents then restart the group (or name the rank when the restarts
+    run out). Outside a process group of two or more ranks it does nothing."""
+    timeout_s = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
+        'timeout', DEFAULT_COLLECTIVE_TIMEOUT_S)
+    try:
+        yield
+    except Exception as exc:
+        import torch.distributed as dist
+        if not (_is_collective_timeout(exc) and dist.is_available() and dist.is_initialized()
+                and dist.get_world_size() > 1):
+            raise
+        from torch.distributed.distributed_c10d import _get_default_store
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+        window = silent_rank_window(timeout_s)
+        try:
+            silent = _silent_ranks(_get_default_store(), rank, world_size, window)
+        except Exception as probe:  # the store itself gone: say the timeout without names
+            silent, window = None, f'{window:.0f} (the store did not answer: {probe})'
+        who = (f'rank(s) {", ".join(map(str, silent))} did not answer' if silent else
+               'every rank answered afterwards (a slow rank, not a hung one)'
+               if silent is not None else 'the silent ranks could not be asked')
+        raise CollectiveTimeoutError(
+            f'a collective on rank {rank} of {world_size} ({socket.gethostname()}) waited '
+            f'the collective timeout ({timeout_s:g} s, env_cfg.dist_cfg.timeout) and failed; '
+            f'then waited {window if isinstance(window, str) else f"{window:.0f}"} s for '
+            f'word from every rank: {who}. Look at those ranks\' logs (a hung data loader, a deadlock, a rank '
+            f'that took another branch); the elastic agents restart the group from the last '
+            f'checkpoint.') from exc
+
+
 def _failure_cause(failure):
     if failure.exitcode < 0:
         name = failure.signal_name()
@@ -302,4 +365,5 @@ def restarts_exhausted_message(error, work_dir, max_restarts, command):
 
 __all__ = ['ElasticHook', 'WORLD_SIZE_POLICIES', 'world_size_change', 'ELASTIC_ENV', 'DEFAULT_COLLECTIVE_TIMEOUT_S', 'is_elastic', 'elastic_start_info',
            'read_last_checkpoint', 'decide_elastic_start', 'collective_timeout',
-           'restarts_exhausted_message']
+           'restarts_exhausted_message', 'naming_silent_ranks',
+           'CollectiveTimeoutError', 'silent_rank_window']
