@@ -35,6 +35,7 @@ import tempfile
 
 import torch
 
+from ..config import build_model, prepare_config
 from ..engine.frozen_bn import fold_bn_into_conv
 from ..engine.precision import decide_precision
 from ..engine.speed_switches import to_channels_last
@@ -177,9 +178,8 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     ``pytorch2onnx.py --int8`` wrote ``NAME.int8.onnx`` beside it, on that file with
     both runtimes."""
     from ..deploy.common import test_batch
-    from ..deploy.export import build_model, load_config
     from ..deploy.runtime import DeployedDetector, make_backend
-    cfg = load_config(config, cfg_options)
+    cfg = prepare_config(config, 'benchmark', cfg_options=cfg_options)
     model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
     batch = test_batch(cfg.test_dataloader.dataset.pipeline, image)
     folded = copy.deepcopy(model)

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmresnet.apis.runner import DEFAULT_VIS_BACKENDS, sync_vis_backends
+from mmresnet.config import DEFAULT_VIS_BACKENDS, sync_vis_backends
 
 from ..tools.tool_loader import load_tool
 
@@ -20,9 +20,8 @@ HAS_TB = importlib.util.find_spec('tensorboard') is not None
 
 
 def _train_cfg(*argv):
-    tool = load_tool('train')
-    from mmresnet.apis.runner import load_config
-    return load_config(tool.parse_args(list(argv)))
+    from mmresnet.apis.runner import tool_config
+    return tool_config(load_tool('train').parse_args(list(argv)), 'train')
 
 
 @pytest.mark.parametrize('runtime', RUNTIMES)
