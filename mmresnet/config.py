@@ -31,7 +31,7 @@ from numbers import Real
 
 from .engine.elastic import collective_timeout
 from .engine.machine import decide_compile
-from .resources import find_resource, merge_cfg_options, read_config
+from .resources import merge_cfg_options, read_config
 from .utils import check_choice
 from .utils.errors import ConfigError
 
@@ -54,13 +54,9 @@ def prepare_config(config, mode, work_dir=None, cfg_options=None, launcher='none
     check_choice('mode', mode, MODES)
     check_choice('launcher', launcher, LAUNCHERS)
     if launcher != 'none' and mode not in RUN_MODES:
-        raise ValueError(f'launcher {launcher!r}: a {mode} run is one process; the launchers '
-                         f'start {" and ".join(RUN_MODES)} runs')
-    if isinstance(config, str):
-        config = find_resource(config)  # the default work dir is named after it
-        cfg = read_config(config)
-    else:
-        cfg = copy.deepcopy(config)
+        raise ValueError(f'launcher {launcher!r} starts {" and ".join(RUN_MODES)} runs; '
+                         f'{mode} runs in this process (launcher \'none\')')
+    cfg = read_config(config) if isinstance(config, str) else copy.deepcopy(config)
     name = cfg.filename or 'the config'
     if mode in RUN_MODES:
         cfg.launcher = launcher
@@ -69,7 +65,7 @@ def prepare_config(config, mode, work_dir=None, cfg_options=None, launcher='none
     if cfg_options:
         merge_cfg_options(cfg, cfg_options)
     if 'model' not in cfg:
-        raise ConfigError(f"{name} has no 'model': a {mode} run needs a model config (a "
+        raise ConfigError(f"{name} has no 'model': {mode} needs a model config (a "
                           'classifier or detector)')
     if work_dir is not None:
         cfg.work_dir = work_dir

@@ -50,11 +50,12 @@ def test_bad_modes_launchers_and_configs_are_named(tmp_path):
         prepare_config(CLS, 'fit')
     with pytest.raises(ValueError, match="unknown launcher 'torchrun'"):
         prepare_config(CLS, 'train', launcher='torchrun')
-    with pytest.raises(ValueError, match="launcher 'pytorch': a export run is one process"):
+    with pytest.raises(ValueError,
+                       match="launcher 'pytorch' starts train and test runs; export runs"):
         prepare_config(CLS, 'export', launcher='pytorch')
     no_model = tmp_path / 'no_model.py'
     no_model.write_text('train_cfg = dict(max_iters=1)\n')
-    with pytest.raises(ConfigError, match=f"{no_model} has no 'model': a export run"):
+    with pytest.raises(ConfigError, match=f"{no_model} has no 'model': export needs a model"):
         prepare_config(str(no_model), 'export')
     no_test = tmp_path / 'no_test.py'
     no_test.write_text("model = dict(type='PaperResNetClassifier')\n")
