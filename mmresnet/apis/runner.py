@@ -20,18 +20,23 @@ from .cli import add_debug_arg
 
 
 class DictAction(_MMEngineDictAction):
-    """MMEngine's ``--cfg-options`` action, but a value written as a Python literal keeps
-    its spaces: ``"metainfo.classes=('potted plant', 'tree')"`` gives the two names as
-    written (MMEngine's parser removes every space, giving 'pottedplant'). Other values
-    (``a=1,2``, ``a=[x,y]`` with bare words, numbers) are parsed as MMEngine does."""
+    """MMEngine's ``--cfg-options`` action, but spaces are kept: a value written as a
+    Python literal is read as one (``"metainfo.classes=('potted plant', 'tree')"`` gives
+    the two names as written, ``"note='potted plant, indoor'"`` one string), and a plain
+    value without a comma is taken as written (``"note=potted plant"``); MMEngine's parser
+    removes every space ('pottedplant'). Values with commas (``a=1,2``, ``a=[x,y]`` with
+    bare words) are lists, and numbers, as MMEngine parses them."""
 
     @staticmethod
     def _parse_iterable(val):
-        if val.strip()[:1] in ('(', '[', '"', "'"):
+        text = val.strip()
+        if text[:1] in ('(', '[', '"', "'"):
             try:
-                return ast.literal_eval(val.strip())
+                return ast.literal_eval(text)
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 pass
+        elif ',' not in text:
+            return _MMEngineDictAction._parse_int_float_bool(text)
         return _MMEngineDictAction._parse_iterable(val)
 
     def __call__(self, parser, namespace, values, option_string=None):

@@ -39,8 +39,10 @@ def train(tmp_path, monkeypatch, *flags):
 
 def test_cfg_option_with_a_space_and_a_comma_reaches_the_run(tmp_path, monkeypatch):
     runner, dumped = train(tmp_path, monkeypatch, '--cfg-options',
-                           "note='potted plant, indoor'", 'train_cfg.max_iters=1')
+                           "note='potted plant, indoor'", 'tag=potted plant',
+                           'train_cfg.max_iters=1')
     assert dumped.note == 'potted plant, indoor'
+    assert dumped.tag == 'potted plant'  # a plain value keeps its space too
     assert dumped.train_cfg.max_iters == 1 and runner.iter == 1
 
 
