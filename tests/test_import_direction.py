@@ -101,7 +101,8 @@ def test_a_circle_is_found():
     assert 'mmresnet.models' in graph['mmresnet.analysis.complexity']  # the __init__ run
 
 
-ALL = ('analysis', 'apis', 'benchmarks', 'checkpoint', 'convert', 'datasets', 'deploy',
+ALL = ('analysis', 'apis', 'benchmarks', 'checkpoint', 'config', 'convert', 'datasets',
+       'deploy',
        'engine', 'evaluation', 'models', 'planning', 'registry', 'resources', 'utils',
        '__main__')
 # folder -> the packages of mmresnet it may import (besides itself)
@@ -115,11 +116,14 @@ ALLOWED = {
     'datasets': ('utils', 'checkpoint'),
     'engine': ('utils', 'checkpoint', 'datasets', 'models.utils'),
     'convert': ('utils', 'checkpoint', 'models'),
-    'analysis': ('utils', 'models', 'evaluation', 'mmresnet'),
-    'planning': ('utils', 'datasets', 'engine', 'models'),
-    'deploy': ('utils', 'models', 'resources', 'engine.precision', 'mmresnet'),
+    # the one way in for a config and the one model builder (mmresnet/config.py), under
+    # every folder that reads a config or builds a model
+    'config': ('utils', 'resources', 'engine', 'models', 'mmresnet'),
+    'analysis': ('utils', 'models', 'evaluation', 'config', 'mmresnet'),
+    'planning': ('utils', 'datasets', 'engine', 'models', 'config'),
+    'deploy': ('utils', 'models', 'resources', 'engine.precision', 'config', 'mmresnet'),
     'apis': ('utils', 'checkpoint', 'datasets', 'engine', 'models', 'evaluation', 'analysis',
-             'convert', 'planning', 'deploy', 'resources', 'mmresnet'),
+             'convert', 'planning', 'deploy', 'resources', 'config', 'mmresnet'),
     'benchmarks': ALL[:2] + ALL[3:] + ('mmresnet', ),
     '__main__': ('resources', ),
 }

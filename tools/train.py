@@ -11,7 +11,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmresnet  # noqa: E402,F401  (registers modules and safe checkpoint loading)
 from mmresnet.apis.config_check import check_amp_device  # noqa: E402
 from mmresnet.apis.runner import (build_runner, enable_amp,  # noqa: E402
-                                    enable_auto_scale_lr, load_config, training_parser)
+                                    enable_auto_scale_lr, tool_config, training_parser)
 from mmresnet.engine.elastic import naming_silent_ranks  # noqa: E402
 
 
@@ -21,7 +21,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args)
+    cfg = tool_config(args, 'train')
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

@@ -42,7 +42,7 @@ env_cfg = dict(
 # scalars.json (pip install -e ".[tensorboard]"):
 #   vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 # (tools/train.py and tools/test.py carry an overridden vis_backends into the visualizer:
-# mmresnet.apis.runner.sync_vis_backends). No name: each runner gets a visualizer of its
+# mmresnet.config.sync_vis_backends). No name: each runner gets a visualizer of its
 # own, named after its run, as with MMEngine's default visualizer.
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

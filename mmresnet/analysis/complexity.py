@@ -114,9 +114,10 @@ class _FeatureForward(torch.nn.Module):
 def config_complexity(config, input_shape=None, cfg_options=None):
     """Parameters and multiply-adds of any config's model.
 
-    A classifier (``forward(inputs)`` gives logits) is counted whole; a model whose plain
-    forward needs more than an image tensor (an MMDetection detector) is counted through
-    ``extract_feat`` (backbone + neck), which ``counted`` says.
+    A classifier (``forward(inputs)`` gives logits) is counted whole; an MMDetection
+    detector, whose forward needs data samples besides the image tensor, is counted through
+    ``extract_feat`` (backbone + neck), which ``counted`` says. An error in the counted
+    forward is raised as it is.
 
     Args:
         config (str | Config): Config file or object.
@@ -129,33 +130,18 @@ def config_complexity(config, input_shape=None, cfg_options=None):
     """
     import os.path as osp
 
-    from mmdet.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmdet.models.detectors import BaseDetector
 
-    import mmresnet  # noqa: F401  (registers the project's modules)
-    if isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        cfg = Config.fromfile(config)
-    else:
-        cfg = config
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if 'model' not in cfg:
-        raise ValueError(f'{getattr(cfg, "filename", config)} has no "model" key')
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    from ..config import build_model, prepare_config
+    cfg = prepare_config(config, 'analysis', cfg_options=cfg_options)
+    model = build_model(cfg, seed=0)  # weights do not change a count: nothing is loaded
     shape = tuple(input_shape) if input_shape else infer_input_shape(cfg)
     if len(shape) != 3:
         raise ValueError(f'input shape must be (C, H, W), got {shape!r}')
-    counted = 'whole model'
-    try:
-        macs = count_macs(model, shape)
-    except Exception:  # a detector's forward needs data samples: count its features
-        if not hasattr(model, 'extract_feat'):
-            raise
+    if isinstance(model, BaseDetector):  # its forward needs data samples: its features
         counted, macs = 'extract_feat', count_macs(_FeatureForward(model), shape)
+    else:
+        counted, macs = 'whole model', count_macs(model, shape)
     name = osp.splitext(osp.basename(getattr(cfg, 'filename', None) or 'config'))[0]
     return dict(net=name, table='config', input='x'.join(map(str, shape)),
                 params_m=count_params(model) / 1e6, macs_g=macs / 1e9, paper_macs_g=None,

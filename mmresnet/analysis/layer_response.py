@@ -137,19 +137,13 @@ def config_model_and_batches(config, checkpoint, split='test', max_images=None,
     Returns:
         tuple: (model, generator of input tensors after the data preprocessor).
     """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
-    from mmdet.registry import MODELS
+    from mmengine.runner import Runner
 
-    import mmresnet  # noqa: F401  (registers the project's modules)
+    from ..config import build_model, prepare_config
     if split not in ('test', 'val', 'train'):
         raise ValueError(f"unknown split {split!r}; allowed values: 'test', 'val', 'train'")
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    model.eval()
+    cfg = prepare_config(config, 'analysis')
+    model = build_model(cfg, checkpoint)
     loader_cfg = cfg[f'{split}_dataloader'].copy()
     loader_cfg.update(num_workers=0, persistent_workers=False)
     if split == 'train':  # one pass, not the InfiniteSampler

@@ -1,55 +1,5 @@
-"""Type checks of the config keys every run reads, before anything is built.
-
-MMEngine reads these deep inside the Runner, where a wrong type surfaces as a bare
-traceback (``'<' not supported between 'str' and 'int'``) minutes into a run. Checked here,
-the error names the key, the expected type and the value found.
-"""
-from numbers import Real
-
-from ..utils.errors import ConfigError
-
-# key path -> (allowed types, description). Only keys that exist are checked.
-CHECKED_KEYS = {
-    'train_cfg.max_iters': ((int, ), 'a positive int'),
-    'train_cfg.max_epochs': ((int, ), 'a positive int'),
-    'train_cfg.val_interval': ((int, ), 'a positive int'),
-    'train_dataloader.batch_size': ((int, ), 'a positive int'),
-    'val_dataloader.batch_size': ((int, ), 'a positive int'),
-    'test_dataloader.batch_size': ((int, ), 'a positive int'),
-    'train_dataloader.num_workers': ((int, ), 'an int >= 0'),
-    'optim_wrapper.optimizer.lr': ((Real, ), 'a positive number'),
-    'optim_wrapper.optimizer.momentum': ((Real, ), 'a number in [0, 1)'),
-    'optim_wrapper.optimizer.weight_decay': ((Real, ), 'a number >= 0'),
-    'default_hooks.checkpoint.interval': ((int, ), 'an int'),
-    'randomness.seed': ((int, type(None)), 'an int or None'),
-    'work_dir': ((str, ), 'a path string'),
-}
-
-_POSITIVE = {'train_cfg.max_iters', 'train_cfg.max_epochs', 'train_cfg.val_interval',
-             'train_dataloader.batch_size', 'val_dataloader.batch_size',
-             'test_dataloader.batch_size', 'optim_wrapper.optimizer.lr'}
-
-
-def _lookup(cfg, path):
-    node = cfg
-    for part in path.split('.'):
-        if not hasattr(node, 'get') or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def check_config_types(cfg):
-    """Raise :class:`ConfigError` naming the key for values of the wrong type."""
-    for path, (types, desc) in CHECKED_KEYS.items():
-        found, val = _lookup(cfg, path)
-        if not found:
-            continue
-        if isinstance(val, bool) or not isinstance(val, types):
-            raise ConfigError(f'config key {path!r} must be {desc}, got '
-                              f'{type(val).__name__} {val!r}')
-        if path in _POSITIVE and val <= 0:
-            raise ConfigError(f'config key {path!r} must be {desc}, got {val!r}')
+"""What a config asks of the machine, checked before the Runner is built (the types of
+its keys: :func:`mmresnet.config.check_config_types`, for every run)."""
 
 
 def check_amp_device(cfg, cuda_available=None):

@@ -16,6 +16,7 @@ import os
 import os.path as osp
 
 import mmresnet  # noqa: F401  (registers PaperResNet etc., installs the safe loader)
+from mmresnet.config import check_checkpoint, prepare_config, use_scope
 from mmresnet.utils import IMG_EXTENSIONS
 
 
@@ -104,20 +105,6 @@ def _inferencer_class():
     return PaperDetInferencer
 
 
-def load_inference_config(config, cfg_options=None):
-    """The config file with ``cfg_options`` (``--cfg-options``) merged in."""
-    from mmresnet.deploy.export import load_config
-    cfg = load_config(config, cfg_options)
-    if 'test_dataloader' not in cfg:
-        raise ValueError(f"{config} has no 'test_dataloader': inference needs a detection "
-                         'config (model and test_dataloader with its pipeline)')
-    if isinstance(cfg.get('visualizer'), dict):
-        # The inferencer writes the drawn images itself (OUT_DIR/vis); logging backends
-        # have no run directory here (MMEngine would warn about each).
-        cfg.visualizer.vis_backends = []
-    return cfg
-
-
 def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette='none',
                      show_progress=False, backend='pytorch', precision='fp32'):
     """A ``DetInferencer`` of the config with the checkpoint's weights (and its
@@ -136,20 +123,17 @@ def build_inferencer(config, checkpoint, device=None, cfg_options=None, palette=
         palette (str): mmdet's box colours: 'none' (the dataset's), 'random', 'coco', ...
         show_progress (bool): Progress bar over the images.
     """
-    from mmengine.registry import init_default_scope
     from mmresnet.deploy.runtime import check_backend_precision
     check_backend_precision(backend, precision)
-    cfg = load_inference_config(config, cfg_options)
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    cfg = prepare_config(config, 'infer', cfg_options=cfg_options)
+    check_checkpoint(checkpoint)
     if backend != 'pytorch' and not checkpoint.endswith('.onnx'):
         raise ValueError(f'backend {backend!r} runs an exported .onnx file, got {checkpoint} '
                          '(export it with tools/deployment/pytorch2onnx.py)')
     if backend == 'pytorch' and checkpoint.endswith('.onnx'):
         raise ValueError(f'{checkpoint} is an ONNX file: run it with --backend onnxruntime '
                          'or --backend openvino')
-    scope = cfg.get('default_scope', 'mmdet')
-    init_default_scope(scope)
+    scope = use_scope(cfg)
     from mmdet.models.detectors import BaseDetector
     from mmdet.registry import MODELS
     model_cls = MODELS.get(cfg.model.get('type'))

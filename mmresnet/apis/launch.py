@@ -12,7 +12,7 @@ import shlex
 import sys
 
 from ..engine.elastic import restarts_exhausted_message
-from .runner import load_config, training_parser
+from .runner import tool_config, training_parser
 
 # The command that started the agent, as the user typed it (tools/dist_train.sh sets it).
 LAUNCH_COMMAND_ENV = 'MMRESNET_LAUNCH_COMMAND'
@@ -21,7 +21,7 @@ LAUNCH_COMMAND_ENV = 'MMRESNET_LAUNCH_COMMAND'
 def training_work_dir(train_args):
     """The work dir that ``tools/train.py train_args`` trains in (the config is read once
     here, so that a bad config or flag stops the agent before any rendezvous)."""
-    return load_config(training_parser().parse_args(train_args)).work_dir
+    return tool_config(training_parser().parse_args(train_args), 'train').work_dir
 
 
 def run_elastic(argv):

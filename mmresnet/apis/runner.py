@@ -1,39 +1,42 @@
 """The logic behind tools/train.py and tools/test.py: config + flags -> MMEngine Runner.
 
 The flags are mmdet's own (``--work-dir --resume --amp --auto-scale-lr --cfg-options
---launcher``), so a detection user's habits carry over; the demo reads its configs through
-the same parsers (:func:`training_config`, :func:`testing_config`).
+--launcher``), so a detection user's habits carry over. The config of every run is
+prepared by :func:`mmresnet.config.prepare_config`: the tools through :func:`tool_config`,
+the demo through :func:`training_config` and :func:`testing_config` (options as a dict,
+merged as given).
 """
 import argparse
 import ast
 import os
-import os.path as osp
 
 from mmengine.config import DictAction as _MMEngineDictAction
 
+from ..config import LAUNCHERS, prepare_config
 from ..engine.elastic import collective_timeout, decide_elastic_start, is_elastic
-from ..engine.machine import decide_compile, describe_machine
-from ..resources import find_resource, merge_cfg_options, read_config
+from ..engine.machine import describe_machine
 from ..utils import TEST_PROTOCOLS, check_choice
 from .cli import add_debug_arg
-from .config_check import check_config_types
-
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 class DictAction(_MMEngineDictAction):
-    """MMEngine's ``--cfg-options`` action, but a value written as a Python literal keeps
-    its spaces: ``"metainfo.classes=('potted plant', 'tree')"`` gives the two names as
-    written (MMEngine's parser removes every space, giving 'pottedplant'). Other values
-    (``a=1,2``, ``a=[x,y]`` with bare words, numbers) are parsed as MMEngine does."""
+    """MMEngine's ``--cfg-options`` action, but spaces are kept: a value written as a
+    Python literal is read as one (``"metainfo.classes=('potted plant', 'tree')"`` gives
+    the two names as written, ``"note='potted plant, indoor'"`` one string), and a plain
+    value without a comma is taken as written (``"note=potted plant"``); MMEngine's parser
+    removes every space ('pottedplant'). Values with commas (``a=1,2``, ``a=[x,y]`` with
+    bare words) are lists, and numbers, as MMEngine parses them."""
 
     @staticmethod
     def _parse_iterable(val):
-        if val.strip()[:1] in ('(', '[', '"', "'"):
+        text = val.strip()
+        if text[:1] in ('(', '[', '"', "'"):
             try:
-                return ast.literal_eval(val.strip())
+                return ast.literal_eval(text)
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 pass
+        elif ',' not in text:
+            return _MMEngineDictAction._parse_int_float_bool(text)
         return _MMEngineDictAction._parse_iterable(val)
 
     def __call__(self, parser, namespace, values, option_string=None):
@@ -52,7 +55,9 @@ def add_common_args(parser):
         help='override config keys, "key=value" (e.g. train_cfg.max_iters=100)')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='job launcher (pytorch for torchrun)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='accepted for torch.distributed.launch; the rank is read from '
+                        'LOCAL_RANK, which the launcher sets')
     return add_debug_arg(parser)
 
 
@@ -93,129 +98,24 @@ def testing_parser():
     return parser
 
 
-def _cfg_options_argv(cfg_options):
-    return ['--cfg-options'] + [f'{k}={v}' for k, v in cfg_options.items()] \
-        if cfg_options else []
-
-
 def training_config(config, work_dir, cfg_options=None):
     """The config that ``tools/train.py CONFIG --work-dir WORK_DIR --cfg-options k=v ...``
-    trains (``cfg_options``: a dict)."""
-    return load_config(training_parser().parse_args(
-        [config, '--work-dir', work_dir] + _cfg_options_argv(cfg_options)))
+    trains (``cfg_options``: a dict, merged as given)."""
+    return prepare_config(config, 'train', work_dir, cfg_options)
 
 
 def testing_config(config, checkpoint, work_dir, cfg_options=None):
     """The config that ``tools/test.py CONFIG CHECKPOINT --work-dir WORK_DIR --cfg-options
-    k=v ...`` reads, before its output flags (``cfg_options``: a dict)."""
-    return load_config(testing_parser().parse_args(
-        [config, checkpoint, '--work-dir', work_dir] + _cfg_options_argv(cfg_options)))
-
-
-def load_config(args):
-    """Read the config, apply ``--cfg-options``, resolve the work dir, set the launcher.
-
-    A relative config path or ``data_root`` missing from the working folder is taken from
-    the clone or the installed package (:mod:`mmresnet.resources`)."""
-    args.config = find_resource(args.config)  # the work dir is named after it
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = read_config(args.config)
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        use_gloo_without_cuda(cfg)
-    if args.cfg_options is not None:
-        merge_cfg_options(cfg, args.cfg_options)
-    if args.launcher != 'none':
-        collective_timeout(cfg)  # env_cfg.dist_cfg.timeout: checked, default set
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    check_config_types(cfg)
-    sync_vis_backends(cfg)
-    decide_compile(cfg)
+    k=v ...`` tests, before its output flags (``cfg_options``: a dict, merged as given)."""
+    cfg = prepare_config(config, 'test', work_dir, cfg_options)
+    cfg.load_from = checkpoint
     return cfg
 
 
-# What configs/_base_/default_runtime.py sets (``vis_backends`` and the visualizer's copy).
-DEFAULT_VIS_BACKENDS = [dict(type='LocalVisBackend')]
-
-
-def sync_vis_backends(cfg):
-    """Make the visualizer read the config's ``vis_backends`` variable.
-
-    A config file's variables are resolved file by file, so a config (or ``--cfg-options
-    vis_backends=...``) that overrides ``vis_backends`` leaves the runtime's
-    ``visualizer.vis_backends`` as it was. Here the one that differs from the runtime's
-    default wins: an overridden ``vis_backends`` goes into the visualizer, and a visualizer
-    given its own backends (MMDetection's ``visualizer = dict(vis_backends=[...])``) is
-    kept and copied back into ``vis_backends``. Different non-default values in both are
-    an error. ``TensorboardVisBackend`` without the tensorboard package is an error naming
-    the install command (MMEngine would fail later, when the Runner logs the config).
-    """
-    vis = cfg.get('visualizer')
-    top = cfg.get('vis_backends')
-    if top is not None:
-        top = cfg.vis_backends = _backend_cfgs(top, 'vis_backends')
-    if isinstance(vis, dict) and vis.get('vis_backends') is not None:
-        vis['vis_backends'] = _backend_cfgs(vis['vis_backends'], 'visualizer.vis_backends')
-    if isinstance(vis, dict) and top is not None:
-        inner = vis.get('vis_backends')
-        if inner is None or inner == DEFAULT_VIS_BACKENDS:
-            vis['vis_backends'] = top
-        elif top == DEFAULT_VIS_BACKENDS:
-            cfg.vis_backends = inner
-        elif inner != top:
-            raise ValueError(
-                f'vis_backends = {top!r} and visualizer.vis_backends = {inner!r} disagree: '
-                'set one of them (the visualizer reads vis_backends)')
-    backends = (vis.get('vis_backends') or []) if isinstance(vis, dict) else []
-    if any(str(b.get('type', '')).split('.')[-1] == 'TensorboardVisBackend' for b in backends
-           if isinstance(b, dict)):
-        import importlib.util
-        if importlib.util.find_spec('tensorboard') is None:
-            raise ImportError('vis_backends has TensorboardVisBackend, which needs the '
-                              'tensorboard package: pip install -e ".[tensorboard]" (or pip '
-                              'install tensorboard)')
-    return cfg
-
-
-def _backend_cfgs(backends, key):
-    """A list of backend configs from a config's list, whose entries ``--cfg-options`` may
-    give as strings (its parser makes ``vis_backends="[dict(type='A'),B]"`` a list of
-    strings): a type name ``B``, ``dict(type='A', ...)`` or ``{'type': 'A', ...}``, literal
-    values only (nothing is evaluated)."""
-    import ast
-    if not isinstance(backends, (list, tuple)):
-        backends = [backends]
-    out = []
-    for entry in backends:
-        if isinstance(entry, str):
-            text = entry.strip()
-            try:
-                node = ast.parse(text, mode='eval').body
-                if isinstance(node, ast.Name):
-                    entry = dict(type=node.id)
-                elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                      and node.func.id == 'dict' and not node.args):
-                    entry = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-                else:
-                    entry = ast.literal_eval(node)
-            except (SyntaxError, ValueError, TypeError):
-                pass
-        if not isinstance(entry, dict) or 'type' not in entry:
-            raise ValueError(f'{key}: each entry must be a backend config such as '
-                             f"dict(type='LocalVisBackend'), got {entry!r}")
-        out.append(entry)
-    return out
-
-
-def use_gloo_without_cuda(cfg):
-    """NCCL needs GPUs: on a CPU-only machine a distributed run uses gloo instead."""
-    import torch
-    if not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+def tool_config(args, mode):
+    """The config of ``tools/train.py`` (``mode`` 'train') or ``tools/test.py`` ('test')
+    ``args``: their config, ``--work-dir``, ``--cfg-options`` and ``--launcher``."""
+    return prepare_config(args.config, mode, args.work_dir, args.cfg_options, args.launcher)
 
 
 def enable_amp(cfg):
@@ -268,6 +168,10 @@ def build_runner(cfg):
         start = decide_elastic_start(cfg)
         # the world size and data position in every checkpoint, adapted at each resume
         cfg.setdefault('default_hooks', {}).setdefault('elastic', dict(type='ElasticHook'))
+    if cfg.get('launcher', 'none') == 'pytorch' and 'LOCAL_RANK' not in os.environ:
+        raise RuntimeError('--launcher pytorch runs in the workers of torchrun (bash '
+                           'tools/dist_train.sh CONFIG N), which sets LOCAL_RANK for MMEngine; '
+                           'it is not set in this process')
     init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.logger.info('machine (mmresnet.engine.machine):\n'
@@ -328,7 +232,7 @@ def enable_tta(cfg):
 def prepare_test_config(args):
     """The config of the test run that ``tools/test.py``'s ``args`` ask for (nothing is
     built)."""
-    cfg = load_config(args)
+    cfg = tool_config(args, 'test')
     cfg.load_from = args.checkpoint
     enable_test_outputs(cfg, out=args.out, show_dir=args.show_dir, show=args.show,
                         wait_time=args.wait_time)

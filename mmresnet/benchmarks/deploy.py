@@ -35,6 +35,7 @@ import tempfile
 
 import torch
 
+from ..config import build_model, prepare_config
 from ..engine.frozen_bn import fold_bn_into_conv
 from ..engine.precision import decide_precision
 from ..engine.speed_switches import to_channels_last
@@ -88,6 +89,35 @@ def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
     return files
 
 
+def _torch_steps(reference, x, bf16, compile):
+    """The PyTorch entries of one batch: as trained, and with bf16, BN folding,
+    channels_last and ``torch.compile`` where they apply, each on its own copy of the
+    same weights."""
+    def variant(fold, channels_last):
+        m = copy.deepcopy(reference)  # the same weights, switched on its own copy
+        if fold:
+            fold_bn_into_conv(m)
+        if channels_last:
+            to_channels_last(m.model)
+            return m, x.contiguous(memory_format=torch.channels_last)
+        return m, x
+
+    m, xi = variant(False, False)
+    steps = [('torch fp32', _torch_step(m, xi))]
+    if bf16:
+        m, xi = variant(False, True)
+        steps.append(('torch bf16+CL', _torch_step(m, xi, bf16=True)))
+        m, xi = variant(True, True)
+        steps.append(('torch fold+bf16+CL', _torch_step(m, xi, bf16=True)))
+    m, xi = variant(True, True)
+    steps.append(('torch fold+CL fp32', _torch_step(m, xi)))
+    if compile:
+        m, xi = variant(True, True)
+        steps.append((f'torch compile fold+{"bf16+" if bf16 else ""}CL',
+                      _torch_step(m, xi, bf16=bf16, compiled=True)))
+    return steps
+
+
 def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads=None,
                    compile=True, seed=0, work_dir=None, int8=True, log=print):
     """``(entries, files)``: the timed entries of every batch size and the ONNX files
@@ -115,29 +145,7 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
         files.append(path)
         log(f'wrote {path}')
         xn = x.numpy()
-
-        def variant(fold, channels_last):
-            m = copy.deepcopy(reference)  # the same weights, switched on its own copy
-            if fold:
-                fold_bn_into_conv(m)
-            if channels_last:
-                to_channels_last(m.model)
-                return m, x.contiguous(memory_format=torch.channels_last)
-            return m, x
-
-        m, xi = variant(False, False)
-        steps = [('torch fp32', _torch_step(m, xi))]
-        if bf16:
-            m, xi = variant(False, True)
-            steps.append(('torch bf16+CL', _torch_step(m, xi, bf16=True)))
-            m, xi = variant(True, True)
-            steps.append(('torch fold+bf16+CL', _torch_step(m, xi, bf16=True)))
-        m, xi = variant(True, True)
-        steps.append(('torch fold+CL fp32', _torch_step(m, xi)))
-        if compile:
-            m, xi = variant(True, True)
-            steps.append((f'torch compile fold+{"bf16+" if bf16 else ""}CL',
-                          _torch_step(m, xi, bf16=bf16, compiled=True)))
+        steps = _torch_steps(reference, x, bf16, compile)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # idle ORT threads spin-wait by default, taking the cores from the entries timed
@@ -177,9 +185,8 @@ def detector_deploy_entries(config, checkpoint, onnx_file, image, threads=None,
     ``pytorch2onnx.py --int8`` wrote ``NAME.int8.onnx`` beside it, on that file with
     both runtimes."""
     from ..deploy.common import test_batch
-    from ..deploy.export import build_model, load_config
     from ..deploy.runtime import DeployedDetector, make_backend
-    cfg = load_config(config, cfg_options)
+    cfg = prepare_config(config, 'benchmark', cfg_options=cfg_options)
     model = build_model(cfg, checkpoint)  # (registers the pipeline's transforms)
     batch = test_batch(cfg.test_dataloader.dataset.pipeline, image)
     folded = copy.deepcopy(model)

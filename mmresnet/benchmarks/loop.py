@@ -13,15 +13,14 @@ synthetic data with decoding and augmentation taken out (:func:`synthetic_datase
 ratio real / synthetic says whether the input pipeline keeps up (the ImageNet target: at
 least 0.8). Printed, never asserted.
 """
-import copy
 import os.path as osp
 import tempfile
 import time
 
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from ..config import prepare_config
 from ..utils import check_choices, check_counts
 from .harness import environment, write_report
 
@@ -83,9 +82,7 @@ def loop_config(config, loop, iters, warmup, work_dir, cfg_options=None, synthet
     Returns:
         tuple: (config, the whole schedule in iterations or None when epoch-based).
     """
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = prepare_config(config, 'benchmark', cfg_options=cfg_options)
     schedule = cfg.train_cfg.get('max_iters')
     if synthetic:
         cfg.train_dataloader.dataset = synthetic_dataset(cfg)

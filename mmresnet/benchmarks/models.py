@@ -21,9 +21,9 @@ import sys
 import torch
 import torch.nn as nn
 
+from ..config import build_model, prepare_config
 from ..engine.speed_switches import apply_switches, check_dtype
-from ..planning.probe import (build_seeded_model, make_infer_step, make_train_step,
-                              random_detection_batch)
+from ..planning.probe import make_infer_step, make_train_step, random_detection_batch
 from ..utils import check_choices, check_counts
 from .harness import (CLOCKS, BenchmarkSkipped, Entry, environment, resolve_device,
                       time_entries, write_report)
@@ -148,16 +148,13 @@ def _variants(name, build, ours, mode, device, channels_last, fold_bn):
 
 # -- detector ----------------------------------------------------------------------------
 def load_detector_config(path, cfg_options=None):
-    from mmengine.config import Config
     if path.startswith('mmdet::'):  # a config shipped inside the installed mmdet
         import mmdet
         path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', path[7:])
-    if not osp.isfile(path):
-        raise BenchmarkSkipped(f'detector config not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+    try:
+        return prepare_config(path, 'benchmark', cfg_options=cfg_options)
+    except FileNotFoundError as exc:
+        raise BenchmarkSkipped(f'detector {exc}') from exc
 
 
 def build_detector(cfg, weights=None, seed=0, log=print):
@@ -169,7 +166,7 @@ def build_detector(cfg, weights=None, seed=0, log=print):
     ResNet's; our C4 head keeps mmdet's ResLayer's): with the same architecture and
     preprocessing (the backbone-swapped comparison) both then do exactly the same work.
     """
-    model = build_seeded_model(cfg, seed)
+    model = build_model(cfg, seed=seed)
     if weights is not None:
         own = model.state_dict()
         if weights.keys() == own.keys() and all(weights[k].shape == own[k].shape

@@ -105,9 +105,9 @@ def stage_times(paths, decoders, repeats=3):
     """ms per image of reading, of each decoder, and of the augmentation (one process,
     one OpenCV thread), medians of interleaved rounds."""
     from mmcv.transforms import Compose
-    from mmengine.registry import init_default_scope
 
-    init_default_scope('mmdet')
+    from ..config import use_scope
+    use_scope()
     cv2.setNumThreads(1)
     datas = [open(p, 'rb').read() for p in paths]
     decoded = [mmcv.imfrombytes(d) for d in datas]
@@ -130,9 +130,10 @@ def loader_throughput(root, decoder, workers, batch, batches, warmup=2,
     """Images/s of the ImageNet training DataLoader (list file under ``root``), up to one
     stacked batch tensor in the main process (with ``pseudo_collate`` the stacking the data
     preprocessor would do is timed too)."""
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
-    init_default_scope('mmdet')
+
+    from ..config import use_scope
+    use_scope()
     cfg = dict(
         batch_size=batch, num_workers=workers, persistent_workers=False,
         sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type=collate),

@@ -26,10 +26,13 @@ import inspect
 import json
 import os
 import os.path as osp
+import tempfile
+import warnings
 
 import torch
 import torch.nn as nn
 
+from ..config import build_model, prepare_config
 from .common import (ExportError, preprocess_image, random_image, random_input,
                      require)
 from .ops import MIN_OPSET
@@ -38,22 +41,19 @@ from .verify import verify_classifier, verify_dataset, verify_detector
 
 DEFAULT_OPSET = 17
 
+#: What the exporter says that is expected here, ignored by category (and message):
+#: the tracer on a tensor read as a Python number (shapes, box counts: the exported graph is
+#: checked against PyTorch by ``verify``), and torch >= 2.9 on the TorchScript exporter
+#: being the legacy one (chosen on purpose, see above) and its internal helper. Every other
+#: warning is shown.
+EXPORTER_WARNINGS_IGNORED = (
+    (torch.jit.TracerWarning, '', ''),
+    (DeprecationWarning, 'You are using the legacy TorchScript-based ONNX export', ''),
+    (DeprecationWarning, 'The feature will be removed', r'torch\.onnx'),
+)
+
 
 # -- model -------------------------------------------------------------------------------
-def load_config(config, cfg_options=None):
-    """The config file with ``cfg_options`` merged in; it must have a ``model``. A relative
-    path (and ``data_root``) missing from the working folder is looked up in the installed
-    package, as the training and test tools do (:mod:`mmresnet.resources`)."""
-    from ..resources import merge_cfg_options, read_config
-    cfg = read_config(config)
-    if cfg_options:
-        merge_cfg_options(cfg, cfg_options)
-    if 'model' not in cfg:
-        raise ValueError(f"{cfg.filename} has no 'model': export and inference need a model "
-                         'config (a classifier or detector)')
-    return cfg
-
-
 def task_of(model):
     from mmdet.models.detectors import BaseDetector
 
@@ -64,32 +64,6 @@ def task_of(model):
         return 'detector'
     raise ValueError(f'model {type(model).__name__}: the export covers classifiers '
                      '(PaperResNetClassifier) and Faster R-CNN detectors')
-
-
-def build_model(cfg, checkpoint=None):
-    """The config's model in eval mode on the CPU, with the checkpoint's weights (loaded
-    by MMEngine's ``load_checkpoint``, i.e. the project's safe loader) or, without one,
-    the config's own init (``init_cfg``; a Pretrained file it names must exist)."""
-    import mmresnet  # noqa: F401  (registrations, safe loader)
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmdet.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    if checkpoint is None:
-        try:
-            model.init_weights()
-        except (FileNotFoundError, OSError) as exc:
-            raise FileNotFoundError(
-                f'the config\'s init needs a file that is not here ({exc}); give a '
-                'CHECKPOINT, or --cfg-options to point init_cfg elsewhere') from exc
-        model.dataset_meta = None
-    else:
-        if '://' not in checkpoint and not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-        model.dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
-    return model.eval()
 
 
 def config_classes(cfg):
@@ -159,9 +133,9 @@ def write_onnx(module, example, out, task, opset=DEFAULT_OPSET, dynamic=False,
     elif task == 'detector':  # the detection count depends on the image in any case
         axes = dict(dets={1: 'num_dets'}, labels={1: 'num_dets'})
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    import warnings
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tracer warnings on shapes read as numbers
+        for category, message, origin in EXPORTER_WARNINGS_IGNORED:
+            warnings.filterwarnings('ignore', message, category, origin)
         torch.onnx.export(module, (example, ), out, input_names=['input'],
                           output_names=outputs, opset_version=opset, dynamic_axes=axes,
                           do_constant_folding=True, **_export_kwargs())
@@ -204,7 +178,7 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     """
     if opset < 7:
         raise ValueError(f'--opset must be >= 7, got {opset}')
-    cfg = load_config(config, cfg_options)
+    cfg = prepare_config(config, 'export', cfg_options=cfg_options)
     model = build_model(cfg, checkpoint)
     task = task_of(model)
     tmp_image = None
@@ -214,8 +188,9 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
         channels = getattr(getattr(model.backbone, 'conv1', None), 'in_channels', 3)
         example = random_input(shape or (1, channels) + classifier_input_size(cfg, model))
     else:  # a random image through the test pipeline (trace input and check)
-        import tempfile
-        tmp_image = image = random_image((400, 400), tempfile.mktemp(suffix='.png'))
+        handle, tmp_image = tempfile.mkstemp(suffix='.png', prefix='mmresnet-export-')
+        os.close(handle)
+        image = random_image((400, 400), tmp_image)
         example, _ = preprocess_image(cfg, model, image)
     module = export_module(model, task)
     write_onnx(module, example, out, task, opset, dynamic, metadata_of(cfg, model, task))

@@ -56,7 +56,8 @@ def _training_dataset(cfg):
     import copy
 
     from mmdet.registry import DATASETS
-    from mmengine.registry import init_default_scope
+
+    from ..config import use_scope
     ds_cfg = copy.deepcopy((cfg.get('train_dataloader') or {}).get('dataset'))
     if not ds_cfg:
         raise ValueError(f'{cfg.filename} has no train_dataloader.dataset: int8 '
@@ -64,7 +65,7 @@ def _training_dataset(cfg):
     while 'dataset' in ds_cfg and 'pipeline' not in ds_cfg:
         ds_cfg = ds_cfg['dataset']
     ds_cfg['pipeline'] = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    use_scope(cfg)
     return DATASETS.build(ds_cfg)
 
 

@@ -3,41 +3,23 @@ and the detector, and per test image, measured on this machine before training (
 steps of each model, seeded random weights, random data of the chosen sizes), so that the
 schedule fits the time budget (:func:`mmresnet.planning.schedule.fit_schedule`).
 
-Its pieces (a seeded model from a config, a random detection batch, a training step and an
-inference step as the Runner runs them) are what the timing harnesses of
-:mod:`mmresnet.benchmarks` build on.
+Its pieces (a random detection batch, a training step and an inference step as the Runner
+runs them), with the seeded models of :func:`mmresnet.config.build_model`, are what the
+timing harnesses of :mod:`mmresnet.benchmarks` build on.
 """
 import contextlib
-import copy
 import time
-import warnings
 
 import numpy as np
 import torch
 
+from ..config import build_model
 from ..engine.precision import TEST_PRECISION
 from ..engine.speed_switches import DTYPES, apply_switches, check_dtype
 from .schedule import DET_BATCH
 
 # The training loop's time per iteration over the bare step's (data, hooks, logging).
 LOOP_OVERHEAD = 1.15
-
-
-def build_seeded_model(cfg, seed=0):
-    """``cfg.model`` built with random weights seeded by ``seed`` (the backbone's
-    ``init_cfg`` dropped: nothing is loaded or downloaded; random weights are what is
-    timed, so a frozen-BN backbone's warning about them is not shown)."""
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-
-    from ..models.backbones import FrozenBNFromScratchWarning
-    init_default_scope('mmdet')
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.get('backbone', {}).pop('init_cfg', None)
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FrozenBNFromScratchWarning)
-        return MODELS.build(model_cfg)
 
 
 def random_detection_batch(batch, height, width, device, boxes_per_image=4, num_classes=80):
@@ -145,7 +127,7 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     w, h = (max(32, int(round(v * scale))) for v in (mw, mh))
     num_classes = det_cfg.model.roi_head.bbox_head.num_classes
     precision, channels_last = _switches(det_cfg)
-    det = build_seeded_model(det_cfg)
+    det = build_model(det_cfg, seed=0)
     apply_switches(det, 'train', channels_last, False)
     data = random_detection_batch(DET_BATCH, h, w, 'cpu', num_classes=num_classes)
     det_s = seconds_per_call(make_train_step(det, data, precision.name, None), warmup,
@@ -154,7 +136,7 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     one = random_detection_batch(1, h, w, 'cpu', num_classes=num_classes)
     infer_s = seconds_per_call(make_infer_step(lambda: det.test_step(one), 'fp32', 'cpu',
                                                None), 1, iters)
-    cls = build_seeded_model(pre_cfg).train()
+    cls = build_model(pre_cfg, seed=0).train()
     batch, crop = pre_cfg.train_dataloader.batch_size, sizing['crop_size']
     g = torch.Generator().manual_seed(0)
     cdata = dict(inputs=torch.randint(0, 256, (batch, 3, crop, crop), dtype=torch.uint8,
@@ -175,5 +157,5 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     return speed
 
 
-__all__ = ['build_seeded_model', 'random_detection_batch', 'make_train_step',
+__all__ = ['random_detection_batch', 'make_train_step',
            'make_infer_step', 'seconds_per_call', 'measure_speed']

@@ -92,3 +92,36 @@ def test_complexity_tool_config(tmp_path, capsys):
     main(['--config', tiny_config(tmp_path), '--shape', '1', '8', '8'])
     out = capsys.readouterr().out
     assert 'tiny' in out and '1x8x8' in out and '0.000' in out
+
+
+def test_an_error_in_the_counted_forward_is_raised_not_counted_smaller():
+    """A model with ``extract_feat`` whose whole forward fails is no detector: the error
+    reaches the caller (it once became the MAC count of the features alone)."""
+    from mmengine.config import Config
+    from mmengine.model import BaseModel
+    from mmdet.registry import MODELS
+
+    @MODELS.register_module('ComplexityTestBrokenHead', force=True)
+    class BrokenHead(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 2, 3)
+
+        def extract_feat(self, x):
+            return self.conv(x)
+
+        def forward(self, x, *args, **kwargs):
+            raise RuntimeError('the head broke')
+
+    cfg = Config(dict(default_scope='mmdet', model=dict(type='ComplexityTestBrokenHead')))
+    with pytest.raises(RuntimeError, match='the head broke'):
+        config_complexity(cfg, input_shape=(1, 8, 8))
+
+
+def test_a_detector_is_counted_through_its_features():
+    from mmengine.config import Config
+    root = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(str(root / 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'))
+    row = config_complexity(cfg, input_shape=(3, 64, 64))
+    assert row['counted'] == 'extract_feat' and row['macs_g'] > 0

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mmresnet.apis.cli import report_user_error, run_tool
-from mmresnet.apis.config_check import ConfigError
+from mmresnet.utils import ConfigError
 from mmresnet.checkpoint import RecipeMismatchError
 from mmresnet.datasets import DataError
 

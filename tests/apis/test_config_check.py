@@ -1,10 +1,11 @@
 """A config value of the wrong type is named before anything is built."""
 import pytest
 
-from mmresnet.apis.runner import load_config
+from mmresnet.apis.runner import tool_config
 from tools.train import parse_args
 
 CFG = '''
+model = dict(type='PaperResNetClassifier')
 train_cfg = dict(by_epoch=False, max_iters=10)
 train_dataloader = dict(batch_size=4, num_workers=0)
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
@@ -28,16 +29,16 @@ def cfg_file(tmp_path):
 def test_wrong_type_names_key_and_expectation(cfg_file, tmp_path, option, words):
     args = parse_args([cfg_file, '--work-dir', str(tmp_path), '--cfg-options', option])
     with pytest.raises((TypeError, ValueError)) as err:
-        load_config(args)
+        tool_config(args, 'train')
     for w in words:
         assert w in str(err.value)
 
 
 def test_good_values_pass_and_missing_config_named(cfg_file, tmp_path):
     args = parse_args([cfg_file, '--cfg-options', 'train_cfg.max_iters=20'])
-    assert load_config(args).train_cfg.max_iters == 20
+    assert tool_config(args, 'train').train_cfg.max_iters == 20
     with pytest.raises(FileNotFoundError, match='nope.py'):
-        load_config(parse_args([str(tmp_path / 'nope.py')]))
+        tool_config(parse_args([str(tmp_path / 'nope.py')]), 'train')
 
 
 def test_amp_without_a_gpu_is_named_before_the_runner(tmp_path):

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmresnet.apis.runner import DEFAULT_VIS_BACKENDS, sync_vis_backends
+from mmresnet.config import DEFAULT_VIS_BACKENDS, sync_vis_backends
 
 from ..tools.tool_loader import load_tool
 
@@ -20,9 +20,8 @@ HAS_TB = importlib.util.find_spec('tensorboard') is not None
 
 
 def _train_cfg(*argv):
-    tool = load_tool('train')
-    from mmresnet.apis.runner import load_config
-    return load_config(tool.parse_args(list(argv)))
+    from mmresnet.apis.runner import tool_config
+    return tool_config(load_tool('train').parse_args(list(argv)), 'train')
 
 
 @pytest.mark.parametrize('runtime', RUNTIMES)
@@ -137,9 +136,12 @@ def test_cfg_options_keep_spaces_in_literal_values():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(['--cfg-options', "a.classes=('potted plant', 'fire hydrant')",
                               "b='traffic light'", 'c=1,2', 'd=[x,y]', 'e=(128,128)', 'f=0.5',
-                              'g=None', 'h=abc'])
+                              'g=None', 'h=abc', 'i=potted plant', 'j=True', 'k=-3',
+                              "l='potted plant, indoor'"])
     o = args.cfg_options
     assert o['a.classes'] == ('potted plant', 'fire hydrant')  # MMEngine's: 'pottedplant'
     assert o['b'] == 'traffic light'
     assert o['c'] == [1, 2] and o['d'] == ['x', 'y'] and o['e'] == (128, 128)
     assert o['f'] == 0.5 and o['g'] is None and o['h'] == 'abc'
+    assert o['i'] == 'potted plant' and o['j'] is True and o['k'] == -3  # MMEngine: 'pottedplant'
+    assert o['l'] == 'potted plant, indoor'

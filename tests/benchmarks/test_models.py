@@ -190,7 +190,7 @@ def test_missing_detector_config_is_skipped_with_a_message(tmp_path):
                            out=str(tmp_path / 'skip.json'),
                            **dict(TINY, log=messages.append))
     assert 'nope.py' in report['skipped'] and report['results'] == []
-    assert any('detector config not found' in m and 'nope.py' in m for m in messages)
+    assert any('detector config file not found' in m and 'nope.py' in m for m in messages)
     assert json.loads((tmp_path / 'skip.json').read_text())['skipped'] == report['skipped']
 
 

@@ -1,6 +1,7 @@
 """ONNX export: every PaperResNet classifier form and both Faster R-CNN kinds (C4, FPN),
 small seeded models, ONNX Runtime against PyTorch (docs/deploy.md)."""
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -132,3 +133,25 @@ def test_bad_arguments_are_named(tmp_path):
     with pytest.raises(ValueError, match='opset'):
         export_onnx(osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py'),
                     out=str(tmp_path / 'x.onnx'), opset=5)
+
+
+class _Warns(torch.nn.Module):
+    """A classifier whose forward reads a tensor as a Python bool (the tracer's warning)
+    and says something of its own."""
+
+    def forward(self, input):
+        if input.sum() > -1e9:
+            warnings.warn('a warning of the model itself', UserWarning)
+        return input.mean((2, 3)).softmax(-1)
+
+
+def test_only_the_named_exporter_warnings_are_ignored(tmp_path):
+    from mmresnet.deploy.export import EXPORTER_WARNINGS_IGNORED
+    assert torch.jit.TracerWarning in [c for c, _, _ in EXPORTER_WARNINGS_IGNORED]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        write_onnx(_Warns(), torch.randn(1, 3, 8, 8), str(tmp_path / 'w.onnx'), 'classifier')
+    kinds = [(w.category, str(w.message)) for w in seen]
+    assert (UserWarning, 'a warning of the model itself') in kinds
+    assert not [k for k in kinds if issubclass(k[0], torch.jit.TracerWarning)]
+    assert not [m for _, m in kinds if 'legacy TorchScript-based ONNX export' in m]

@@ -119,8 +119,9 @@ def test_int8_file_and_precision_go_together(float_classifier, tmp_path):
 
 
 def test_calibration_comes_from_the_training_set():
-    from mmresnet.deploy.export import build_model, load_config
-    cfg = load_config(DEMO, {'test_dataloader.dataset.pipeline.1.scale': (96, 96)})
+    from mmresnet.config import build_model, prepare_config
+    cfg = prepare_config(DEMO, 'export',
+                         cfg_options={'test_dataloader.dataset.pipeline.1.scale': (96, 96)})
     model = build_model(cfg)
     inputs, statement = calibration_inputs(cfg, model, count=4)
     assert len(inputs) == 4 and all(x.shape == (1, 3, 96, 96) for x in inputs)

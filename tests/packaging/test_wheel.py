@@ -78,7 +78,7 @@ import json, os, sys
 import mmengine.hub
 from mmengine.config import Config
 import mmresnet  # MMEngine 0.10 knows OpenMMLab's scopes only: the import adds mmresnet::
-from mmresnet.apis.inference import load_inference_config
+from mmresnet.config import prepare_config
 from mmresnet.resources import find_resource, resource_root
 
 cfg = mmengine.hub.get_config(sys.argv[1])
@@ -92,7 +92,7 @@ print(json.dumps(dict(
     user_style=user.model.backbone.style,
     demo_config=find_resource('configs/demo/faster-rcnn_paper-r18-c4_demo.py'),
     demo_data=find_resource('data/demo_detection/annotations/instances_val.json'),
-    infer_data_root=load_inference_config('configs/demo/faster-rcnn_paper-r18-c4_demo.py')
+    infer_data_root=prepare_config('configs/demo/faster-rcnn_paper-r18-c4_demo.py', 'infer')
     .test_dataloader.dataset.data_root)))
 '''
 
