@@ -11,8 +11,9 @@ Graphs (names fixed, so every runtime is fed alike):
 - classifier (``PaperResNetClassifier``): ``input`` (N, 3, H, W), the image as the config's
   test pipeline and data preprocessor give it (mean subtracted) -> ``scores`` (N, classes),
   the softmax of the single-view test protocol;
-- detector (Faster R-CNN): ``input`` (1, 3, H, W) preprocessed -> ``dets`` (1, N, 5) and
-  ``labels`` (1, N) (:mod:`.detector`).
+- detector (Faster R-CNN): ``input`` (N, 3, H, W) preprocessed -> ``dets`` (N, K, 5) and
+  ``labels`` (N, K), K detections an image padded with dets 0 and label -1
+  (:mod:`.detector`).
 
 The file's metadata holds ``mmresnet_task`` ('classifier' | 'detector'), ``classes``
 (json, from the checkpoint's ``dataset_meta`` or the config) and ``mmresnet_config``
@@ -152,12 +153,10 @@ def write_onnx(module, example, out, task, opset=DEFAULT_OPSET, dynamic=False,
                          '(RoiAlign with coordinate_transformation_mode)')
     outputs = ['scores'] if task == 'classifier' else ['dets', 'labels']
     axes = None
-    if dynamic:
+    if dynamic:  # detectors: K detections an image (padded) whatever the batch and size
         axes = dict(input={0: 'batch', 2: 'height', 3: 'width'}, scores={0: 'batch'}) \
-            if task == 'classifier' else dict(input={2: 'height', 3: 'width'},
-                                              dets={1: 'num_dets'}, labels={1: 'num_dets'})
-    elif task == 'detector':  # the detection count depends on the image in any case
-        axes = dict(dets={1: 'num_dets'}, labels={1: 'num_dets'})
+            if task == 'classifier' else dict(input={0: 'batch', 2: 'height', 3: 'width'},
+                                              dets={0: 'batch'}, labels={0: 'batch'})
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     import warnings
     with torch.no_grad(), warnings.catch_warnings():

@@ -78,11 +78,14 @@ def match_detections(ref, got, score_thr=0.3, iou=0.9):
 
 def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
                    score_thr=0.3, iou=0.9, max_images=None, int8_file=None,
-                   int8_backend=None, log=print):
+                   int8_backend=None, batch_size=None, log=print):
     """PyTorch (the model's ``test_step``), the exported file and, with ``int8_file``, its
     int8 form on the config's test set, each through the test evaluator (e.g. COCO mAP,
     top-k error) built from the same config: the figures side by side. Detectors: the
     boxes of each file matched to PyTorch's as in :func:`verify_detector`, per image.
+    The batches are the config's test dataloader's (``batch_size``: another size), padded
+    to one size by the data preprocessor for PyTorch and the file alike; a file of a
+    fixed batch of 1 runs them image by image.
 
     Returns:
         dict: ``images``, ``pytorch`` and ``deployed`` (the metrics), with ``int8_file``
@@ -95,8 +98,8 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
     from .runtime import DeployedClassifier
     detector = not isinstance(model, ClassifierModels)
     loader_cfg = dict(cfg.test_dataloader)
-    if detector:
-        loader_cfg['batch_size'] = 1
+    if batch_size:
+        loader_cfg['batch_size'] = batch_size
     loader_cfg['dataset'] = dict(loader_cfg['dataset'])
     loader = Runner.build_dataloader(loader_cfg)
     deployed = DeployedDetector if detector else DeployedClassifier
