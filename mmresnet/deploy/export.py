@@ -182,7 +182,7 @@ def metadata_of(cfg, model, task):
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
                 verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
-                int8=None, calib=DEFAULT_CALIB, log=print):
+                int8=None, calib=DEFAULT_CALIB, batch_size=None, log=print):
     """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
     PyTorch on the same input and raise :class:`ExportError` when they disagree. With
     ``int8`` ('openvino' | 'onnxruntime'), also write ``NAME.int8.onnx`` quantized for that
@@ -193,8 +193,9 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
             Default: (1, 3) + the test crop.
         verify_test_set (bool): Also run :func:`verify_dataset` on the config's test
             set: the evaluator's metrics of PyTorch, the file (``test_set_backend``
-            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side;
-            detectors: boxes matched per image.
+            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side,
+            in batches of ``batch_size`` (None: the config's); detectors: boxes matched
+            per image.
 
     Returns:
         dict: ``out``, ``task``, ``input_shape``; with ``int8``, ``int8`` (its file, tool,
@@ -253,7 +254,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
         if verify_test_set:
             report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
                                                 precision, int8_file=int8_file,
-                                                int8_backend=int8, log=log)
+                                                int8_backend=int8, batch_size=batch_size,
+                                                log=log)
     finally:
         if tmp_image:
             os.remove(tmp_image)

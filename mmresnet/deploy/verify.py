@@ -96,6 +96,12 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
     from mmengine.runner import Runner
 
     from .runtime import DeployedClassifier
+    for key in ('test_dataloader', 'test_evaluator'):
+        if not cfg.get(key):
+            raise ValueError(f'{cfg.filename}: the test set check (--verify-test-set) needs '
+                             f'the config\'s {key}, which it does not have')
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     detector = not isinstance(model, ClassifierModels)
     loader_cfg = dict(cfg.test_dataloader)
     if batch_size:

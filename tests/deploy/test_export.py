@@ -196,3 +196,33 @@ def test_bad_arguments_are_named(tmp_path):
     with pytest.raises(ValueError, match='opset'):
         export_onnx(osp.join(ROOT, 'configs/cifar/paper-resnet20_b128-64k_cifar10.py'),
                     out=str(tmp_path / 'x.onnx'), opset=5)
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--precision', 'bf16'], '--precision applies to --verify-test-set'),
+    (['--test-set-backend', 'openvino'], '--test-set-backend applies to --verify-test-set'),
+    (['--batch-size', '4'], '--batch-size applies to --verify-test-set'),
+    (['--verify-test-set', '--precision', 'bf16'],
+     '--precision bf16 .* needs --test-set-backend openvino, got onnxruntime'),
+    (['--calib', '20'], '--calib applies to --int8'),
+    (['--verify-test-set', '--batch-size', '0'], '--batch-size must be >= 1, got 0')])
+def test_flags_that_do_not_apply_are_errors(flags, message, capsys):
+    import re
+    from ..tools.tool_loader import load_tool
+    tool = load_tool('deployment/pytorch2onnx')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['c.py', '--out', 'x.onnx'] + flags)
+    assert re.search(message, capsys.readouterr().err)
+    args = tool.parse_args(['c.py', '--out', 'x.onnx', '--verify-test-set', '--batch-size',
+                            '4', '--test-set-backend', 'openvino', '--precision', 'bf16'])
+    assert args.batch_size == 4
+
+
+def test_verify_test_set_needs_a_test_set(tmp_path):
+    from mmengine.config import Config
+    from mmresnet.deploy.verify import verify_dataset
+    path = tmp_path / 'no_test.py'
+    path.write_text("model = dict(type='X')\n")
+    cfg = Config.fromfile(str(path))
+    with pytest.raises(ValueError, match="no_test.py: .* needs the config's test_dataloader"):
+        verify_dataset(cfg, None, str(tmp_path / 'x.onnx'))
