@@ -193,9 +193,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
             Default: (1, 3) + the test crop.
         verify_test_set (bool): Also run :func:`verify_dataset` on the config's test
             set: the evaluator's metrics of PyTorch, the file (``test_set_backend``
-            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side,
-            in batches of ``batch_size`` (None: the config's); detectors: boxes matched
-            per image.
+            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side
+            in ``batch_size`` batches (None: the config's); boxes matched per image.
 
     Returns:
         dict: ``out``, ``task``, ``input_shape``; with ``int8``, ``int8`` (its file, tool,
@@ -252,10 +251,9 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                         'scores its own way; verify a trained checkpoint)') from exc
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set:
-            report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
-                                                precision, int8_file=int8_file,
-                                                int8_backend=int8, batch_size=batch_size,
-                                                log=log)
+            report['test_set'] = verify_dataset(
+                cfg, model, out, test_set_backend, precision, int8_file=int8_file,
+                int8_backend=int8, log=log, batch_size=batch_size)
     finally:
         if tmp_image:
             os.remove(tmp_image)
