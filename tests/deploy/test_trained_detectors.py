@@ -104,14 +104,12 @@ def trained(request, tmp_path_factory):
     """(config, checkpoint, exported file) of the briefly trained ``kind`` detector."""
     folder = tmp_path_factory.mktemp(request.param)
     cfg, path = small_config(request.param, folder)
-    threads = torch.get_num_threads()
     model = train_briefly(cfg)
     ckpt = str(folder / 'trained.pth')
     torch.save({'state_dict': model.state_dict(),
                 'meta': {'dataset_meta': {'classes': ('tree', )}}}, ckpt)
     report = export_onnx(path, ckpt, str(folder / 'detector.onnx'), dynamic=True,
                          log=lambda *a: None)
-    torch.set_num_threads(threads)
     return cfg, ckpt, report['out']
 
 
