@@ -188,6 +188,22 @@ def test_unsupported_detector_is_named():
     cfg.roi_head.bbox_roi_extractor.roi_layer = dict(type='RoIPool', output_size=7)
     with pytest.raises(UnsupportedModelError, match='RoIPool'):
         DetectorForExport(build_detector(cfg).eval())
+    cfg = tiny_detector_cfg('c4')
+    cfg.test_cfg.rpn.max_per_img = -1
+    with pytest.raises(UnsupportedModelError, match='test_cfg.rpn.max_per_img must be > 0'):
+        DetectorForExport(build_detector(cfg).eval())
+
+
+def test_image_sizes_are_read_from_the_padding():
+    """Each image's (height, width) in a batch padded with zeros at the bottom and
+    right; an image that is all zeros counts as the whole input."""
+    from mmresnet.deploy.detector import image_sizes
+    x = torch.zeros(3, 3, 40, 50)
+    x[0, :, :40, :50] = torch.randn(3, 40, 50)
+    x[1, 1, 29, 17] = 0.5  # one value is enough: its row and its column are the image's
+    x[1, 0, 3, 33] = -2.0
+    height, width = image_sizes(x)
+    assert height.tolist() == [40, 30, 40] and width.tolist() == [50, 34, 50]
 
 
 def test_bad_arguments_are_named(tmp_path):
