@@ -114,10 +114,12 @@ def image_sizes(input):
     with zeros (``DetDataPreprocessor`` pads after normalising, ``pad_value`` 0): the
     last row and column with a value that is not 0, + 1 (the whole input where an
     image is all 0). mmdet clips boxes to this ``img_shape``, not to the batch's."""
-    filled = (input.abs().amax(1) > 0).to(input.dtype)  # (N, H, W)
+    # the width (height) reduced before the channels: 1.3 ms against 3.5 ms for the
+    # channels first on ONNX Runtime, one thread, 3 x 800 x 800 (2026-12-06)
+    magnitude = input.abs()
     sizes = []
-    for axis, full in ((2, input.shape[2]), (1, input.shape[3])):
-        lines = filled.amax(axis)  # (N, H) rows with a value, (N, W) columns
+    for axis, full in ((3, input.shape[2]), (2, input.shape[3])):
+        lines = (magnitude.amax(axis).amax(1) > 0).to(input.dtype)  # (N, H) rows, (N, W)
         last = (lines * torch.arange(1, full + 1, device=input.device).to(lines)).amax(1)
         sizes.append(torch.where(last > 0, last, torch.full_like(last, 1.0) * full))
     return sizes
