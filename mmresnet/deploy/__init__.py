@@ -9,8 +9,8 @@ imported only when a function needs them. Training never imports this package.
   ``--verify-test-set``);
 - :mod:`.common`: what they share (the extra's imports, an image through the test
   pipeline, random inputs, predictions as numpy);
-- :mod:`.detector`: Faster R-CNN's test-time forward written for export (one image,
-  ``dets`` and ``labels`` out);
+- :mod:`.detector`: Faster R-CNN's test-time forward written for export (a batch of
+  images, ``dets`` and ``labels`` padded to K an image out);
 - :mod:`.ops`: RoIAlign and NMS as standard ONNX operators;
 - :mod:`.runtime`: the ``onnxruntime`` and ``openvino`` backends and a detector model
   around them (``tools/infer.py --backend``);

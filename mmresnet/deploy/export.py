@@ -11,8 +11,9 @@ Graphs (names fixed, so every runtime is fed alike):
 - classifier (``PaperResNetClassifier``): ``input`` (N, 3, H, W), the image as the config's
   test pipeline and data preprocessor give it (mean subtracted) -> ``scores`` (N, classes),
   the softmax of the single-view test protocol;
-- detector (Faster R-CNN): ``input`` (1, 3, H, W) preprocessed -> ``dets`` (1, N, 5) and
-  ``labels`` (1, N) (:mod:`.detector`).
+- detector (Faster R-CNN): ``input`` (N, 3, H, W) preprocessed -> ``dets`` (N, K, 5) and
+  ``labels`` (N, K), K detections an image padded with dets 0 and label -1
+  (:mod:`.detector`).
 
 The file's metadata holds ``mmresnet_task`` ('classifier' | 'detector'), ``classes``
 (json, from the checkpoint's ``dataset_meta`` or the config) and ``mmresnet_config``
@@ -126,12 +127,10 @@ def write_onnx(module, example, out, task, opset=DEFAULT_OPSET, dynamic=False,
                          '(RoiAlign with coordinate_transformation_mode)')
     outputs = ['scores'] if task == 'classifier' else ['dets', 'labels']
     axes = None
-    if dynamic:
+    if dynamic:  # detectors: K detections an image (padded) whatever the batch and size
         axes = dict(input={0: 'batch', 2: 'height', 3: 'width'}, scores={0: 'batch'}) \
-            if task == 'classifier' else dict(input={2: 'height', 3: 'width'},
-                                              dets={1: 'num_dets'}, labels={1: 'num_dets'})
-    elif task == 'detector':  # the detection count depends on the image in any case
-        axes = dict(dets={1: 'num_dets'}, labels={1: 'num_dets'})
+            if task == 'classifier' else dict(input={0: 'batch', 2: 'height', 3: 'width'},
+                                              dets={0: 'batch'}, labels={0: 'batch'})
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with torch.no_grad(), warnings.catch_warnings():
         for category, message, origin in EXPORTER_WARNINGS_IGNORED:
@@ -157,7 +156,7 @@ def metadata_of(cfg, model, task):
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
                 verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
-                int8=None, calib=DEFAULT_CALIB, log=print):
+                int8=None, calib=DEFAULT_CALIB, batch_size=None, log=print):
     """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
     PyTorch on the same input and raise :class:`ExportError` when they disagree. With
     ``int8`` ('openvino' | 'onnxruntime'), also write ``NAME.int8.onnx`` quantized for that
@@ -168,8 +167,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
             Default: (1, 3) + the test crop.
         verify_test_set (bool): Also run :func:`verify_dataset` on the config's test
             set: the evaluator's metrics of PyTorch, the file (``test_set_backend``
-            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side;
-            detectors: boxes matched per image.
+            'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side
+            in ``batch_size`` batches (None: the config's); boxes matched per image.
 
     Returns:
         dict: ``out``, ``task``, ``input_shape``; with ``int8``, ``int8`` (its file, tool,
@@ -227,9 +226,9 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                         'scores its own way; verify a trained checkpoint)') from exc
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set:
-            report['test_set'] = verify_dataset(cfg, model, out, test_set_backend,
-                                                precision, int8_file=int8_file,
-                                                int8_backend=int8, log=log)
+            report['test_set'] = verify_dataset(
+                cfg, model, out, test_set_backend, precision, int8_file=int8_file,
+                int8_backend=int8, log=log, batch_size=batch_size)
     finally:
         if tmp_image:
             os.remove(tmp_image)

@@ -45,41 +45,71 @@ def roi_align(feat, rois, output_size, spatial_scale, sampling_ratio=0, aligned=
 
 
 class _NMS(torch.autograd.Function):
+    """NMS on each image of a batch: ``boxes`` (N, M, 4), ``scores`` (N, M); entries
+    scored ``floor`` or less take no part. Returns ``selected`` (S, 3): image, 0, box
+    (ONNX ``NonMaxSuppression``'s layout), each image's boxes highest score first."""
 
     @staticmethod
-    def forward(ctx, boxes, scores, iou_threshold, max_num):
+    def forward(ctx, boxes, scores, iou_threshold, max_num, floor):
         from mmcv.ops import nms
-        if boxes.shape[0] == 0:
-            return boxes.new_zeros((0, ), dtype=torch.long)
-        _, keep = nms(boxes, scores, iou_threshold)
-        return keep[:max_num] if max_num > 0 else keep
+        selected = []
+        for image, (b, s) in enumerate(zip(boxes, scores)):
+            index = (s > floor).nonzero()[:, 0]
+            if not len(index):
+                continue
+            _, keep = nms(b[index], s[index], iou_threshold)
+            keep = index[keep[:max_num] if max_num > 0 else keep]
+            selected.append(torch.stack([torch.full_like(keep, image),
+                                         torch.zeros_like(keep), keep], dim=1))
+        return torch.cat(selected) if selected else boxes.new_zeros((0, 3),
+                                                                   dtype=torch.long)
 
     @staticmethod
-    def symbolic(g, boxes, scores, iou_threshold, max_num):
-        unsqueeze = g.op('Constant', value_t=torch.tensor([0], dtype=torch.long))
-        boxes = g.op('Unsqueeze', boxes, unsqueeze)  # (1, N, 4)
-        scores = g.op('Unsqueeze', g.op('Unsqueeze', scores, unsqueeze), unsqueeze)
-        selected = g.op(
-            'NonMaxSuppression', boxes, scores,
+    def symbolic(g, boxes, scores, iou_threshold, max_num, floor):
+        unsqueeze = g.op('Constant', value_t=torch.tensor([1], dtype=torch.long))
+        return g.op(
+            'NonMaxSuppression', boxes, g.op('Unsqueeze', scores, unsqueeze),  # (N, 1, M)
             g.op('Constant', value_t=torch.tensor([max_num if max_num > 0 else 2**31 - 1],
                                                   dtype=torch.long)),
-            g.op('Constant', value_t=torch.tensor([iou_threshold], dtype=torch.float)))
-        keep = g.op('Gather', selected, g.op('Constant', value_t=torch.tensor(2)), axis_i=1)
-        return keep
+            g.op('Constant', value_t=torch.tensor([iou_threshold], dtype=torch.float)),
+            g.op('Constant', value_t=torch.tensor([floor], dtype=torch.float)))
 
 
-def nms(boxes, scores, iou_threshold, max_num=-1):
-    """Indices of the boxes kept by NMS (IoU > ``iou_threshold`` suppressed), highest
-    score first, at most ``max_num`` (-1: all): mmcv's ``nms`` in PyTorch, ONNX
-    ``NonMaxSuppression`` when exported."""
-    return _NMS.apply(boxes, scores, float(iou_threshold), int(max_num))
+def nms(boxes, scores, iou_threshold, max_num=-1, floor=-0.5):
+    """NMS on each image: ``boxes`` (N, M, 4), ``scores`` (N, M), IoU > ``iou_threshold``
+    suppressed, at most ``max_num`` boxes an image (-1: all), entries scored ``floor`` or
+    less (padding) left out. Returns ``selected`` (S, 3): image, 0, box index. mmcv's
+    ``nms`` per image in PyTorch, ONNX ``NonMaxSuppression`` (batched, its
+    ``score_threshold`` = ``floor``) when exported."""
+    return _NMS.apply(boxes, scores, float(iou_threshold), int(max_num), float(floor))
 
 
-def batched_nms(boxes, scores, idxs, iou_threshold, max_num=-1):
-    """NMS within each group of ``idxs`` (mmcv's ``batched_nms`` without its split
-    threshold): the boxes of each group are shifted apart by the largest coordinate + 1,
-    one NMS over all. Returns the kept indices, highest score first."""
+def batched_nms(boxes, scores, idxs, iou_threshold, max_num=-1, floor=-0.5):
+    """NMS within each group of ``idxs`` (M,) on each image (mmcv's ``batched_nms``
+    without its split threshold): the boxes of each group are shifted apart by the
+    largest coordinate + 1, one NMS over all. ``boxes`` (N, M, 4), ``scores`` (N, M).
+    Returns :func:`nms`'s ``selected`` (S, 3)."""
     # the largest coordinate + 1 (a zero appended: no error without boxes)
     top = torch.cat([boxes.reshape(-1), boxes.new_zeros(1)]).max() + 1
     offset = idxs.to(boxes) * top
-    return nms(boxes + offset[:, None], scores, iou_threshold, max_num)
+    return nms(boxes + offset[:, None], scores, iou_threshold, max_num, floor)
+
+
+def best_selected(scores, selected, count):
+    """The ``count`` best entries of each image among those NMS ``selected`` (S, 3):
+    ``(index (N, count), valid (N, count))``, highest score first; an image with fewer
+    is padded with invalid entries (index M, past the end of ``scores`` (N, M))."""
+    pad = torch.full_like(scores[:, :1], -1.0).expand(-1, count)
+    dense = torch.cat([torch.full_like(scores, -1.0), pad], dim=1)
+    image, box = selected[:, 0], selected[:, 2]
+    dense[image, box] = scores[image, box]
+    top, index = dense.topk(count, dim=1)
+    return index, top > -0.5
+
+
+def gather_rows(values, index):
+    """``values`` (N, M, D) at ``index`` (N, K) per image, with zeros for an index of M
+    or more (:func:`best_selected`'s padding): (N, K, D)."""
+    pad = torch.zeros_like(values[:, :1]).expand(-1, index.shape[1], -1)
+    values = torch.cat([values, pad], dim=1)
+    return values.gather(1, index[..., None].expand(-1, -1, values.shape[2]))

@@ -164,12 +164,29 @@ def read_metadata(path):
                 int8=json.loads(props['mmresnet_int8']) if 'mmresnet_int8' in props else None)
 
 
+def fixed_batch(backend):
+    """The batch size ``backend``'s file takes, or None where it is dynamic
+    (``--dynamic``)."""
+    dim = backend.input_shape[0]
+    if hasattr(dim, 'is_dynamic'):  # OpenVINO's Dimension
+        return None if dim.is_dynamic else dim.get_length()
+    return dim if isinstance(dim, int) else None
+
+
+def split_detections(dets, labels):
+    """Each image's rows of a detector file's outputs (N, K, 5) and (N, K), without
+    the padding (label -1; files of the one-image layout have none)."""
+    return [(d[l >= 0], l[l >= 0]) for d, l in zip(dets, labels)]
+
+
 class DeployedDetector(BaseModel):
     """A detector whose network is an exported file: the config's data preprocessor
-    (a module here), then the backend on each image's input, then the boxes clipped
-    to the image's resized shape and mapped back to its pixels (mmdet's
-    ``rescale=True``). ``test_step`` returns ``DetDataSample`` as mmdet's detectors,
-    so MMEngine's loops, mmdet's metrics and ``DetInferencer`` take it as a model."""
+    (a module here; it pads a batch to one size), then the backend on the batch (image
+    by image where the file takes a fixed batch of another size), then each image's
+    boxes without padding, clipped to its resized shape and mapped back to its pixels
+    (mmdet's ``rescale=True``). ``test_step`` returns ``DetDataSample`` as mmdet's
+    detectors, so MMEngine's loops, mmdet's metrics and ``DetInferencer`` take it as a
+    model."""
 
     def __init__(self, backend, data_preprocessor):
         if isinstance(data_preprocessor, dict):
@@ -178,13 +195,23 @@ class DeployedDetector(BaseModel):
         self.backend = backend
         self.dataset_meta = None
 
+    def run(self, inputs):
+        """``[(dets (k, 5), labels (k,))]`` of each image of the preprocessed batch."""
+        x = inputs.float().cpu().numpy()
+        batch = fixed_batch(self.backend)
+        chunks = [x] if batch in (None, len(x)) else [x[i:i + 1] for i in range(len(x))]
+        out = []
+        for chunk in chunks:
+            dets, labels = self.backend(chunk)[:2]
+            out += split_detections(torch.from_numpy(dets), torch.from_numpy(labels))
+        return out
+
     def forward(self, inputs, data_samples=None, mode='predict'):
         if mode != 'predict':
             raise ValueError(f'a deployed detector only predicts, got mode {mode!r}')
         results = []
-        for i, sample in enumerate(data_samples or [DetDataSample()] * len(inputs)):
-            dets, labels = self.backend(inputs[i:i + 1].float().cpu().numpy())[:2]
-            dets, labels = torch.from_numpy(dets[0]), torch.from_numpy(labels[0])
+        samples = data_samples or [DetDataSample() for _ in range(len(inputs))]
+        for sample, (dets, labels) in zip(samples, self.run(inputs)):
             boxes = dets[:, :4]
             if 'img_shape' in sample:
                 h, w = sample.img_shape[:2]

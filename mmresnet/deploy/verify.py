@@ -76,13 +76,33 @@ def match_detections(ref, got, score_thr=0.3, iou=0.9):
     return dict(matched=matched, total=total, max_score_diff=score_diff)
 
 
+def test_loader(cfg, batch_size=None):
+    """The config's test dataloader (``batch_size``: another batch size); a config
+    without a test set is named."""
+    from mmengine.runner import Runner
+    for key in ('test_dataloader', 'test_evaluator'):
+        if not cfg.get(key):
+            raise ValueError(f'{cfg.filename}: the test set check (--verify-test-set) needs '
+                             f'the config\'s {key}, which it does not have')
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    loader_cfg = dict(cfg.test_dataloader)
+    if batch_size:
+        loader_cfg['batch_size'] = batch_size
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'])
+    return Runner.build_dataloader(loader_cfg)
+
+
 def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
                    score_thr=0.3, iou=0.9, max_images=None, int8_file=None,
-                   int8_backend=None, log=print):
+                   int8_backend=None, batch_size=None, log=print):
     """PyTorch (the model's ``test_step``), the exported file and, with ``int8_file``, its
     int8 form on the config's test set, each through the test evaluator (e.g. COCO mAP,
     top-k error) built from the same config: the figures side by side. Detectors: the
     boxes of each file matched to PyTorch's as in :func:`verify_detector`, per image.
+    The batches are the config's test dataloader's (``batch_size``: another size), padded
+    to one size by the data preprocessor for PyTorch and the file alike; a file of a
+    fixed batch of 1 runs them image by image.
 
     Returns:
         dict: ``images``, ``pytorch`` and ``deployed`` (the metrics), with ``int8_file``
@@ -90,15 +110,10 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
         file) and ``int8_match`` (the int8 file).
     """
     from mmengine.evaluator import Evaluator
-    from mmengine.runner import Runner
 
     from .runtime import DeployedClassifier
+    loader = test_loader(cfg, batch_size)
     detector = not isinstance(model, ClassifierModels)
-    loader_cfg = dict(cfg.test_dataloader)
-    if detector:
-        loader_cfg['batch_size'] = 1
-    loader_cfg['dataset'] = dict(loader_cfg['dataset'])
-    loader = Runner.build_dataloader(loader_cfg)
     deployed = DeployedDetector if detector else DeployedClassifier
     runs = dict(pytorch=model, deployed=deployed(make_backend(path, backend, precision),
                                                  cfg.model.data_preprocessor))

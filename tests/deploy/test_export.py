@@ -1,5 +1,5 @@
-"""ONNX export: every PaperResNet classifier form and both Faster R-CNN kinds (C4, FPN),
-small seeded models, ONNX Runtime against PyTorch (docs/deploy.md)."""
+"""ONNX export: every PaperResNet classifier form and both Faster R-CNN kinds (C4, FPN) at
+batch N, small seeded models, ONNX Runtime against PyTorch (docs/deploy.md)."""
 import os.path as osp
 import warnings
 
@@ -80,44 +80,108 @@ def tiny_detector(kind, num_classes=3):
 
 
 def predict_mmdet(model, x):
-    """mmdet's own predict on a preprocessed input (no rescaling)."""
+    """mmdet's own predict on a preprocessed batch (no rescaling), each image's."""
     from mmdet.structures import DetDataSample
     h, w = x.shape[-2:]
-    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                                         batch_input_shape=(h, w), scale_factor=(1., 1.)))
+    samples = [DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                           batch_input_shape=(h, w), scale_factor=(1., 1.)))
+               for _ in range(len(x))]
     with torch.no_grad():
-        pred = model.predict(x, [sample], rescale=False)[0].pred_instances
-    return dict(bboxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
-                labels=pred.labels.numpy())
+        return [instances_of(s) for s in model.predict(x, samples, rescale=False)]
+
+
+def as_instances(dets, labels):
+    return dict(bboxes=np.asarray(dets[:, :4]), scores=np.asarray(dets[:, 4]),
+                labels=np.asarray(labels))
+
+
+def assert_padding(dets, labels, max_per_img):
+    """The layout of a batch: (N, K, 5) and (N, K), K = max_per_img, each image's rows
+    highest score first, then padding rows of dets 0 and label -1."""
+    assert dets.shape[1:] == (max_per_img, 5) and labels.shape == dets.shape[:2]
+    for d, l in zip(dets, labels):
+        real = l >= 0
+        count = int(real.sum())
+        assert real[:count].all() and not real[count:].any()  # padding last
+        assert (d[count:] == 0).all() and (l[count:] == -1).all()
+        assert (np.diff(d[:count, 4]) <= 0).all()
 
 
 @pytest.mark.parametrize('kind', ['c4', 'fpn'])
-def test_detector_matches_pytorch(kind, tmp_path):
+def test_detector_matches_pytorch_at_batch_n(kind, tmp_path):
+    """Traced on one image, the file runs a batch of 3 of another size: each image's
+    detections are mmdet's predict on that image (in a batch), padded to max_per_img."""
+    from mmresnet.deploy.runtime import split_detections
     model = tiny_detector(kind)
     module = DetectorForExport(model)
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(1, 3, 96, 128, generator=gen)
+    top = model.test_cfg.rcnn.max_per_img
     with one_thread():
         path = write_onnx(module, x, str(tmp_path / f'{kind}.onnx'), 'detector',
                           dynamic=True)
         run = OnnxRuntimeBackend(path)
-        for inp in (x, torch.randn(1, 3, 128, 96, generator=gen)):  # dynamic H, W
+        for inp in (x, torch.randn(3, 3, 128, 96, generator=gen)):  # dynamic N, H, W
             with torch.no_grad():
                 dets, labels = module(inp)
             got_dets, got_labels = run(inp.numpy())
-            assert got_dets.shape[0] == 1 and got_dets.shape[2] == 5
-            assert got_labels.shape == got_dets.shape[:2]
-            ref = predict_mmdet(model, inp)
-            assert len(ref['scores']) > 3  # the check below compares something
-            # the export's own PyTorch forward is mmdet's predict
-            ours = dict(bboxes=dets[0, :, :4].numpy(), scores=dets[0, :, 4].numpy(),
-                        labels=labels[0].numpy())
-            got = dict(bboxes=got_dets[0, :, :4], scores=got_dets[0, :, 4],
-                       labels=got_labels[0])
-            for a, b in ((ref, ours), (ours, got)):
-                m = match_detections(a, b, score_thr=0.0, iou=0.9)
-                assert m['matched'] >= 0.95 * m['total'], m
-                assert m['max_score_diff'] < 1e-3, m
+            assert got_dets.shape[0] == len(inp)
+            for d, l in ((dets.numpy(), labels.numpy()), (got_dets, got_labels)):
+                assert_padding(d, l, top)
+            refs = predict_mmdet(model, inp)
+            assert all(len(ref['scores']) > 3 for ref in refs)  # something to compare
+            ours = split_detections(dets, labels)
+            got = split_detections(torch.from_numpy(got_dets), torch.from_numpy(got_labels))
+            for ref, o, g in zip(refs, ours, got):
+                # the export's own PyTorch forward is mmdet's predict, the file is it
+                for a, b in ((ref, as_instances(*o)), (as_instances(*o), as_instances(*g))):
+                    m = match_detections(a, b, score_thr=0.0, iou=0.9)
+                    assert m['matched'] >= 0.95 * m['total'], m
+                    assert m['max_score_diff'] < 1e-3, m
+
+
+def test_detector_batch_of_images_of_two_sizes(tmp_path):
+    """Two images of different sizes padded to one by the data preprocessor (as
+    DetDataPreprocessor pads a test batch): DeployedDetector runs the batch at once on
+    a file of dynamic batch and image by image on a file of a fixed batch of 1; both
+    give each image mmdet's test_step boxes (the padded one's clipped to its own size,
+    read from the padding)."""
+    from mmdet.structures import DetDataSample
+    from mmresnet.deploy.runtime import DeployedDetector, fixed_batch
+    model = tiny_detector('fpn')
+    model.data_preprocessor.pad_size_divisor = 32
+    gen = torch.Generator().manual_seed(2)
+    inputs, samples = [], []
+    mean = torch.tensor(model.data_preprocessor.mean).reshape(3, 1, 1)
+    for h, w in ((96, 128), (70, 100)):  # normalised: about N(0, 1), as the other tests
+        inputs.append(mean + torch.randn(3, h, w, generator=gen))
+        samples.append(DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                                   scale_factor=(1., 1.))))
+    batch = dict(inputs=inputs, data_samples=samples)
+    with torch.no_grad():
+        x = model.data_preprocessor(dict(inputs=inputs[:1], data_samples=samples[:1]),
+                                    False)['inputs']
+    outs = {}
+    with one_thread(), torch.no_grad():
+        for name, dynamic in (('dynamic', True), ('fixed', False)):
+            path = write_onnx(DetectorForExport(model), x, str(tmp_path / f'{name}.onnx'),
+                              'detector', dynamic=dynamic)
+            deployed = DeployedDetector(OnnxRuntimeBackend(path), model.data_preprocessor)
+            assert fixed_batch(deployed.backend) == (None if dynamic else 1)
+            outs[name] = [instances_of(s) for s in deployed.test_step(batch)]
+        refs = [instances_of(s) for s in model.test_step(batch)]
+    assert tuple(x.shape[-2:]) == (96, 128)  # the batch's padded size
+    for i in range(2):
+        for a, b in ((refs[i], outs['dynamic'][i]), (outs['fixed'][i], outs['dynamic'][i])):
+            m = match_detections(a, b, score_thr=0.0, iou=0.9)
+            assert m['total'] > 10 and m['matched'] >= 0.95 * m['total'], (i, m)
+            assert m['max_score_diff'] < 1e-3, m
+
+
+def instances_of(sample):
+    pred = sample.pred_instances
+    return dict(bboxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
+                labels=pred.labels.numpy())
 
 
 def test_unsupported_detector_is_named():
@@ -125,6 +189,22 @@ def test_unsupported_detector_is_named():
     cfg.roi_head.bbox_roi_extractor.roi_layer = dict(type='RoIPool', output_size=7)
     with pytest.raises(UnsupportedModelError, match='RoIPool'):
         DetectorForExport(build_detector(cfg).eval())
+    cfg = tiny_detector_cfg('c4')
+    cfg.test_cfg.rpn.max_per_img = -1
+    with pytest.raises(UnsupportedModelError, match='test_cfg.rpn.max_per_img must be > 0'):
+        DetectorForExport(build_detector(cfg).eval())
+
+
+def test_image_sizes_are_read_from_the_padding():
+    """Each image's (height, width) in a batch padded with zeros at the bottom and
+    right; an image that is all zeros counts as the whole input."""
+    from mmresnet.deploy.detector import image_sizes
+    x = torch.zeros(3, 3, 40, 50)
+    x[0, :, :40, :50] = torch.randn(3, 40, 50)
+    x[1, 1, 29, 17] = 0.5  # one value is enough: its row and its column are the image's
+    x[1, 0, 3, 33] = -2.0
+    height, width = image_sizes(x)
+    assert height.tolist() == [40, 30, 40] and width.tolist() == [50, 34, 50]
 
 
 def test_bad_arguments_are_named(tmp_path):
@@ -155,3 +235,33 @@ def test_only_the_named_exporter_warnings_are_ignored(tmp_path):
     assert (UserWarning, 'a warning of the model itself') in kinds
     assert not [k for k in kinds if issubclass(k[0], torch.jit.TracerWarning)]
     assert not [m for _, m in kinds if 'legacy TorchScript-based ONNX export' in m]
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--precision', 'bf16'], '--precision applies to --verify-test-set'),
+    (['--test-set-backend', 'openvino'], '--test-set-backend applies to --verify-test-set'),
+    (['--batch-size', '4'], '--batch-size applies to --verify-test-set'),
+    (['--verify-test-set', '--precision', 'bf16'],
+     '--precision bf16 .* needs --test-set-backend openvino, got onnxruntime'),
+    (['--calib', '20'], '--calib applies to --int8'),
+    (['--verify-test-set', '--batch-size', '0'], '--batch-size must be >= 1, got 0')])
+def test_flags_that_do_not_apply_are_errors(flags, message, capsys):
+    import re
+    from ..tools.tool_loader import load_tool
+    tool = load_tool('deployment/pytorch2onnx')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['c.py', '--out', 'x.onnx'] + flags)
+    assert re.search(message, capsys.readouterr().err)
+    args = tool.parse_args(['c.py', '--out', 'x.onnx', '--verify-test-set', '--batch-size',
+                            '4', '--test-set-backend', 'openvino', '--precision', 'bf16'])
+    assert args.batch_size == 4
+
+
+def test_verify_test_set_needs_a_test_set(tmp_path):
+    from mmengine.config import Config
+    from mmresnet.deploy.verify import verify_dataset
+    path = tmp_path / 'no_test.py'
+    path.write_text("model = dict(type='X')\n")
+    cfg = Config.fromfile(str(path))
+    with pytest.raises(ValueError, match="no_test.py: .* needs the config's test_dataloader"):
+        verify_dataset(cfg, None, str(tmp_path / 'x.onnx'))

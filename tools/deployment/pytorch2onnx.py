@@ -2,14 +2,16 @@
 PyTorch by ONNX Runtime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
-        [--verify] [--verify-test-set [--test-set-backend openvino [--precision bf16]]]
+        [--verify] [--verify-test-set [--test-set-backend openvino [--precision bf16]]
+                                      [--batch-size N]]
         [--int8 [openvino|onnxruntime] [--calib 300]]
         [--image IMG] [--opset 17] [--dynamic]
         [--shape N C H W]
         [--cfg-options k=v ...]
 
 Without CHECKPOINT the config's own init is used. Classifiers: ``input`` (N, 3, H, W) ->
-``scores``; detectors: ``input`` (1, 3, H, W) -> ``dets`` (1, N, 5), ``labels`` (1, N).
+``scores``; detectors: ``input`` (N, 3, H, W) -> ``dets`` (N, K, 5), ``labels`` (N, K), K
+detections an image padded with dets 0 and label -1 (``--dynamic``: N, H and W free).
 ``--verify`` runs ONNX Runtime and PyTorch on the same input (IMG through the config's
 test pipeline, or a random tensor / random image) and exits 1 naming the largest
 difference when they disagree. ``--int8`` also writes FILE.int8.onnx, post-training int8
@@ -53,6 +55,10 @@ def parse_args(argv=None):
     parser.add_argument('--precision', choices=FLOAT_PRECISIONS, default='fp32',
                         help='--verify-test-set with openvino: its inference precision '
                         '(the int8 file is evaluated beside it with --int8)')
+    parser.add_argument('--batch-size', type=int,
+                        help='--verify-test-set: images a batch (default: the config\'s '
+                        'test_dataloader.batch_size; a file without --dynamic runs them '
+                        'one by one)')
     parser.add_argument('--int8', nargs='?', const='openvino', choices=INT8_RUNTIMES,
                         help='also write FILE.int8.onnx: post-training int8 for openvino '
                         '(NNCF; the default) or onnxruntime (static QDQ)')
@@ -64,7 +70,7 @@ def parse_args(argv=None):
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help='ONNX opset (default %(default)s; detectors need >= 16)')
     parser.add_argument('--dynamic', action='store_true',
-                        help='dynamic height and width (and batch for classifiers)')
+                        help='dynamic batch, height and width')
     parser.add_argument('--shape', type=int, nargs=4, metavar=('N', 'C', 'H', 'W'),
                         help='classifier input without --image (default: 1 3 and the '
                         'test crop)')
@@ -76,7 +82,24 @@ def parse_args(argv=None):
         parser.error(f'--out must end in .onnx, got {args.out}')
     if args.calib < 1:
         parser.error(f'--calib must be >= 1 image, got {args.calib}')
+    check_flags(parser, args, argv if argv is not None else sys.argv[1:])
     return args
+
+
+def check_flags(parser, args, argv):
+    """A flag that does not apply to the other flags given is an error naming why."""
+    given = {a.split('=')[0] for a in argv if a.startswith('--')}
+    for flag in ('--test-set-backend', '--precision', '--batch-size'):
+        if flag in given and not args.verify_test_set:
+            parser.error(f'{flag} applies to --verify-test-set (the test set\'s run), '
+                         'which is not given')
+    if args.precision == 'bf16' and args.test_set_backend != 'openvino':
+        parser.error('--precision bf16 is OpenVINO\'s inference precision hint: it needs '
+                     f'--test-set-backend openvino, got {args.test_set_backend}')
+    if '--calib' in given and not args.int8:
+        parser.error('--calib applies to --int8 (its calibration images), which is not given')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
 
 
 def main(argv=None):
@@ -87,7 +110,7 @@ def main(argv=None):
                            cfg_options=args.cfg_options, shape=args.shape,
                            verify_test_set=args.verify_test_set,
                            test_set_backend=args.test_set_backend, precision=args.precision,
-                           int8=args.int8, calib=args.calib)
+                           int8=args.int8, calib=args.calib, batch_size=args.batch_size)
     except ExportError as exc:
         print(f'verification FAILED: {exc}', file=sys.stderr)
         sys.exit(1)
