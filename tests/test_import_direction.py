@@ -116,7 +116,7 @@ ALLOWED = {
     'engine': ('utils', 'checkpoint', 'datasets', 'models.utils'),
     'convert': ('utils', 'checkpoint', 'models'),
     'analysis': ('utils', 'models', 'evaluation', 'mmresnet'),
-    'planning': ('utils', 'datasets', 'engine', 'models'),
+    'planning': ('utils', 'datasets', 'engine', 'models', 'resources'),
     'deploy': ('utils', 'models', 'resources', 'engine.precision', 'mmresnet'),
     'apis': ('utils', 'checkpoint', 'datasets', 'engine', 'models', 'evaluation', 'analysis',
              'convert', 'planning', 'deploy', 'resources', 'mmresnet'),
