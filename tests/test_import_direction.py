@@ -120,7 +120,7 @@ ALLOWED = {
     # every folder that reads a config or builds a model
     'config': ('utils', 'resources', 'engine', 'models', 'mmresnet'),
     'analysis': ('utils', 'models', 'evaluation', 'config', 'mmresnet'),
-    'planning': ('utils', 'datasets', 'engine', 'models', 'config'),
+    'planning': ('utils', 'datasets', 'engine', 'models', 'config', 'resources'),
     'deploy': ('utils', 'models', 'resources', 'engine.precision', 'config', 'mmresnet'),
     'apis': ('utils', 'checkpoint', 'datasets', 'engine', 'models', 'evaluation', 'analysis',
              'convert', 'planning', 'deploy', 'resources', 'config', 'mmresnet'),

@@ -4,23 +4,28 @@ COCO evaluation with drawn predictions.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--from-scratch] [--budget-min 12]
         [--data DIR [--train-ann F] [--val-ann F] [--val-fraction 0.2 | --train-on-all]
-                    [--skip-invalid] [--plan-only]]
+                    [--skip-invalid]] [--plan-only]
         [--pretrain-config configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py]
         [--config configs/demo/faster-rcnn_paper-r18-c4_demo.py]
         [--pretrain-cfg-options k=v ...] [--cfg-options k=v ...] [--no-tta]
 
-``--data DIR``: the same pipeline on a COCO or VOC folder of one's own (docs/demo.md, "Your
-own data"): the data checked, classes read from the files, the detector sized to the boxes,
-the schedule fitted to ``--budget-min``, the configs written to WORK_DIR/configs/.
+First the plan, the same for the embedded tiles and for ``--data DIR``, a COCO or VOC
+folder of one's own (docs/demo.md, "Your own data"): the data checked, the classes read
+from the files, the detector sized to the boxes, the schedule read from the configs and
+fitted to ``--budget-min``, the three configs written complete (``--cfg-options``
+included) to WORK_DIR/configs/, where ``tools/train.py`` and ``tools/test.py`` run them
+as they are. Then, in this process, each stage reads its written config and builds its
+Runner as those tools do (mmresnet.apis.runner):
 
-1. pretrain  tools/train.py PRETRAIN_CONFIG: a PaperResNet classifier on crowns vs
-             background cut from the training tiles (DetectionCropDataset);
-2. export    tools/export_backbone.py: its backbone as WORK_DIR/pretrain/backbone.pth;
-3. detect    tools/train.py CONFIG with backbone and conv5_x head initialised from it,
-             BN frozen (Section 4.3), validated every few epochs;
-4. evaluate  tools/test.py CONFIG CHECKPOINT --tta --show-dir: COCO box mAP on the
-             validation tiles with the config's test-time augmentation (the tile and its
-             flips; --no-tta: the single view), ground truth drawn beside the predictions.
+1. pretrain  a PaperResNet classifier on crowns vs background cut from the training
+             tiles (DetectionCropDataset), WORK_DIR/configs/pretrain.py;
+2. export    its backbone as WORK_DIR/pretrain/backbone.pth (what
+             tools/export_backbone.py writes);
+3. detect    WORK_DIR/configs/detector.py with backbone and conv5_x head initialised from
+             it, BN frozen (Section 4.3), validated at intervals of the run;
+4. evaluate  COCO box mAP on the validation tiles with the config's test-time
+             augmentation (the tile and its flips; --no-tta: the single view), ground
+             truth drawn beside the predictions (as tools/test.py --tta --show-dir).
 ``--from-scratch`` then trains the same detector without pretraining (BN learning, He
 init) for as long as stages 1-3 took together, the paper's comparison in miniature.
 Results: WORK_DIR/report.html (one page: the plan, curves, per-class table, PR curves,
@@ -74,8 +79,8 @@ def parse_args(argv=None):
                         help='with --data: drop bad boxes and images (counted in the log) '
                         'instead of stopping with the list of problems')
     parser.add_argument('--plan-only', action='store_true',
-                        help='with --data: check the data, size the detector, write the '
-                        'configs and the plan, and stop before training')
+                        help='check the data, size the detector, write the configs and the '
+                        'plan, and stop before training')
     parser.add_argument('--budget-min', type=float, default=BUDGET_MIN,
                         help='minutes for all stages (default: %(default)s); the detector '
                         'trains for fewer iterations where its schedule would not fit')
@@ -86,8 +91,7 @@ def parse_args(argv=None):
     add_debug_arg(parser)
     args = parser.parse_args(argv)
     if not args.data:
-        for name in ('train_ann', 'val_ann', 'val_fraction', 'train_on_all', 'skip_invalid',
-                     'plan_only'):
+        for name in ('train_ann', 'val_ann', 'val_fraction', 'train_on_all', 'skip_invalid'):
             if getattr(args, name) not in (None, False):
                 parser.error(f'--{name.replace("_", "-")} needs --data DIR')
     if args.val_fraction is not None and not 0 < args.val_fraction < 1:

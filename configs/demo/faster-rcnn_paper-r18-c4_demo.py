@@ -64,7 +64,9 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # 130 epochs of 14 iterations (2 images each): about 7 minutes on 2 cores (bf16,
-# channels_last), validations included.
+# channels_last), validations included. tools/demo.py reads its schedule from here (the
+# epochs, batch, validation interval, warm-up and lr step; mmresnet.planning.schedule) and
+# trains it as iterations: 1,820 on the embedded tiles, as many epochs of another folder.
 max_epochs = 130
 val_interval = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,

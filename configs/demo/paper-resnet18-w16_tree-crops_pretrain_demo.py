@@ -30,6 +30,8 @@ train_dataloader = dict(
     dataset=dict(type='DetectionCropDataset', data_root=data_root,
                  ann_file='annotations/instances_train.json', data_prefix=dict(img=''),
                  crop_size=crop_size, context=1.25, neg_iou=0.5, pipeline=train_pipeline))
+# tools/demo.py reads its schedule from here (mmresnet.planning.schedule): max_iters the
+# most (fewer where the crops need fewer), the batch, warm-up and steps at their fractions.
 max_iters = 600
 train_cfg = dict(type='DeviceIterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters + 1)

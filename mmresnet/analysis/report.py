@@ -119,8 +119,8 @@ def _results(summary):
                    f'{_fmt(single.get("bbox_mAP"))}, mAP@.5 {_fmt(single.get("bbox_mAP_50"))}.')
     scratch = summary.get('from_scratch')
     if scratch:
-        out.append(f' From scratch in the same time budget ({scratch["epochs"]} '
-                   f'{_e(scratch["unit"])}s): mAP {_fmt(scratch["bbox_mAP"])}, mAP@.5 '
+        out.append(f' From scratch in the same time budget ({scratch["iterations"]} '
+                   f'iterations): mAP {_fmt(scratch["bbox_mAP"])}, mAP@.5 '
                    f'{_fmt(scratch["bbox_mAP_50"])}.')
     out.append('</p>')
     stages = summary.get('stages', [])
@@ -171,14 +171,10 @@ def _plan(info):
         out.append('<p>Sizes chosen for the boxes (<code>mmresnet.planning.sizing</code>):'
                    '</p><ul>' + ''.join(f'<li>{_e(w)}</li>' for w in sizing['why'])
                    + '</ul>')
-    if info.get('config_sizes'):
-        out.append('<p>The hand-set configs use: ' + ', '.join(
-            f'{_e(k)} {_e(v)}' for k, v in info['config_sizes'].items()) + '.</p>')
     plan = info.get('plan', {})
     for note in plan.get('speed_notes', []):  # the speed while training was not the probe's
         out.append(f'<p class="note"><b>Budget:</b> {_e(note)}</p>')
-    rows = [(_e(label), _fmt(plan[key], 1) + (f' {_e(plan.get("val_unit", "iterations"))}'
-                                              if key == 'val_interval' else ''))
+    rows = [(_e(label), _fmt(plan[key], 1) + (' iterations' if key == 'val_interval' else ''))
             for key, label in PLAN_ROWS if key in plan]
     speed = info.get('speed', {})
     rows += [(_e(label), _fmt(speed[key], 3)) for key, label in (

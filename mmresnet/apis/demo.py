@@ -1,8 +1,12 @@
 """The stages of ``tools/demo.py``: the paper's pipeline end to end on a CPU, on the
 embedded photographs or a data folder of one's own (docs/demo.md).
 
-First the plan (:func:`make_plan`): the data read and checked, the detector sized, the
-schedule fitted to the budget, the configs written (:mod:`mmresnet.planning`). Then:
+First the plan (:func:`make_plan`), one road for the embedded tiles and a folder of
+one's own: the data read and checked, the detector sized, the schedule fitted to the
+budget, the three configs written complete to WORK_DIR/configs/ (:mod:`mmresnet.planning`).
+Then, in this process, each stage reads its written config and builds its MMEngine Runner
+as ``tools/train.py`` / ``tools/test.py`` do (:func:`~.runner.training_config`,
+:func:`~.runner.testing_config`, :func:`~.runner.build_runner`):
 
 1. pretrain  a PaperResNet classifier on crops cut from the training images;
 2. export    its backbone as WORK_DIR/pretrain/backbone.pth;
@@ -16,25 +20,20 @@ report.html under the work dir, and a printed summary.
 """
 import copy
 import json
-import os
 import os.path as osp
 import time
 import warnings
 
 from ..models.backbones import FrozenBNFromScratchWarning
 from ..planning.configs import pretrained_parts, set_pretrained
-from ..planning.plan import describe_plan, plan_embedded, plan_own_data
-from ..planning.schedule import budget_hooks, loop_length, scale_schedule
+from ..planning.plan import describe_plan, plan_demo
+from ..planning.schedule import BUDGET_MIN, budget_hooks, scale_schedule, scratch_iters
 from .runner import (build_runner, enable_test_outputs, enable_tta, testing_config,
                      training_config)
 
 PRETRAIN_CONFIG = 'configs/demo/paper-resnet18-w16_tree-crops_pretrain_demo.py'
 DEMO_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_demo.py'
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_paper-r18-c4_scratch_demo.py'
-# Minutes for the stages: the embedded tiles' full schedule (130 epochs) fits on 2 cores
-# (7.1 min on 2026-12-02 morning, 10.6 expected on a 1.35x slower afternoon); a smaller
-# budget shortens the detector's schedule (docs/demo.md, "The schedule and the budget").
-BUDGET_MIN = 12.0
 MAP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50')
 
 
@@ -56,10 +55,11 @@ def budget_record(runner):
     return next((dict(h.record) for h in runner.hooks if isinstance(h, BudgetHook)), None)
 
 
-def pretrain(config, work_dir, cfg_options, budget=None):
-    """Train the classifier (kept within ``budget``, a BudgetHook config, where given);
-    returns its last checkpoint and what the budget hook measured (or None)."""
-    cfg = training_config(config, work_dir, cfg_options)
+def pretrain(config, work_dir, budget=None):
+    """Train the classifier of a written config (kept within ``budget``, a BudgetHook
+    config, where given); returns its last checkpoint and what the budget hook measured
+    (or None)."""
+    cfg = training_config(config, work_dir)
     _with_budget(cfg, budget)
     runner = build_runner(cfg)
     runner.train()
@@ -74,30 +74,29 @@ def _own_visualizer(cfg, tag):
         cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{tag}'
 
 
-def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True,
-           budget=None):
-    """Train the detector (kept within ``budget``, a BudgetHook config, where given),
-    then test it with predictions drawn, with the config's test-time augmentation when
-    ``tta`` and the config has one.
+def detect(config, work_dir, checkpoint=None, iters=None, tta=True, budget=None):
+    """Train the detector of a written config (kept within ``budget``, a BudgetHook
+    config, where given; ``iters``: another length than the config's), then test it with
+    predictions drawn, with the config's test-time augmentation when ``tta`` and the
+    config has one.
 
     Returns:
         tuple: (test metrics, detector checkpoint, predictions folder, training seconds,
-        the length trained in the loop's own unit (epochs or iterations, as ``length``),
-        the last validation's metrics: the single view of the same weights, what the
-        budget hook measured or None).
+        the iterations trained, the last validation's metrics: the single view of the same
+        weights, what the budget hook measured or None).
     """
     start = time.time()
-    cfg = training_config(config, work_dir, cfg_options)
+    cfg = training_config(config, work_dir)
     _own_visualizer(cfg, f'{osp.basename(work_dir)}_train')
     if checkpoint is not None:
         set_pretrained(cfg, checkpoint)
-    if length is not None:
-        scale_schedule(cfg, length)
+    if iters is not None:
+        scale_schedule(cfg, iters)
     _with_budget(cfg, budget)
     runner = build_runner(cfg)
-    runner.train()  # the loop validates after the last epoch too
+    runner.train()  # the loop validates after the last iteration too
     budget_used = budget_record(runner)
-    trained = budget_used['length'] if budget_used else loop_length(cfg)
+    trained = budget_used['length'] if budget_used else cfg.train_cfg.max_iters
     hub = runner.message_hub  # MMEngine's RuntimeInfoHook keeps each val metric there
     single = {k: float(hub.get_scalar(f'val/{k}').current()) for k in MAP_KEYS
               if f'val/{k}' in hub.log_scalars}
@@ -105,7 +104,7 @@ def detect(config, work_dir, cfg_options, checkpoint=None, length=None, tta=True
     seconds = time.time() - start
 
     show_dir = osp.join(work_dir, 'predictions')
-    cfg = testing_config(config, det_checkpoint, work_dir, cfg_options)
+    cfg = testing_config(config, det_checkpoint, work_dir)
     cfg.load_from = det_checkpoint
     _own_visualizer(cfg, f'{osp.basename(work_dir)}_test')
     for part in pretrained_parts(cfg):  # weights come from the detector checkpoint
@@ -154,13 +153,12 @@ def per_class_results(metrics, work_dir):
                        score_thr=res['score_thr'], iou_thr=0.5))
 
 
-def plot_detection_curves(run_dirs, out):
-    """Training loss against iteration and validation box mAP against epoch, one line per
-    run, from MMEngine's scalars.json (tools/analysis/plot_curves.py --kind det)."""
-    from ..analysis.curves import plot_detection_curves as plot
-    from ..analysis.curves import read_detection_curves
-    return plot({label: read_detection_curves(run_dir) for label, run_dir in run_dirs.items()},
-                out)
+def _run_curves(run_dirs, out):
+    """Training loss and validation box mAP against iteration, one line per run, from
+    MMEngine's scalars.json (as tools/analysis/plot_curves.py --kind det draws them)."""
+    from ..analysis.curves import plot_detection_curves, read_detection_curves
+    return plot_detection_curves({label: read_detection_curves(run_dir)
+                                  for label, run_dir in run_dirs.items()}, out)
 
 
 def _maps(metrics):
@@ -203,33 +201,42 @@ def make_plan(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_
               scratch_config=SCRATCH_CONFIG, budget_min=BUDGET_MIN, train_ann=None,
               val_ann=None, skip_invalid=False, val_fraction=None, train_on_all=False,
               pretrain_cfg_options=None, cfg_options=None):
-    """The plan, printed and written to ``WORK_DIR/plan.json``.
+    """The plan (:func:`~mmresnet.planning.plan.plan_demo`: ``data`` or, where None, the
+    detector config's own data), printed and written to ``WORK_DIR/plan.json``.
 
     Returns:
-        tuple: (the plan, the three configs to run (pretraining, detector, from-scratch
-        detector), the detector's length where the budget shortens the hand-set
-        configs' epochs, else None).
+        tuple: (the plan, the three written configs to run: pretraining, detector,
+        from-scratch detector).
     """
-    if data:
-        info = plan_own_data(data, work_dir, pretrain_config, config, scratch_config,
-                             budget_min, train_ann=train_ann, val_ann=val_ann,
-                             on_invalid='skip' if skip_invalid else 'error',
-                             val_fraction=val_fraction, train_on_all=train_on_all)
-        configs = (info['configs']['pretrain'], info['configs']['detector'],
-                   info['configs']['scratch'])
-        length = None
-    else:  # the hand-set configs, shortened only where the budget says so
-        det_cfg = training_config(config, osp.join(work_dir, 'detect'), cfg_options)
-        info = plan_embedded(training_config(pretrain_config, osp.join(work_dir, 'pretrain'),
-                                             pretrain_cfg_options), det_cfg, budget_min)
-        epochs = info['plan']['det_epochs']
-        length = epochs if epochs < det_cfg.train_cfg.max_epochs else None
-        configs = (pretrain_config, config, scratch_config)
+    info = plan_demo(data, work_dir, pretrain_config, config, scratch_config, budget_min,
+                     train_ann=train_ann, val_ann=val_ann,
+                     on_invalid='skip' if skip_invalid else 'error',
+                     val_fraction=val_fraction, train_on_all=train_on_all,
+                     pretrain_cfg_options=pretrain_cfg_options, cfg_options=cfg_options)
     describe_plan(info)
-    os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'plan.json'), 'w') as f:
         json.dump(info, f, indent=2, ensure_ascii=False)
-    return info, configs, length
+    c = info['configs']
+    return info, (c['pretrain'], c['detector'], c['scratch'])
+
+
+def _from_scratch(stage, det_iters, det_seconds, config, work_dir, tta, summary):
+    """Stage 4: the from-scratch detector for the seconds of stages 1-3 (pretraining,
+    export, detector training) at the pretrained detector's speed; its results go into
+    ``summary['from_scratch']``. Returns its test metrics."""
+    budget = sum(s['seconds'] for s in stage.done[:2]) + det_seconds
+    iters = scratch_iters(det_iters, det_seconds, budget)
+    print(f'from scratch: {iters} iterations (the {budget:.0f} s of stages 1-3 at the '
+          f'pretrained detector\'s {det_seconds / det_iters:.2f} s/iteration)')
+    metrics, ckpt, show, seconds, _, single, _ = stage(
+        'from scratch (same detector, He init, BN learning, same time budget)', detect,
+        config, work_dir, iters=iters, tta=tta)
+    summary['from_scratch'] = dict(
+        _box_maps(metrics), tta=metrics['tta'], single_view=_maps(single),
+        iterations=iters, train_seconds=round(seconds, 1), budget_seconds=round(budget, 1),
+        detector_checkpoint=ckpt, predictions=show, config=config)
+    summary['stages'] = copy.deepcopy(stage.done)
+    return metrics
 
 
 def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_CONFIG,
@@ -247,7 +254,7 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
     start = time.time()  # the budget counts from here, the plan and its probe included
     work_dir = osp.abspath(work_dir)
     pre_dir, det_dir = osp.join(work_dir, 'pretrain'), osp.join(work_dir, 'detect')
-    info, (pretrain_config, config, scratch_config), length = make_plan(
+    info, (pretrain_config, config, scratch_config) = make_plan(
         work_dir, data, pretrain_config, config, scratch_config, budget_min,
         pretrain_cfg_options=pretrain_cfg_options, cfg_options=cfg_options, **data_options)
     classes = list(info['counts']['train']['per_class'])
@@ -260,13 +267,12 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
     stage = _Stages()
     cls_checkpoint, pre_used = stage(
         f'pretrain (classification, {_short(classes)} vs background)', pretrain,
-        pretrain_config, pre_dir, pretrain_cfg_options, budget=pre_budget)
+        pretrain_config, pre_dir, budget=pre_budget)
     backbone = osp.join(pre_dir, 'backbone.pth')
     stage('export backbone', export_backbone, cls_checkpoint, backbone)
     metrics, det_checkpoint, show_dir, det_seconds, det_length, single, det_used = stage(
         'detect (C4 Faster R-CNN from the pretrained backbone, frozen BN) + evaluate',
-        detect, config, det_dir, cfg_options, checkpoint=backbone, length=length, tta=tta,
-        budget=det_budget)
+        detect, config, det_dir, checkpoint=backbone, tta=tta, budget=det_budget)
     # what the budget hooks measured; a line where the speed or the length moved
     budgets = {r['name']: r for r in (pre_used, det_used) if r is not None}
     plan['speed_notes'] = [r['notice'] for r in budgets.values() if r.get('notice')]
@@ -282,24 +288,10 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
     runs = {'pretrained': det_dir}
     s_metrics = None
     if from_scratch:
-        # the same budget: stages 1-3 (pretraining, export, detector training)
-        budget = sum(s['seconds'] for s in stage.done[:2]) + det_seconds
-        scratch_length = max(1, round(det_length * budget / det_seconds))
-        unit = 'iteration' if data else 'epoch'
-        print(f'from scratch: {scratch_length} {unit}s (the {budget:.0f} s of stages 1-3 at '
-              f'the pretrained detector\'s {det_seconds / det_length:.2f} s/{unit})')
-        scratch_dir = osp.join(work_dir, 'scratch')
-        s_metrics, s_ckpt, s_show, s_seconds, _, s_single, _ = stage(
-            'from scratch (same detector, He init, BN learning, same time budget)', detect,
-            scratch_config, scratch_dir, cfg_options, length=scratch_length, tta=tta)
-        summary['from_scratch'] = dict(
-            _box_maps(s_metrics), tta=s_metrics['tta'], single_view=_maps(s_single),
-            epochs=scratch_length, unit=unit, train_seconds=round(s_seconds, 1),
-            budget_seconds=round(budget, 1),
-            detector_checkpoint=s_ckpt, predictions=s_show, config=scratch_config)
-        summary['stages'] = copy.deepcopy(stage.done)
-        runs['from scratch'] = scratch_dir
-    summary['curves'] = plot_detection_curves(runs, osp.join(work_dir, 'curves.png'))
+        s_metrics = _from_scratch(stage, det_length, det_seconds, scratch_config,
+                                  osp.join(work_dir, 'scratch'), tta, summary)
+        runs['from scratch'] = osp.join(work_dir, 'scratch')
+    summary['curves'] = _run_curves(runs, osp.join(work_dir, 'curves.png'))
     summary.update(per_class_results(metrics, work_dir))
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
@@ -331,8 +323,10 @@ def print_summary(summary, metrics, single, scratch_metrics, budget_min, work_di
     if info.get('val_is_train'):
         print('NOTE         validated on the training images (--train-on-all): the figures '
               'measure the fit, not results on new images')
+    extra = sum(s['seconds'] for s in stages[3:])  # from scratch: beyond the plan
     print(f'time         total {total / 60:.1f} min (planned '
-          f'{info["plan"]["expected_s"] / 60:.1f} min, budget {budget_min:g} min)')
+          f'{info["plan"]["expected_s"] / 60:.1f} min, budget {budget_min:g} min'
+          + (f'; from scratch {extra / 60:.1f} min on top' if extra else '') + ')')
     for note in info['plan'].get('speed_notes', []):
         print(f'budget       {note}')
     print(f'backbone     {summary["backbone_checkpoint"]}')

@@ -16,17 +16,23 @@ def _palette(n):
                                                              0.85)) for i in range(n)]
 
 
-def _set_resize(pipeline, size):
-    """Every ``Resize`` of a pipeline (nested TTA lists too) to a longer side of ``size``."""
+def resize_steps(pipeline):
+    """The ``Resize`` steps of a pipeline, found by type (nested TTA lists too)."""
     for step in pipeline:
         if isinstance(step, (list, tuple)):
-            _set_resize(step, size)
+            yield from resize_steps(step)
         elif isinstance(step, dict):
             if step.get('type') == 'Resize':
-                step['scale'] = (size, size)
-                step['keep_ratio'] = True
+                yield step
             if 'transforms' in step:
-                _set_resize(step['transforms'], size)
+                yield from resize_steps(step['transforms'])
+
+
+def _set_resize(pipeline, size):
+    """Every ``Resize`` of a pipeline to a longer side of ``size``."""
+    for step in resize_steps(pipeline):
+        step['scale'] = (size, size)
+        step['keep_ratio'] = True
 
 
 def pretrained_parts(cfg):
@@ -73,8 +79,9 @@ def detector_overrides(cfg, data, files, sizing, checkpoint, classes):
     set_pretrained(cfg, checkpoint, required=False)
 
 
-def pretrain_overrides(cfg, data, files, sizing, plan, classes):
-    """Point the demo pretraining config at the data's (thinned) training images."""
+def pretrain_overrides(cfg, data, files, sizing, classes):
+    """Point the demo pretraining config at the data's (thinned) training images and the
+    crop size chosen for them (its batch and length: :func:`~.schedule.apply_schedule`)."""
     ds = cfg.train_dataloader.dataset
     crop = sizing['crop_size']
     ds.update(data_root=data.root, ann_file=files['pretrain'], data_prefix=dict(img=''),
@@ -82,20 +89,20 @@ def pretrain_overrides(cfg, data, files, sizing, plan, classes):
     for step in ds.pipeline:
         if step.get('type') == 'RandomCropPad':
             step.update(size=crop, padding=max(1, crop // 8))
-    cfg.train_dataloader.batch_size = plan['pretrain_batch']
     cfg.model.num_classes = len(classes) + 1
-    iters = plan['pretrain_iters']
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters + 1
-    old = cfg.param_scheduler
-    cfg.param_scheduler = [
-        dict(old[0], end=int(max(1, min(50, iters // 12)))),
-        dict(old[1], milestones=[int(iters * 2 / 3), int(iters * 13 / 15)])]
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
-    if 'nan_guard' in cfg.default_hooks:
-        cfg.default_hooks.nan_guard.interval = max(1, min(50, iters // 10))
-    cfg.log_processor.window_size = max(1, min(50, iters // 10))
+
+
+def config_sizes(pre_cfg, det_cfg):
+    """The sizes the configs train at, found by type (the detector's training ``Resize``,
+    the pretraining dataset's ``crop_size``): what the speed probe times."""
+    sides = [max(s['scale']) if isinstance(s['scale'], (list, tuple)) else s['scale']
+             for s in resize_steps(det_cfg.train_dataloader.dataset.pipeline)
+             if s.get('scale') is not None]
+    if not sides:
+        raise ValueError(f'{det_cfg.filename}: the training pipeline has no Resize with a '
+                         'scale; the demo sizes the detector by it')
+    return dict(input_size=int(max(sides)),
+                crop_size=int(pre_cfg.train_dataloader.dataset.crop_size))
 
 
 def write_config(cfg, path, header):
@@ -108,5 +115,5 @@ def write_config(cfg, path, header):
     return path
 
 
-__all__ = ['STALE_KEYS', 'pretrained_parts', 'set_pretrained', 'detector_overrides', 'pretrain_overrides',
-           'write_config']
+__all__ = ['STALE_KEYS', 'pretrained_parts', 'set_pretrained', 'detector_overrides',
+           'pretrain_overrides', 'resize_steps', 'config_sizes', 'write_config']

@@ -1,11 +1,13 @@
-"""The demo's plan on a data set (``tools/demo.py``): the data read and checked
-(:mod:`mmresnet.datasets.user_folder`), the C4 detector sized to its boxes
-(:mod:`mmresnet.planning.sizing`), the speed measured here (:mod:`mmresnet.planning.probe`),
-a schedule fitted to the time budget (:mod:`mmresnet.planning.schedule`), and the three
-configs (pretraining, detector, from-scratch detector) written to ``WORK_DIR/configs/``
-(:mod:`mmresnet.planning.configs`), complete files that ``tools/train.py`` /
-``tools/test.py`` run as they are. The plan is printed before training, with the expected
-minutes (:func:`describe_plan`).
+"""The demo's plan (``tools/demo.py``), one road for the embedded tiles and a folder of
+one's own: the data read and checked (:mod:`mmresnet.datasets.user_folder`; without
+``--data``, the folder and annotation files of the detector config's datasets), the C4
+detector sized to its boxes (:mod:`mmresnet.planning.sizing`), the speed measured here
+(:mod:`mmresnet.planning.probe`), the schedule fitted to the time budget
+(:mod:`mmresnet.planning.schedule`), and the three configs (pretraining, detector,
+from-scratch detector) written to ``WORK_DIR/configs/`` (:mod:`mmresnet.planning.configs`):
+complete files, ``--cfg-options`` included, that ``tools/train.py`` / ``tools/test.py``
+run as they are. The plan is printed before training, with the expected minutes
+(:func:`describe_plan`).
 """
 import math
 import os
@@ -13,10 +15,13 @@ import os.path as osp
 import time
 
 from ..engine.machine import describe_machine, machine_facts
-from .configs import detector_overrides, pretrain_overrides, write_config
+from ..resources import merge_cfg_options, read_config
+from .configs import config_sizes, detector_overrides, pretrain_overrides, write_config
 from .probe import measure_speed
-from .schedule import MAX_PRETRAIN_BOXES, fit_schedule, iteration_schedule, wanted_schedule
+from .schedule import MAX_PRETRAIN_BOXES, apply_schedule, fit_schedule, wanted_schedule
 from .sizing import size_detector
+
+NAMES = ('pretrain', 'detector', 'scratch')
 
 
 def _data_info(data):
@@ -26,99 +31,74 @@ def _data_info(data):
                 counts=data.counts(), notes=data.notes, machine=machine_facts())
 
 
-def plan_own_data(data_dir, work_dir, pretrain_config, det_config, scratch_config,
-                  budget_min, train_ann=None, val_ann=None, on_invalid='error', log=print,
-                  speed=None, val_fraction=None, train_on_all=False):
-    """Read and check ``data_dir``, size the detector, fit the schedule to ``budget_min``
-    and write the configs; returns a dict with everything chosen (the ``data`` entry of
-    summary.json) and the config paths.
+def _config_data(det_config, cfg_options):
+    """The folder and COCO files of a detector config's training and validation datasets
+    (``--cfg-options`` applied): the embedded tiles in the demo config."""
+    cfg = merge_cfg_options(read_config(det_config), cfg_options or {})
+    train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
+    return train.data_root, train.ann_file, val.ann_file
+
+
+def _configs(sources, data, files, sizing, backbone, options):
+    """The three configs read, pointed at the data and its sizes, then ``options``
+    (``--pretrain-cfg-options``, ``--cfg-options``: they win over both) merged in."""
+    cfgs = {name: read_config(sources[name]) for name in NAMES}
+    pretrain_overrides(cfgs['pretrain'], data, files, sizing, data.classes)
+    for name in NAMES[1:]:
+        detector_overrides(cfgs[name], data, files, sizing, backbone, data.classes)
+    for name in NAMES:
+        merge_cfg_options(cfgs[name], options[name] or {})
+    return cfgs
+
+
+def plan_demo(data_dir, work_dir, pretrain_config, det_config, scratch_config,
+              budget_min, train_ann=None, val_ann=None, on_invalid='error', log=print,
+              speed=None, val_fraction=None, train_on_all=False, pretrain_cfg_options=None,
+              cfg_options=None):
+    """Read and check ``data_dir`` (None: the detector config's data, the embedded tiles),
+    size the detector, fit the schedule to ``budget_min`` and write the configs; returns a
+    dict with everything chosen (the ``data`` entry of summary.json) and the config paths.
 
     ``speed`` (measured seconds, see :func:`measure_speed`) skips the measurement;
     ``val_fraction`` and ``train_on_all``: the split where the data set has none
-    (:func:`mmresnet.datasets.user_folder.read_detection_folder`).
+    (:func:`mmresnet.datasets.user_folder.read_detection_folder`); the options: as
+    ``tools/train.py --cfg-options`` (a dict), for the pretraining and both detectors.
     """
-    from mmengine.config import Config
-
     from ..datasets import read_detection_folder
+    source = f'--data {data_dir}'
+    if data_dir is None:
+        data_dir, train_ann, val_ann = _config_data(det_config, cfg_options)
+        source = f'without --data (the data of {det_config})'
     data = read_detection_folder(data_dir, train_ann, val_ann, on_invalid=on_invalid,
                                  val_fraction=val_fraction, train_on_all=train_on_all)
-    classes = data.classes
-    data_dir_out = osp.join(work_dir, 'data')
-    files = data.write(data_dir_out, max_pretrain_boxes=MAX_PRETRAIN_BOXES)
+    files = data.write(osp.join(work_dir, 'data'), max_pretrain_boxes=MAX_PRETRAIN_BOXES)
     sizing = size_detector(data.boxes('train'), data.box_images('train'))
-    wanted = wanted_schedule(data)
-    backbone = osp.join(work_dir, 'pretrain', 'backbone.pth')
-
-    pre_cfg = Config.fromfile(pretrain_config)
-    pretrain_overrides(pre_cfg, data, files, sizing, wanted, classes)  # for the measurement
-    det_cfg = Config.fromfile(det_config)
-    detector_overrides(det_cfg, data, files, sizing, backbone, classes)
+    sources = dict(zip(NAMES, (pretrain_config, det_config, scratch_config), strict=True))
+    cfgs = _configs(sources, data, files, sizing,
+                    osp.join(work_dir, 'pretrain', 'backbone.pth'),
+                    dict(pretrain=pretrain_cfg_options, detector=cfg_options,
+                         scratch=cfg_options))
+    wanted = wanted_schedule(data, cfgs['pretrain'], cfgs['detector'])
+    cfgs['pretrain'].train_dataloader.batch_size = wanted['pretrain_batch']  # as it will run
     if speed is None:
-        speed = measure_speed(pre_cfg, det_cfg, sizing, data.image_sizes('train'), log=log)
+        speed = measure_speed(cfgs['pretrain'], cfgs['detector'],
+                              config_sizes(cfgs['pretrain'], cfgs['detector']),
+                              data.image_sizes('train'), log=log)
     plan = fit_schedule(wanted, speed, budget_min * 60)
-    pretrain_overrides(pre_cfg, data, files, sizing, plan, classes)
-    configs = dict(pretrain=osp.join(work_dir, 'configs', 'pretrain.py'),
-                   detector=osp.join(work_dir, 'configs', 'detector.py'),
-                   scratch=osp.join(work_dir, 'configs', 'detector_scratch.py'))
-    os.makedirs(osp.dirname(configs['pretrain']), exist_ok=True)
-    iteration_schedule(det_cfg, plan['det_iters'], plan['val_interval'])
-    scratch_cfg = Config.fromfile(scratch_config)
-    detector_overrides(scratch_cfg, data, files, sizing, backbone, classes)
-    iteration_schedule(scratch_cfg, plan['det_iters'], plan['val_interval'])
-    sources = dict(pretrain=pretrain_config, detector=det_config, scratch=scratch_config)
-    for name, cfg in (('pretrain', pre_cfg), ('detector', det_cfg), ('scratch', scratch_cfg)):
-        write_config(cfg, configs[name],
-                     f'Written by tools/demo.py --data {data.root} on '
-                     f'{time.strftime("%Y-%m-%d")}: {sources[name]} pointed at that data '
-                     f'(classes {list(classes)}), sized and scheduled for it; the choices '
-                     f'and why: {osp.join(work_dir, "plan.json")}. Run it with '
-                     'tools/train.py.')
-    info = dict(_data_info(data), files=files, sizing=sizing,
+    apply_schedule(cfgs['pretrain'], (cfgs['detector'], cfgs['scratch']), plan)
+    configs = {name: osp.join(work_dir, 'configs', f'{file}.py') for name, file in zip(
+        NAMES, ('pretrain', 'detector', 'detector_scratch'), strict=True)}
+    os.makedirs(osp.join(work_dir, 'configs'), exist_ok=True)
+    for name in NAMES:
+        write_config(cfgs[name], configs[name],
+                     f'Written by tools/demo.py {source} on {time.strftime("%Y-%m-%d")}: '
+                     f'{sources[name]} pointed at that data (classes {list(data.classes)}), '
+                     f'sized and scheduled for it; the choices and why: '
+                     f'{osp.join(work_dir, "plan.json")}. Run it with tools/train.py.')
+    return dict(_data_info(data), files=files, sizing=sizing,
                 speed={k: (round(v, 4) if isinstance(v, float) else v)
                        for k, v in speed.items()},
                 plan=plan, configs=configs)
-    return info
-
-
-def plan_embedded(pretrain_cfg, det_cfg, budget_min, log=print, speed=None):
-    """The plan of the hand-set demo configs (the embedded tiles): their own schedule,
-    shortened to ``budget_min`` only where the measured speed says it would not fit, and
-    what the sizing rule chooses on their data (it gives the configs' sizes).
-
-    Returns:
-        dict: as :func:`plan_own_data`'s, with ``det_epochs`` the epochs to train.
-    """
-    from ..datasets import read_coco_folder
-    ds = det_cfg.train_dataloader.dataset
-    root = osp.abspath(ds.data_root)
-    val_ds = det_cfg.val_dataloader.dataset
-    data = read_coco_folder(root, ds.ann_file, val_ds.ann_file)
-    sizing = size_detector(data.boxes('train'), data.box_images('train'))
-    wanted = wanted_schedule(data)
-    epochs = det_cfg.train_cfg.max_epochs
-    wanted.update(pretrain_iters=pretrain_cfg.train_cfg.max_iters,
-                  pretrain_batch=pretrain_cfg.train_dataloader.batch_size,
-                  det_iters=epochs * wanted['det_iters_per_epoch'])
-    scale = next((s['scale'] for s in det_cfg.train_dataloader.dataset.pipeline
-                  if s.get('type') == 'Resize'), None)
-    own = dict(input_size=int(max(scale)) if scale else sizing['input_size'],
-               crop_size=int(pretrain_cfg.train_dataloader.dataset.crop_size))
-    if speed is None:
-        speed = measure_speed(pretrain_cfg, det_cfg, own, data.image_sizes('train'), log=log)
-    plan = fit_schedule(wanted, speed, budget_min * 60)
-    plan['det_epochs'] = max(1, min(epochs, plan['det_iters'] // wanted['det_iters_per_epoch']))
-    plan['wanted_det_epochs'] = epochs
-    plan['val_interval'] = det_cfg.train_cfg.val_interval
-    plan['validations'] = math.ceil(plan['det_epochs'] / plan['val_interval'])
-    plan['val_unit'] = 'epochs'
-    return dict(_data_info(data), sizing=sizing,
-                config_sizes=dict(
-                    own, anchor_scales=list(det_cfg.model.rpn_head.anchor_generator.scales),
-                    anchor_ratios=list(det_cfg.model.rpn_head.anchor_generator.ratios),
-                    roi_size=det_cfg.model.roi_head.bbox_roi_extractor.roi_layer.output_size),
-                speed={k: (round(v, 4) if isinstance(v, float) else v)
-                       for k, v in speed.items()},
-                plan=plan, configs={})
 
 
 def describe_plan(info, log=print):
@@ -151,7 +131,7 @@ def describe_plan(info, log=print):
         f'{s["crop_size"]} px')
     log(f'detector     {p["det_iters"]} iterations of {p["det_batch"]} images '
         f'({p["det_epochs"]} epochs of {p["det_iters_per_epoch"]}), {p["validations"]} '
-        f'validations (every {p["val_interval"]} {p.get("val_unit", "iterations")})'
+        f'validations (every {p["val_interval"]} iterations)'
         + (f'; cut to the budget (all {p["wanted_det_iters"]} would take about '
            f'{p["full_s"] / 60:.0f} min: --budget-min {math.ceil(p["full_s"] / 60)})'
            if p['cut_by_budget'] else ''))
@@ -161,4 +141,4 @@ def describe_plan(info, log=print):
     log(f'configs      {", ".join(info["configs"].values())}')
 
 
-__all__ = ['plan_own_data', 'plan_embedded', 'describe_plan']
+__all__ = ['plan_demo', 'describe_plan']

@@ -16,7 +16,6 @@ import torch
 from ..config import build_model
 from ..engine.precision import TEST_PRECISION
 from ..engine.speed_switches import DTYPES, apply_switches, check_dtype
-from .schedule import DET_BATCH
 
 # The training loop's time per iteration over the bare step's (data, hooks, logging).
 LOOP_OVERHEAD = 1.15
@@ -129,7 +128,8 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
     precision, channels_last = _switches(det_cfg)
     det = build_model(det_cfg, seed=0)
     apply_switches(det, 'train', channels_last, False)
-    data = random_detection_batch(DET_BATCH, h, w, 'cpu', num_classes=num_classes)
+    det_batch = int(det_cfg.train_dataloader.batch_size)  # the config's, as it will train
+    data = random_detection_batch(det_batch, h, w, 'cpu', num_classes=num_classes)
     det_s = seconds_per_call(make_train_step(det, data, precision.name, None), warmup,
                              iters)
     det.eval()
@@ -152,7 +152,7 @@ def measure_speed(pre_cfg, det_cfg, sizing, image_wh, warmup=2, iters=6, log=pri
                  precision=precision.describe(), test_precision=TEST_PRECISION)
     log(f'measured here: pretraining {pre_s:.3f} s/iteration (batch {batch}, {crop} px, '
         f'{pre_precision.name}{layout}), detector {det_s:.3f} s/iteration (batch '
-        f'{DET_BATCH}, {w}x{h}, {precision.name}{layout}), {infer_s:.3f} s per test image '
+        f'{det_batch}, {w}x{h}, {precision.name}{layout}), {infer_s:.3f} s per test image '
         f'(fp32{layout})')
     return speed
 

@@ -112,7 +112,7 @@ def test_demo_data_refuses_a_broken_folder_by_name(tmp_path):
     assert not (tmp_path / 'w' / 'pretrain').exists()  # checked before any training
 
 
-@pytest.mark.parametrize('flag', ['--train-ann', '--plan-only'])
+@pytest.mark.parametrize('flag', ['--train-ann', '--skip-invalid'])
 def test_own_data_flags_need_data(flag):
     proc = subprocess.run([sys.executable, 'tools/demo.py', flag] + (
         ['x'] if flag == '--train-ann' else []), cwd=ROOT, capture_output=True, text=True,
