@@ -84,7 +84,8 @@ def read_voc_folder(root, on_invalid='error', check_files=True, val_fraction=Non
     if all(osp.isfile(p) for p in lists.values()):
         splits, listed = {}, {}
         for split, path in lists.items():
-            ids = [ln.split()[0] for ln in open(path) if ln.strip()]
+            with open(path) as f:
+                ids = [ln.split()[0] for ln in f if ln.strip()]
             missing = [i for i in ids if i not in by_stem and i not in unreadable]
             for i in missing:
                 problems.add('listed images without annotation',
