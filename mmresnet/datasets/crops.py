@@ -19,6 +19,7 @@ from mmdet.registry import DATASETS
 from mmengine.fileio import get
 from mmengine.logging import print_log
 
+from ..utils import check_choice, check_int
 from .classification import _ArrayClsDataset
 from .annotation_checks import read_coco_json
 from .categories import category_labels
@@ -96,17 +97,14 @@ class DetectionCropDataset(_ArrayClsDataset):
                  context=1.5, scale=None, crops_per_box=4, pos_iou=0.6,
                  neg_iou=0.3, background_ratio=1.0, min_size=4.0, color_type='color', seed=0,
                  **kwargs):
-        checks = [('crop_size', crop_size, isinstance(crop_size, int) and crop_size >= 8,
-                   'an int >= 8'),
-                  ('context', context, context >= 1, '>= 1'),
+        check_int('DetectionCropDataset: crop_size', crop_size, 8)
+        check_int('DetectionCropDataset: crops_per_box', crops_per_box)
+        check_choice('DetectionCropDataset: color_type', color_type, ('color', 'grayscale'))
+        checks = [('context', context, context >= 1, '>= 1'),
                   ('scale', scale, scale is None or scale > 0, 'None or > 0'),
-                  ('crops_per_box', crops_per_box,
-                   isinstance(crops_per_box, int) and crops_per_box >= 1, 'an int >= 1'),
                   ('pos_iou', pos_iou, 0 < pos_iou <= 1, 'in (0, 1]'),
                   ('neg_iou', neg_iou, 0 <= neg_iou < 1, 'in [0, 1)'),
-                  ('background_ratio', background_ratio, background_ratio >= 0, '>= 0'),
-                  ('color_type', color_type, color_type in ('color', 'grayscale'),
-                   "'color' or 'grayscale'")]
+                  ('background_ratio', background_ratio, background_ratio >= 0, '>= 0')]
         for name, value, ok, allowed in checks:
             if not ok:
                 raise ValueError(f'DetectionCropDataset: {name} must be {allowed}, got '

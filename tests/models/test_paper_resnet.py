@@ -19,7 +19,7 @@ from mmresnet.analysis import count_params
     (dict(depth=18, style='tf'), ['pytorch', 'caffe']),
     (dict(depth=18, out_indices=(0, 4)), ['out_indices', '0..3']),
     (dict(depth=20, arch='cifar', out_indices=(3, )), ['0..2']),
-    (dict(depth=18, frozen_stages=5), ['frozen_stages', '-1..4']),
+    (dict(depth=18, frozen_stages=5), ['PaperResNet: frozen_stages', '[-1, 4]']),
     (dict(depth=18, num_stages=5), ['num_stages', '[1, 4]']),
     (dict(depth=18, strides=(1, 2)), ['strides', '4 entries']),
 ])

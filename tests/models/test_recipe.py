@@ -42,7 +42,8 @@ def test_recipes_of_modules_and_preprocessors():
     assert normalisation_recipe(ClsDataPreprocessor([1., 2., 3.], input_order='rgb'))[
         'channel_order'] == 'rgb'
     assert normalisation_recipe(ClsDataPreprocessor([72.94]))['channel_order'] == 'gray'
-    with pytest.raises(ValueError, match="input_order must be 'bgr' or 'rgb'"):
+    with pytest.raises(ValueError, match=r"^ClsDataPreprocessor: unknown input_order 'hsv'; "
+                       r"allowed values: \('bgr', 'rgb'\)$"):
         ClsDataPreprocessor([1.], input_order='hsv')
 
 

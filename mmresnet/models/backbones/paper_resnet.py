@@ -104,11 +104,9 @@ class PaperResNet(PaperModule):
                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True,
                  with_cp=False, zero_init_residual=True, conv_cfg=None, dcn=None,
                  stage_with_dcn=None, plugins=None, init_cfg=None):
-        check_choice('arch', arch, ARCHS)
+        check_choice('PaperResNet: arch', arch, ARCHS)
         if arch == 'imagenet':
-            if depth not in IMAGENET_SETTINGS:
-                raise ValueError(f'invalid depth {depth!r} for arch="imagenet"; allowed '
-                                 f'values: {tuple(IMAGENET_SETTINGS)}')
+            check_choice('PaperResNet: depth', depth, tuple(IMAGENET_SETTINGS))
             block, stage_blocks = IMAGENET_SETTINGS[depth]
             max_stages, default_base = 4, 64
         else:
@@ -117,16 +115,12 @@ class PaperResNet(PaperModule):
             max_stages, default_base = 3, 16
         shortcut = check_shortcut(DEFAULT_SHORTCUT[arch] if shortcut is None else shortcut)
         check_style(style, 'PaperResNet')
-        num_stages = max_stages if num_stages is None else num_stages
-        if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
-            raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
-                             f'arch={arch!r}, got {num_stages!r}')
+        num_stages = (max_stages if num_stages is None else
+                      check_int('PaperResNet: num_stages', num_stages, 1, max_stages))
         check_int('PaperResNet: in_channels', in_channels)
         if base_channels is not None:
             check_int('PaperResNet: base_channels', base_channels)
-        if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int):
-            raise ValueError(f'PaperResNet: frozen_stages must be an int in -1..{num_stages}, '
-                             f'got {frozen_stages!r}')
+        check_int('PaperResNet: frozen_stages', frozen_stages, -1, num_stages)
         strides = ((1, 2, 2, 2)[:num_stages] if strides is None
                    else check_int_tuple('PaperResNet: strides', strides))
         dilations = ((1, ) * num_stages if dilations is None
@@ -140,9 +134,6 @@ class PaperResNet(PaperModule):
         if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
             raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
                              f'0..{num_stages - 1} (num_stages={num_stages})')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'frozen_stages={frozen_stages!r} out of range; allowed '
-                             f'values: -1..{num_stages} (num_stages={num_stages})')
         dcn = check_dcn(dcn, conv_cfg, 'PaperResNet')
         stage_with_dcn = check_stage_with_dcn(stage_with_dcn, dcn, num_stages, 'PaperResNet')
         plugins = check_plugins(plugins, num_stages, 'PaperResNet')
