@@ -35,6 +35,24 @@ class FrozenBNFromScratchWarning(UserWarning):
     """A backbone with frozen BN statistics that will train from random weights."""
 
 
+def _stage_geometry(num_stages, strides, dilations, out_indices):
+    """PaperResNet's (strides, dilations, out_indices), checked, their defaults filled in."""
+    strides = ((1, 2, 2, 2)[:num_stages] if strides is None
+               else check_int_tuple('PaperResNet: strides', strides))
+    dilations = ((1, ) * num_stages if dilations is None
+                 else check_int_tuple('PaperResNet: dilations', dilations))
+    for name, val in (('strides', strides), ('dilations', dilations)):
+        if len(val) != num_stages:
+            raise ValueError(f'{name} must have num_stages={num_stages} entries, '
+                             f'got {val!r}')
+    out_indices = (tuple(range(num_stages)) if out_indices is None
+                   else check_int_tuple('PaperResNet: out_indices', out_indices, minimum=0))
+    if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+        raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
+                         f'0..{num_stages - 1} (num_stages={num_stages})')
+    return strides, dilations, out_indices
+
+
 @MODELS.register_module()
 class PaperResNet(PaperModule):
     """The ResNets of He et al., *Deep Residual Learning for Image Recognition*.
@@ -121,19 +139,8 @@ class PaperResNet(PaperModule):
         if base_channels is not None:
             check_int('PaperResNet: base_channels', base_channels)
         check_int('PaperResNet: frozen_stages', frozen_stages, -1, num_stages)
-        strides = ((1, 2, 2, 2)[:num_stages] if strides is None
-                   else check_int_tuple('PaperResNet: strides', strides))
-        dilations = ((1, ) * num_stages if dilations is None
-                     else check_int_tuple('PaperResNet: dilations', dilations))
-        for name, val in (('strides', strides), ('dilations', dilations)):
-            if len(val) != num_stages:
-                raise ValueError(f'{name} must have num_stages={num_stages} entries, '
-                                 f'got {val!r}')
-        out_indices = (tuple(range(num_stages)) if out_indices is None
-                       else check_int_tuple('PaperResNet: out_indices', out_indices, minimum=0))
-        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
-                             f'0..{num_stages - 1} (num_stages={num_stages})')
+        strides, dilations, out_indices = _stage_geometry(num_stages, strides, dilations,
+                                                          out_indices)
         dcn = check_dcn(dcn, conv_cfg, 'PaperResNet')
         stage_with_dcn = check_stage_with_dcn(stage_with_dcn, dcn, num_stages, 'PaperResNet')
         plugins = check_plugins(plugins, num_stages, 'PaperResNet')
@@ -158,20 +165,9 @@ class PaperResNet(PaperModule):
         self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
 
         self._make_stem_layer(in_channels, self.base_channels)
-        self.res_layers = []
-        self.stage_channels = []
-        inplanes = self.base_channels
-        for i, num_blocks in enumerate(self.stage_blocks):
-            planes = self.base_channels * 2**i
-            layer = self.make_res_layer(inplanes, planes, num_blocks, strides[i],
-                                        dilations[i], stage=i)
-            name = f'layer{i + 1}'
-            self.add_module(name, layer)
-            self.res_layers.append(name)
-            inplanes = planes * block.expansion
-            self.stage_channels.append(inplanes)
+        self._make_stages()
         self.out_channels = [self.stage_channels[i] for i in out_indices]
-        self.feat_dim = inplanes
+        self.feat_dim = self.stage_channels[-1]
         self._freeze()
         message = frozen_bn_from_scratch_message(
             self, 'PaperResNet', pretrained=bool(pretrained), zero_init=zero_init)
@@ -179,6 +175,20 @@ class PaperResNet(PaperModule):
             warnings.warn(message, FrozenBNFromScratchWarning, stacklevel=2)
 
     # -- structure ---------------------------------------------------------------------
+    def _make_stages(self):
+        """``layer1`` .. ``layerN`` (``res_layers``) and their output channels."""
+        self.res_layers, self.stage_channels = [], []
+        inplanes = self.base_channels
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = self.base_channels * 2**i
+            layer = self.make_res_layer(inplanes, planes, num_blocks, self.strides[i],
+                                        self.dilations[i], stage=i)
+            name = f'layer{i + 1}'
+            self.add_module(name, layer)
+            self.res_layers.append(name)
+            inplanes = planes * self.block.expansion
+            self.stage_channels.append(inplanes)
+
     def _make_stem_layer(self, in_channels, stem_channels):
         if self.arch == 'imagenet':  # Table 1 conv1: 7x7, 64, stride 2; 3x3 max pool /2
             kernel, stride = 7, 2
