@@ -61,6 +61,7 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools',
                                     'tools.*', 'data', 'data.*')),
     py_modules=['_mmresnet_scope'],
+    # the package's Python (tests/packaging/test_python38.py); the test suite needs 3.10
     python_requires='>=3.8',
     # The floor is the stack MMDetection 3.3 users have: mmdet 3.3 takes mmcv < 2.2, whose
     # prebuilt wheels exist for torch 2.0 and 2.1. An environment that satisfies these gets

@@ -22,7 +22,7 @@ import struct
 
 import torch
 
-from ..utils import CHECKPOINT_FORMATS
+from ..utils import CHECKPOINT_FORMATS, check_choice
 from .errors import CheckpointFormatError
 
 SUFFIX = '.safetensors'
@@ -58,9 +58,7 @@ def is_safetensors_file(filename):
 
 
 def _check_format(fmt, name):
-    if fmt not in CHECKPOINT_FORMATS:
-        raise ValueError(f'unknown format {fmt!r} for {name}; allowed values: '
-                         f'{CHECKPOINT_FORMATS}')
+    check_choice(f'{name}: format', fmt, CHECKPOINT_FORMATS)
 
 
 def output_format(dst, fmt=None):

@@ -9,6 +9,7 @@ and what to do with a problem (:class:`AnnotationProblems`, ``on_invalid``).
 import json
 import math
 import os.path as osp
+import struct
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -22,6 +23,8 @@ ON_INVALID = ('error', 'skip')
 BBOX_TOL = 1.0
 #: Problems a data folder's error lists before '... and N more'.
 MAX_LISTED = 30
+#: The kind of problem :func:`image_side` reports, in every reader.
+UNUSABLE_SIZE = 'images of unusable size'
 #: ``<difficult>`` values; empty (labelme's ``<difficult/>``) reads as 0.
 VOC_FLAGS = {'0': False, '1': True, 'false': False, 'true': True}
 
@@ -110,22 +113,41 @@ def box_problem(box, width, height, tol=BBOX_TOL):
 
 
 def image_side(value, key):
-    """A positive integer image side, or None where the file gives none (missing, empty or
-    0: the size is then read from the image file); ValueError naming ``key`` otherwise."""
+    """An image side as an annotation gives it (VOC's ``<size><width>``, COCO's ``"width"``),
+    by mmdet's rule: a positive integer as ``int()`` reads it (``' 500 '``, ``500``; not
+    ``'500.0'``, ``500.5`` or ``-1``, which mmdet refuses or misreads), or None where the file
+    gives none: absent, empty or 0 (as exporters write it when they did not open the image).
+    None: the side is read from the image file, as mmdet does for a VOC file without
+    ``<size>``. ValueError naming ``key`` otherwise."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = math.nan
+    number = value if is_int(value) else None
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            pass
     if number == 0:
         return None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f'{key} must be a positive number (0 or empty: read from the '
-                         f'image), got {value!r}'[:300])
-    return int(round(number))
+    if number is None or number < 0:
+        raise ValueError(f'{key} must be a positive integer (0, empty or absent: read from '
+                         f'the image), got {value!r}'[:300])
+    return number
+
+
+def image_size(path):
+    """(width, height) of an image file as OpenCV decodes it (EXIF rotation applied), from
+    its header; raises ValueError when the file is no readable image."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            struct.error, Image.DecompressionBombError) as e:
+        raise ValueError(f'not a readable image ({e})') from None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 # -- COCO ---------------------------------------------------------------------------------
@@ -175,7 +197,7 @@ def _check_coco_entries(path, data):
                 raise AnnotationError(f'{path}: {where} has no key "{key}" (each {what} '
                                       f'needs {", ".join(names)})')
     for i, img in enumerate(data['images']):
-        keys(img, f'images[{i}]', 'image', ('id', 'file_name', 'width', 'height'))
+        keys(img, f'images[{i}]', 'image', ('id', 'file_name'))  # no size: the image's
         need(is_int(img['id']), f'images[{i}]', '"id" must be an integer', img['id'])
         need(isinstance(img['file_name'], str) and img['file_name'].strip(), f'images[{i}] '
              f'(id {img["id"]})', '"file_name" must be a non-empty string', img['file_name'])
@@ -218,6 +240,15 @@ def _coordinate(value):
         return math.inf
 
 
+def coco_size(info, where):
+    """(width, height) of a COCO image entry by :func:`image_side` (None: read from the
+    image); AnnotationError naming ``where`` and the key otherwise."""
+    try:
+        return tuple(image_side(info.get(k), f'"{k}"') for k in ('width', 'height'))
+    except ValueError as e:
+        raise AnnotationError(f'{where}: {e}') from None
+
+
 def coco_box(ann, where):
     """(x1, y1, x2, y2) of a checked COCO annotation, and the text naming it in a problem:
     ``where`` and the box as the file writes it."""
@@ -237,6 +268,17 @@ def read_voc_xml(path, where):
         raise AnnotationError(f'{where}: not a VOC annotation (the root element is '
                               f'<{root.tag}>, expected <annotation>)'[:300])
     return root
+
+
+def voc_size(root, where):
+    """(width, height) of a VOC annotation's ``<size>`` by :func:`image_side` (None: read
+    from the image); AnnotationError naming ``where`` and the element otherwise."""
+    size = root.find('size')
+    try:
+        return tuple(image_side(size.findtext(k) if size is not None else None,
+                                f'<size><{k}>') for k in ('width', 'height'))
+    except ValueError as e:
+        raise AnnotationError(f'{where}: {e}') from None
 
 
 def _voc_bndbox(obj, where):
@@ -272,5 +314,5 @@ def voc_object(obj, where):
 
 
 __all__ = ['AnnotationError', 'DataError', 'AnnotationProblems', 'ON_INVALID', 'BBOX_TOL',
-           'box_problem', 'image_side', 'read_coco_json', 'coco_box', 'read_voc_xml',
-           'voc_object']
+           'box_problem', 'image_side', 'image_size', 'read_coco_json', 'coco_box', 'coco_size',
+           'read_voc_xml', 'voc_object', 'voc_size', 'UNUSABLE_SIZE']

@@ -22,7 +22,7 @@ from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
 from ..checkpoint import UnsafeCheckpointError, load_pickle
-from ..utils import IMG_EXTENSIONS, check_choice
+from ..utils import IMG_EXTENSIONS, check_choice, check_counts, check_int_tuple
 
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
                    'ship', 'truck')
@@ -286,10 +286,10 @@ class SyntheticClsDataset(_ArrayClsDataset):
 
     def __init__(self, num_samples=50000, img_shape=(32, 32, 3), num_classes=10, seed=0,
                  **kwargs):
-        if num_samples < 1 or num_classes < 1 or len(img_shape) != 3 or min(img_shape) < 1:
-            raise ValueError('SyntheticClsDataset needs num_samples >= 1, num_classes >= 1 '
-                             f'and img_shape (H, W, C) of positive sizes, got {num_samples}, '
-                             f'{num_classes}, {img_shape}')
+        check_counts(num_samples=num_samples, num_classes=num_classes)
+        if len(check_int_tuple('SyntheticClsDataset: img_shape (H, W, C)', img_shape)) != 3:
+            raise ValueError(f'SyntheticClsDataset: img_shape must be (H, W, C), got '
+                             f'{img_shape!r}')
         self.num_samples, self.img_shape = num_samples, tuple(img_shape)
         self.num_classes, self.seed = num_classes, seed
         kwargs.setdefault('metainfo', dict(

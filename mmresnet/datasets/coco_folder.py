@@ -5,8 +5,8 @@ import os.path as osp
 
 import numpy as np
 
-from .annotation_checks import (AnnotationError, AnnotationProblems, DataError, coco_box,
-                                image_side, read_coco_json)
+from .annotation_checks import (UNUSABLE_SIZE, AnnotationError, AnnotationProblems, DataError,
+                                coco_box, coco_size, read_coco_json)
 from .categories import category_labels
 from .detection_folder import finish_folder
 
@@ -50,10 +50,9 @@ def _coco_images(root, path, data, cat_label, problems, kinds):
             continue
         name = info['file_name']
         try:
-            width = image_side(info['width'], 'width')
-            height = image_side(info['height'], 'height')
-        except ValueError as e:
-            problems.add('images of unusable size', f'{path}: image id {info["id"]}: {e}')
+            width, height = coco_size(info, f'{path}: image id {info["id"]}')
+        except AnnotationError as e:
+            problems.add(UNUSABLE_SIZE, str(e))
             unusable.add(info['id'])
             continue
         looked = [osp.join(root, f) for f in IMAGE_FOLDERS] + [osp.dirname(path)]

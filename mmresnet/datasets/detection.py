@@ -9,14 +9,16 @@ and the annotation (id / object index, key), or, with ``on_invalid='skip'``, dro
 counted in the log.
 """
 import os.path as osp
+import xml.etree.ElementTree as ET
 
 from mmdet.datasets import CocoDataset, VOCDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 
 from ..utils import check_choice
-from .annotation_checks import (BBOX_TOL, ON_INVALID, AnnotationError, AnnotationProblems,
-                                coco_box, read_coco_json, read_voc_xml, voc_object)
+from .annotation_checks import (BBOX_TOL, ON_INVALID, UNUSABLE_SIZE, AnnotationError,
+                                AnnotationProblems, coco_box, coco_size, image_size,
+                                read_coco_json, read_voc_xml, voc_object, voc_size)
 
 
 class _ParsedCOCO(COCO):
@@ -42,10 +44,27 @@ class _CheckedMixin:
     def load_data_list(self):
         self._problems = AnnotationProblems(f'{type(self).__name__} {self.ann_file}',
                                            self.on_invalid, at_once=True)
-        data_list = super().load_data_list()
+        data_list = [d for d in super().load_data_list() if d is not None]  # None: dropped
         self._problems.settle()
         self.skipped = self._problems.skipped
         return data_list
+
+    def _checked_size(self, read, img_path, where):
+        """(width, height) by ``read`` (:func:`~.annotation_checks.voc_size` or
+        :func:`~.annotation_checks.coco_size`), from the image file where the annotation
+        gives none, as the folder reader does; None where neither can (the problem added)."""
+        try:
+            width, height = read()
+        except AnnotationError as e:
+            self._problems.add(UNUSABLE_SIZE, str(e))
+            return None
+        if width is None or height is None:
+            try:
+                width, height = image_size(img_path)
+            except ValueError as e:
+                self._problems.add('unreadable images', f'{where}: {img_path}: {e}')
+                return None
+        return width, height
 
 
 @DATASETS.register_module()
@@ -54,14 +73,16 @@ class StrictCocoDataset(_CheckedMixin, CocoDataset):
 
     Raises :class:`AnnotationError` naming the file and the annotation id for: a file that
     is not valid JSON (line, column) or lacks a key; a class of ``classes`` that is not a
-    category of the file; an annotation whose category is not one of ``classes``; a box
-    (not a crowd region) outside its image (beyond ``bbox_tol`` pixels), with no area or
-    not finite: the rules of :mod:`.annotation_checks`, which the reader of a user's data
-    folder shares.
+    category of the file; an annotation whose category is not one of ``classes``; an image
+    whose ``"width"`` or ``"height"`` is not a positive integer (absent, empty or 0: read
+    from the image file, :func:`~.annotation_checks.image_side`); a box (a crowd region
+    too) outside its image (beyond ``bbox_tol`` pixels), with no area or not finite: the
+    rules of :mod:`.annotation_checks`, which the reader of a user's data folder shares.
 
     Args:
-        on_invalid (str): 'error' (default) or 'skip': drop bad annotations and log the
-            count per reason. A malformed file is always an error.
+        on_invalid (str): 'error' (default) or 'skip': drop bad annotations (and images of
+            unusable size) and log the count per reason. A malformed file is always an
+            error.
         bbox_tol (float): Pixels a box may exceed its image by (rounding). Default: 1.
         **kwargs: ``CocoDataset``'s arguments.
     """
@@ -79,6 +100,12 @@ class StrictCocoDataset(_CheckedMixin, CocoDataset):
             # ignores names it does not find.
             self._check_classes()
         img = raw_data_info['raw_img_info']
+        size = self._checked_size(
+            lambda: coco_size(img, f'{self.ann_file}: image id {img["id"]}'),
+            osp.join(self.data_prefix['img'], img['file_name']), self.ann_file)
+        if size is None:
+            return None
+        img = dict(img, width=size[0], height=size[1])
         kept = []
         for ann in raw_data_info['raw_ann_info']:
             where = f'{self.ann_file}: annotation id {ann["id"]} (image {img["file_name"]})'
@@ -90,13 +117,13 @@ class StrictCocoDataset(_CheckedMixin, CocoDataset):
                                     f'{tuple(self.metainfo["classes"])}' if name is not None
                                     else 'is not in the file\'s "categories"'))
                 continue
-            if not ann.get('iscrowd', False):  # crowd: not a box the detector learns (mmdet)
-                box, entry = coco_box(ann, where)
-                if not self._problems.check_box(box, img['width'], img['height'], entry,
-                                                self.bbox_tol):
-                    continue
+            # a crowd region too: mmdet keeps it, as a box to ignore
+            box, entry = coco_box(ann, where)
+            if not self._problems.check_box(box, img['width'], img['height'], entry,
+                                            self.bbox_tol):
+                continue
             kept.append(ann)
-        raw_data_info = dict(raw_data_info, raw_ann_info=kept)
+        raw_data_info = dict(raw_data_info, raw_img_info=img, raw_ann_info=kept)
         return super().parse_data_info(raw_data_info)
 
     def _check_classes(self):
@@ -115,16 +142,17 @@ class StrictVOCDataset(_CheckedMixin, VOCDataset):
     """mmdet's ``VOCDataset``, checking what it would silently drop.
 
     Raises :class:`AnnotationError` naming the XML file and the object (1-based index, key)
-    for: an XML file that does not parse (line, column), is no VOC annotation or lacks
-    ``<size>``; an object whose ``<name>`` is not one of ``classes``; a ``<bndbox>`` with a
+    for: an XML file that does not parse (line, column) or is no VOC annotation; a
+    ``<size>`` whose ``<width>`` or ``<height>`` is not a positive integer (mmdet's
+    ``int()``; absent, empty or 0: read from the image file, as mmdet does without
+    ``<size>``); an object whose ``<name>`` is not one of ``classes``; a ``<bndbox>`` with a
     missing or non-numeric coordinate, or (after VOC's minus one) outside its image, with
     no area or not finite; a ``<difficult>`` other than 0, 1 or empty (as labelme writes
     it: 0). A missing XML or image list raises ``FileNotFoundError`` with the path.
 
     Args:
         on_invalid (str): 'error' (default) or 'skip': drop bad objects (and images whose
-            XML does not parse), counted in the log. A missing or non-integer ``<size>`` is
-            always an error.
+            XML does not parse or whose size is unusable), counted in the log.
         bbox_tol (float): Pixels a box may exceed its image by. Default: 1.
         **kwargs: ``VOCDataset``'s arguments.
     """
@@ -133,10 +161,10 @@ class StrictVOCDataset(_CheckedMixin, VOCDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'VOC image list (ImageSets/Main/*.txt) not found: '
                                     f'{self.ann_file}')
-        data_list = super().load_data_list()
-        return [d for d in data_list if d is not None]
+        return super().load_data_list()
 
     def parse_data_info(self, img_info):
+        """mmdet's, on the XML file read once and checked; None where it is dropped."""
         xml_path = img_info['xml_path']
         if not osp.isfile(xml_path):
             raise FileNotFoundError(f'{xml_path}: annotation of image {img_info["img_id"]!r}'
@@ -146,14 +174,14 @@ class StrictVOCDataset(_CheckedMixin, VOCDataset):
         except AnnotationError as e:
             self._problems.add('unreadable XML files', str(e))
             return None
-        size = root.find('size')
-        for key in ('width', 'height'):
-            node = size.find(key) if size is not None else None
-            if node is None or not (node.text or '').strip().isdigit():
-                raise AnnotationError(f'{xml_path}: <size><{key}> missing or not an integer')
-        self._current = (xml_path, int(size.find('width').text),
-                         int(size.find('height').text))
-        return super().parse_data_info(img_info)
+        img_path = osp.join(self.sub_data_root, img_info['file_name'])
+        size = self._checked_size(lambda: voc_size(root, xml_path), img_path, xml_path)
+        if size is None:
+            return None
+        self._current = (xml_path, *size)
+        return dict(img_path=img_path, img_id=img_info['img_id'], xml_path=xml_path,
+                    height=size[1], width=size[0], instances=self._parse_instance_info(
+                        ET.ElementTree(root), minus_one=True))
 
     def _parse_instance_info(self, raw_ann_info, minus_one=True):
         xml_path, width, height = self._current

@@ -5,12 +5,11 @@ each image file found and its size confirmed, each box checked against it
 import json
 import os
 import os.path as osp
-import struct
 
 import numpy as np
 from mmengine.logging import print_log
 
-from .annotation_checks import DataError
+from .annotation_checks import DataError, image_size
 from .split import choose_split, thin_images
 
 
@@ -118,21 +117,6 @@ class DetectionFolder:
 def _rel(path, root):
     rel = osp.relpath(path, root)
     return path if rel.startswith('..') else rel
-
-
-def image_size(path):
-    """(width, height) of an image file as OpenCV decodes it (EXIF rotation applied), from
-    its header; raises ValueError when the file is no readable image."""
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1)
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            struct.error, Image.DecompressionBombError) as e:
-        raise ValueError(f'not a readable image ({e})') from None
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 def _inside(path, folder):

@@ -18,7 +18,7 @@ from mmengine.fileio import get
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
-from ..utils import check_choice
+from ..utils import check_choice, check_int
 
 
 def contiguous_image(img):
@@ -155,8 +155,8 @@ class ResizeShortSide(BaseTransform):
         if isinstance(size, (list, tuple)):
             if len(size) != 2 or size[0] > size[1]:
                 raise ValueError(f'size must be an int or a (low, high) range, got {size}')
-        elif not isinstance(size, int) or size <= 0:
-            raise ValueError(f'size must be a positive int or a (low, high) range, got {size}')
+        else:
+            check_int('ResizeShortSide: size (or a (low, high) range)', size)
         self.size, self.interpolation = size, interpolation
 
     def transform(self, results):

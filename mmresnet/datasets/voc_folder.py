@@ -7,8 +7,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 from ..utils import IMG_EXTENSIONS
-from .annotation_checks import (AnnotationError, AnnotationProblems, DataError, image_side,
-                                read_voc_xml, voc_object)
+from .annotation_checks import (UNUSABLE_SIZE, AnnotationError, AnnotationProblems, DataError,
+                                read_voc_xml, voc_object, voc_size)
 from .categories import PLACEHOLDER_NAMES
 from .detection_folder import finish_folder
 
@@ -25,14 +25,10 @@ def _voc_image(root, xml_path, problems):
     jpeg = osp.join(root, 'JPEGImages')
     candidates = ([osp.join(jpeg, filename), osp.join(root, filename)] if filename else []) \
         + [osp.join(jpeg, stem + ext) for ext in IMG_EXTENSIONS]
-    size = tree.find('size')
-    dims = [(size.findtext(k) or '').strip() if size is not None else '' for k in
-            ('width', 'height')]
     try:
-        width = image_side(dims[0], '<size><width>')
-        height = image_side(dims[1], '<size><height>')
-    except ValueError as e:
-        problems.add('images of unusable size', f'{where}: {e}')
+        width, height = voc_size(tree, where)
+    except AnnotationError as e:
+        problems.add(UNUSABLE_SIZE, str(e))
         return None
     objects = []
     for i, obj in enumerate(tree.findall('object'), 1):
@@ -84,7 +80,8 @@ def read_voc_folder(root, on_invalid='error', check_files=True, val_fraction=Non
     if all(osp.isfile(p) for p in lists.values()):
         splits, listed = {}, {}
         for split, path in lists.items():
-            ids = [ln.split()[0] for ln in open(path) if ln.strip()]
+            with open(path) as f:
+                ids = [ln.split()[0] for ln in f if ln.strip()]
             missing = [i for i in ids if i not in by_stem and i not in unreadable]
             for i in missing:
                 problems.add('listed images without annotation',

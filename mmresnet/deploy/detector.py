@@ -190,11 +190,8 @@ class DetectorForExport(nn.Module):
     def roi_features(self, feats, rois):
         extractor = self.model.roi_head.bbox_roi_extractor
         feats = feats[:extractor.num_inputs]
-        context = getattr(extractor, 'context', 1.0)  # mmresnet's ContextRoIExtractor
         if len(feats) > 1:
             levels = extractor.map_roi_levels(rois, len(feats))
-        if context != 1.0:
-            rois = extractor.roi_rescale(rois, context)
         pooled = None
         for i, layer in enumerate(extractor.roi_layers[:len(feats)]):
             out = roi_align(feats[i], rois, layer.output_size[0], layer.spatial_scale,

@@ -17,6 +17,7 @@ from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 from mmengine.utils import apply_to
 
+from ..utils.checks import check_choice
 from .precision import decide_precision
 
 #: The parts of a detector that run in float32 under bf16 autocast: the RPN head (box
@@ -55,19 +56,45 @@ def run_in_float32(module, device_type):
     module._mmresnet_float32 = True
 
 
-def apply_float32_islands(model, device_type, names=DETECTOR_FLOAT32):
-    """:func:`run_in_float32` on the submodules of ``model`` (unwrapped from DDP) named by
-    ``names``; names the model lacks (a classifier has none of a detector's) are skipped.
-    Returns the names applied."""
+def _submodule(model, name):
+    """``model``'s submodule ``name``; a name the model lacks is a ValueError naming the
+    names allowed where it goes wrong (the children of its deepest part that exists)."""
+    module, path = model, []
+    for part in name.split('.'):
+        children = dict(module.named_children())
+        if part not in children:
+            check_choice('float32_modules name', name,
+                         ['.'.join(path + [c]) for c in children])
+        module = children[part]
+        path.append(part)
+    return module
+
+
+def float32_submodules(model, names=None):
+    """The submodules of ``model`` (unwrapped from DDP) named by ``names``, by name; a name
+    the model lacks is an error naming the allowed ones. ``None``: those of
+    :data:`DETECTOR_FLOAT32` the model has (a classifier has none of them)."""
     inner = getattr(model, 'module', model)
-    kept = []
-    for name in names:
-        try:
-            run_in_float32(inner.get_submodule(name), device_type)
-        except AttributeError:
-            continue
-        kept.append(name)
-    return kept
+    if names is None:
+        names = [n for n in DETECTOR_FLOAT32 if _has_submodule(inner, n)]
+    return {name: _submodule(inner, name) for name in names}
+
+
+def apply_float32_islands(model, device_type, names=None):
+    """:func:`run_in_float32` on :func:`float32_submodules` of ``model``; returns their
+    names."""
+    modules = float32_submodules(model, names)
+    for module in modules.values():
+        run_in_float32(module, device_type)
+    return list(modules)
+
+
+def _has_submodule(model, name):
+    try:
+        model.get_submodule(name)
+    except AttributeError:
+        return False
+    return True
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -86,8 +113,9 @@ class AutocastOptimWrapper(OptimWrapper):
     Args:
         dtype (str): ``'bfloat16'`` (the only one allowed). Default: ``'bfloat16'``.
         float32_modules (Sequence[str]): Dotted names of submodules of the model that run
-            in float32 (:func:`run_in_float32`); names the model lacks are skipped. A
-            detector's defaults: the RPN head, the RoI extractor (mmcv's RoIAlign has no
+            in float32 (:func:`run_in_float32`); a name the model lacks is an error naming
+            the allowed ones. Default (None): those of :data:`DETECTOR_FLOAT32` the model
+            has (a classifier has none), a detector's the RPN head, the RoI extractor (mmcv's RoIAlign has no
             bf16 kernel) and the box head; the backbone and the C4 conv5_x head, where the
             time goes, run in bf16.
         **kwargs: As :class:`mmengine.optim.OptimWrapper` (``optimizer``,
@@ -95,13 +123,14 @@ class AutocastOptimWrapper(OptimWrapper):
     """
     DETECTOR_FLOAT32 = DETECTOR_FLOAT32
 
-    def __init__(self, dtype='bfloat16', float32_modules=DETECTOR_FLOAT32, **kwargs):
+    def __init__(self, dtype='bfloat16', float32_modules=None, **kwargs):
         if dtype not in ('bfloat16', torch.bfloat16):
             raise ValueError(f'AutocastOptimWrapper: dtype must be "bfloat16", got {dtype!r} '
                              '(float16 needs loss scaling: use AmpOptimWrapper)')
         super().__init__(**kwargs)
         self.cast_dtype = torch.bfloat16
-        self.float32_modules = tuple(float32_modules)
+        self.float32_modules = (None if float32_modules is None else
+                                tuple(float32_modules))
         self._enabled = None
         self.precision = None
 
@@ -109,6 +138,7 @@ class AutocastOptimWrapper(OptimWrapper):
         from mmengine.logging import print_log
         self.precision = decide_precision(device_type, 'bf16')
         self._enabled = self.precision.autocast
+        float32_submodules(model, self.float32_modules)  # the names checked on any CPU
         kept = (apply_float32_islands(model, device_type, self.float32_modules)
                 if self._enabled else [])
         print_log(f'AutocastOptimWrapper: training in {self.precision.describe()}'
@@ -125,4 +155,4 @@ class AutocastOptimWrapper(OptimWrapper):
 
 
 __all__ = ['model_device', 'AutocastOptimWrapper', 'DETECTOR_FLOAT32', 'apply_float32_islands',
-           'run_in_float32']
+           'float32_submodules', 'run_in_float32']

@@ -9,6 +9,7 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from ..utils import check_int, check_optional_int
 from .runtime_info import read_scalars
 
 
@@ -72,8 +73,7 @@ class StopOnNonFiniteLossHook(Hook):
     HISTORY, MIN_HISTORY = 200, 20
 
     def __init__(self, interval=1, max_loss_ratio=1e4):
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(f'interval must be a positive int, got {interval!r}')
+        check_int('StopOnNonFiniteLossHook: interval', interval)
         if max_loss_ratio is not None and not max_loss_ratio > 1:
             raise ValueError(f'max_loss_ratio must be > 1 or None, got {max_loss_ratio!r}')
         self.interval, self.max_loss_ratio = interval, max_loss_ratio
@@ -270,10 +270,8 @@ class WarmupUntilErrorHook(Hook):
             raise ValueError(f'factor must be in (0, 1), got {factor!r}')
         if not 0 < error_below <= 100:
             raise ValueError(f'error_below is a percentage in (0, 100], got {error_below!r}')
-        if not isinstance(window, int) or window < 1:
-            raise ValueError(f'window must be a positive int, got {window!r}')
-        if max_iters is not None and (not isinstance(max_iters, int) or max_iters < 1):
-            raise ValueError(f'max_iters must be None or a positive int, got {max_iters!r}')
+        check_int('WarmupUntilErrorHook: window', window)
+        check_optional_int('WarmupUntilErrorHook: max_iters', max_iters)
         self.factor, self.error_below, self.window = factor, error_below, window
         self.max_iters, self.key = max_iters, key
         self.state = 'pending'  # -> 'active' (lr scaled) -> 'done'

@@ -33,6 +33,7 @@ from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
 from ..checkpoint import save_checkpoint_atomically
+from ..utils import check_int
 
 # EX_TEMPFAIL of sysexits.h: "a temporary failure; the user is invited to retry". A run
 # stopped by a preemption signal exits with it (with or without the checkpoint: after a
@@ -115,9 +116,7 @@ class PreemptionHook(Hook):
         if isinstance(signals, str):
             signals = (signals, )
         self.signals = tuple(_signal_number(s) for s in signals)
-        if not isinstance(check_interval, int) or check_interval < 1:
-            raise ValueError(f'PreemptionHook: check_interval must be a positive int, got '
-                             f'{check_interval!r}')
+        check_int('PreemptionHook: check_interval', check_interval)
         if not isinstance(repeat_window, (int, float)) or repeat_window < 0:
             raise ValueError(f'PreemptionHook: repeat_window must be seconds >= 0, got '
                              f'{repeat_window!r}')

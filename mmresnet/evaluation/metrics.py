@@ -3,6 +3,8 @@ import torch
 from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 
+from ..utils import check_int_tuple
+
 
 def topk_error(scores, labels, k=1):
     """Percentage of samples whose label is not among the ``k`` highest scores (a 0-dim
@@ -25,9 +27,9 @@ class TopKError(BaseMetric):
 
     def __init__(self, topk=(1, 5), collect_device='cpu', prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
-            raise ValueError(f'topk must be positive ints, got {topk!r}')
-        self.topk = tuple(topk)
+        self.topk = check_int_tuple('TopKError: topk', topk)
+        if not self.topk:
+            raise ValueError('TopKError: topk must hold at least one k, got ()')
 
     def process(self, data_batch, data_samples):
         for s in data_samples:

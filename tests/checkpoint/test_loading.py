@@ -170,6 +170,91 @@ def test_every_mmengine_scheme_has_a_safe_loader(scheme):
     assert loader.__module__ == 'mmresnet.checkpoint.loading', (scheme, loader)
 
 
+def _good_and_evil(served, prefix=''):
+    """The served URLs of a good checkpoint (its keys under ``prefix``) and a hostile one,
+    the good one's weights, the hostile one's marker."""
+    url, marker, tmp_path = served
+    state = PaperResNet(depth=8, arch='cifar').state_dict()
+    torch.save({'state_dict': {prefix + k: v for k, v in state.items()}},
+               tmp_path / 'www' / 'good.pth')
+    return url.replace('evil.pth', 'good.pth'), url, state, marker
+
+
+@pytest.mark.parametrize('scheme, table', [
+    ('torchvision://', 'get_torchvision_models'), ('modelzoo://', 'get_torchvision_models'),
+    ('open-mmlab://', 'get_external_models'), ('openmmlab://', 'get_external_models'),
+    ('mmcls://', 'get_mmcls_models')])
+def test_model_zoo_schemes_load_through_the_safe_loader(served, monkeypatch, scheme, table):
+    # mmcls checkpoints are classifiers: MMEngine keeps their backbone.* keys, unprefixed
+    good, evil, state, marker = _good_and_evil(served,
+                                               'backbone.' if scheme == 'mmcls://' else '')
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    monkeypatch.setattr(mmengine_checkpoint, table, lambda: dict(good=good, evil=evil))
+    ckpt = CheckpointLoader.load_checkpoint(f'{scheme}good', map_location='cpu')
+    assert ckpt['state_dict'].keys() == state.keys()
+    assert torch.equal(ckpt['state_dict']['conv1.weight'], state['conv1.weight'])
+    with pytest.raises(UnsafeCheckpointError, match='posix.system|os.system'):
+        CheckpointLoader.load_checkpoint(f'{scheme}evil', map_location='cpu')
+    assert not marker.exists()
+    with pytest.raises(KeyError, match=f'{scheme}nope: unknown model name'):
+        CheckpointLoader.load_checkpoint(f'{scheme}nope')
+
+
+def test_open_mmlab_file_under_the_mmengine_home_loads_safely(served, monkeypatch):
+    _, marker, tmp_path = served
+    home = tmp_path / 'mmengine_home'
+    (home / 'zoo').mkdir(parents=True)
+    write_hostile(str(home / 'zoo' / 'evil.pth'), marker)
+    torch.save({'state_dict': PaperResNet(depth=8, arch='cifar').state_dict()},
+               home / 'zoo' / 'good.pth')
+    monkeypatch.setenv('MMENGINE_HOME', str(home))
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    monkeypatch.setattr(mmengine_checkpoint, 'get_external_models',
+                        lambda: dict(good='zoo/good.pth', evil='zoo/evil.pth'))
+    assert 'conv1.weight' in CheckpointLoader.load_checkpoint('open-mmlab://good')['state_dict']
+    with pytest.raises(UnsafeCheckpointError):
+        CheckpointLoader.load_checkpoint('open-mmlab://evil')
+    assert not marker.exists()
+
+
+class FakeObjectStore:
+    """An object store (the backend MMEngine builds for s3:// and petrel://): bytes by key."""
+    objects = {}
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+    def get(self, filepath):
+        if filepath not in self.objects:
+            raise FileNotFoundError(filepath)
+        return self.objects[filepath]
+
+    def get_text(self, filepath, encoding='utf-8'):
+        return self.get(filepath).decode(encoding)
+
+
+@pytest.mark.parametrize('prefix', ['s3://', 'petrel://', 'cluster1:s3://'])
+def test_object_store_schemes_load_through_the_safe_loader(tmp_path, monkeypatch, prefix):
+    from mmengine.fileio.backends import registry_utils
+
+    from mmresnet.checkpoint.files import checkpoint_bytes
+    monkeypatch.setitem(registry_utils.backends, 'petrel', FakeObjectStore)
+    state = PaperResNet(depth=8, arch='cifar').state_dict()
+    marker = tmp_path / 'PWNED'
+    write_hostile(str(tmp_path / 'evil.pth'), marker)
+    monkeypatch.setattr(FakeObjectStore, 'objects', {
+        f'{prefix}bucket/good.pth': checkpoint_bytes({'state_dict': state}, 'pth'),
+        f'{prefix}bucket/good.safetensors': checkpoint_bytes({'state_dict': state},
+                                                             'safetensors'),
+        f'{prefix}bucket/evil.pth': (tmp_path / 'evil.pth').read_bytes()})
+    for name in ('good.pth', 'good.safetensors'):
+        ckpt = CheckpointLoader.load_checkpoint(f'{prefix}bucket/{name}', map_location='cpu')
+        assert torch.equal(ckpt['state_dict']['conv1.weight'], state['conv1.weight']), name
+    with pytest.raises(UnsafeCheckpointError, match='posix.system|os.system'):
+        CheckpointLoader.load_checkpoint(f'{prefix}bucket/evil.pth')
+    assert not marker.exists()
+
+
 def test_pavi_is_refused_with_a_message():
     with pytest.raises(ValueError, match='pavi.*local path'):
         CheckpointLoader.load_checkpoint('pavi://model/x.pth')

@@ -10,8 +10,8 @@ from mmdet.registry import DATASETS
 from mmengine.registry import init_default_scope
 
 from mmresnet.datasets import AnnotationError, DataError, read_detection_folder
-from mmresnet.datasets.annotation_checks import (MAX_LISTED, AnnotationProblems, box_problem,
-                                                 voc_object)
+from mmresnet.datasets.annotation_checks import (MAX_LISTED, UNUSABLE_SIZE, AnnotationProblems,
+                                                 box_problem, image_side, voc_object)
 
 from .user_folder_exports import coco_export, voc_export
 
@@ -99,6 +99,107 @@ def test_voc_object_same_verdict_in_strict_dataset_and_folder_reader(tmp_path, o
     assert problem.startswith('Annotations/a.xml: object 2: ')
     assert strict_error.startswith(osp.join(root, problem))
     assert skipped == {kind: 1} and f'dropped 1 {kind}' in notes
+
+
+def _sizes(root, dataset_type, ann_file, classes, name='a.jpg'):
+    """(width, height) of image ``name`` as the folder reader and the strict dataset read it."""
+    prefix = dict(img='') if dataset_type == 'StrictCocoDataset' else dict(sub_data_root='')
+    data = read_detection_folder(root)
+    folder = next((i['width'], i['height']) for s in data.splits.values() for i in s
+                  if i['file_name'].endswith(name))
+    ds = DATASETS.build(dict(type=dataset_type, data_root=root, ann_file=ann_file,
+                             data_prefix=prefix, metainfo=dict(classes=classes), pipeline=[]))
+    strict = next((d['width'], d['height']) for d in map(ds.get_data_info, range(len(ds)))
+                  if d['img_path'].endswith(name))
+    return folder, strict
+
+
+def _same_verdict(root, dataset_type, ann_file, classes, verdict):
+    """Both accept (``verdict`` None) and read a.jpg as 160x120, or both refuse the same
+    entry, ``verdict`` = (kind, the words it starts with), in the same words (the folder
+    names the file under its root, the dataset by its path, as given)."""
+    folder_error, strict_error, notes, skipped = _verdicts(root, dataset_type, ann_file,
+                                                           classes)
+    if verdict is None:
+        assert folder_error is strict_error is None and skipped == {}
+        assert _sizes(root, dataset_type, ann_file, classes) == ((160, 120), (160, 120))
+        return
+    kind, starts = verdict
+    problem = folder_error.split('problem(s) in the data set:\n  ')[1].split('\n')[0]
+    assert problem.startswith(starts), problem
+    strict_problem = strict_error.split(" (or set the dataset's on_invalid='skip'")[0]
+    assert strict_problem in (problem, osp.join(root, problem)), (problem, strict_error)
+    assert skipped == {kind: 1} and f'dropped 1 {kind}' in notes, (skipped, notes)
+
+
+# a.xml (a.jpg: 160x120): an element replaced; the verdict (None: read, the size then)
+WHY = '(0, empty or absent: read from the image)'
+VOC_SIZES = [
+    ('<width>160</width>', '<width> 160 </width>', None),
+    ('<size><width>160</width><height>120</height><depth>3</depth></size>', '', None),
+    ('<width>160</width>', '<width/>', None),  # as some exporters write it
+    ('<width>160</width>', '<width>0</width>', None),
+    ('<size><width>160</width>', '<size>', None),
+    ('<width>160</width>', '<width>160.0</width>',
+     f"<size><width> must be a positive integer {WHY}, got '160.0'"),  # mmdet's int()
+    ('<width>160</width>', '<width>abc</width>',
+     f"<size><width> must be a positive integer {WHY}, got 'abc'"),
+    ('<height>120</height>', '<height>-120</height>',
+     f"<size><height> must be a positive integer {WHY}, got '-120'"),
+]
+
+
+@pytest.mark.parametrize('old, new, error', VOC_SIZES)
+def test_voc_size_same_verdict_in_strict_dataset_and_folder_reader(tmp_path, old, new, error):
+    root = voc_export(str(tmp_path / 'voc'), image_sets={'train': ['a', 'b'], 'val': ['c']})
+    xml = osp.join(root, 'Annotations', 'a.xml')
+    text = open(xml).read()
+    assert text.count(old) == 1
+    open(xml, 'w').write(text.replace(old, new))
+    _same_verdict(root, 'StrictVOCDataset', 'ImageSets/Main/train.txt', VOC_CLASSES,
+                  error and (UNUSABLE_SIZE, f'Annotations/a.xml: {error}'))
+
+
+# (image 0 (a.jpg, 160x120) or annotation 1 (a.jpg's second box) of train.json changed;
+# the verdict: None, or the kind and the words after 'train.json: ')
+COCO_CASES = [
+    (dict(image=dict(width=0)), None),
+    (dict(image=dict(width=None)), None),  # the key removed
+    (dict(image=dict(width='160')), None),
+    (dict(image=dict(width=160.5)), (UNUSABLE_SIZE, 'image id 0: "width" must be a positive '
+                                     f'integer {WHY}, got 160.5')),
+    (dict(image=dict(height=True)), (UNUSABLE_SIZE, 'image id 0: "height" must be a positive '
+                                     f'integer {WHY}, got True')),
+    (dict(ann=dict(iscrowd=1)), None),
+    # a crowd region is checked as every box: mmdet keeps it, as a box to ignore
+    (dict(ann=dict(iscrowd=1, bbox=[150, 20, 30, 60])),
+     ('boxes outside their image', 'annotation id 1 (image JPEGImages/a.jpg): box ')),
+    (dict(ann=dict(iscrowd=1, bbox=[5, 5, 0, 10])),
+     ('boxes of zero area', 'annotation id 1 (image JPEGImages/a.jpg): box ')),
+]
+
+
+@pytest.mark.parametrize('change, verdict', COCO_CASES)
+def test_coco_size_and_crowd_same_verdict_in_strict_dataset_and_folder_reader(
+        tmp_path, change, verdict):
+    root = coco_export(str(tmp_path / 'coco'), split={'c.jpg'})
+    ann = osp.join(root, 'annotations', 'train.json')
+    data = json.load(open(ann))
+    for what, entry in (('image', data['images'][0]), ('ann', data['annotations'][1])):
+        entry.update(change.get(what, {}))
+        for key in [k for k, v in entry.items() if v is None]:
+            del entry[key]
+    json.dump(data, open(ann, 'w'))
+    _same_verdict(root, 'StrictCocoDataset', 'annotations/train.json', COCO_CLASSES,
+                  verdict and (verdict[0], f'{ann}: {verdict[1]}'))
+
+
+def test_image_side_is_mmdets_int_or_the_image():
+    assert [image_side(v, 'w') for v in (None, '', ' ', 0, '0', 5, ' 5 ', '+5')] == \
+        [None] * 5 + [5] * 3
+    for bad in ('5.0', 5.0, 5.5, -5, '-5', True, 'x', [5]):
+        with pytest.raises(ValueError, match=r'^w must be a positive integer \(0, empty '):
+            image_side(bad, 'w')
 
 
 def test_box_rule_checks_the_box_the_detector_gets():

@@ -37,8 +37,24 @@ def test_split_keeps_a_training_image_per_class_and_validates_where_it_can():
             assert all(any(tr[k] == 1 for k in set(i['labels'].tolist()) if k != c)
                        or len(val) >= max(round(n * fraction), n // 2, 1)
                        for i in train if c in i['labels']), (trial, c)
+        # the validation share: the fraction asked (at least one image), more only to
+        # validate each class (never past half), less only where every training image
+        # holds a class's last training image
+        asked = max(1, round(n * fraction))
+        assert len(val) <= max(asked, n // 2), (trial, n, fraction, len(val))
+        assert len(val) >= asked or all(
+            any(tr[k] == 1 for k in set(i['labels'].tolist())) for i in train), (trial,)
         # deterministic: the order of the images does not matter
         _, val2 = deterministic_split(list(reversed(images)), fraction)
         assert sorted(i['file_name'] for i in val2) == sorted(i['file_name'] for i in val)
     with pytest.raises(ValueError, match='val_fraction must be between 0 and 1'):
         deterministic_split(images, 0)
+
+
+@pytest.mark.parametrize('fraction', [0.1, 0.2, 0.5])
+def test_split_sends_the_fraction_asked_to_validation(fraction):
+    images = [_labelled(f'{i}.jpg', [i % 5]) for i in range(100)]
+    train, val = deterministic_split(images, fraction)
+    assert len(val) == round(100 * fraction) and len(train) == 100 - len(val)
+    assert _classes_in(val).keys() == _classes_in(train).keys() == set(range(5))
+    assert sorted(i['file_name'] for i in train + val) == sorted(i['file_name'] for i in images)

@@ -272,7 +272,7 @@ def test_sizes_paths_and_voc_entries_are_named(tmp_path):
     root = coco_export(str(tmp_path / 'mine'), split={'c.jpg'})
     msg = _refused(root, lambda d: (d['images'][0].update(width=-160), d['images'][1].update(
         file_name='../../../etc/hostname')))
-    assert 'train.json: image id 0: width must be a positive number' in msg
+    assert 'train.json: image id 0: "width" must be a positive integer' in msg
     assert "image id 1: image file '../../../etc/hostname' points outside" in msg
     root = voc_export(str(tmp_path / 'voc'), image_sets={'train': ['a', 'b'], 'val': ['c']})
     xml = osp.join(root, 'Annotations', 'a.xml')

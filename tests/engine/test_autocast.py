@@ -8,6 +8,7 @@ from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 
 from mmresnet.engine import AutocastOptimWrapper, precision
+from mmresnet.engine import autocast as engine_autocast
 
 from ..models.detector_helpers import build_detector, tiny_batch, tiny_detector_cfg
 from .test_speed_switches import tiny_classifier
@@ -145,3 +146,23 @@ def test_autocast_wrapper_equals_amp_bf16_cuda():
         ref.train_step(dict(batch), wb)
     for (k, a), b in zip(model.state_dict().items(), ref.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+
+
+def test_a_misspelled_float32_module_is_an_error_naming_the_allowed_names():
+    from mmresnet.models import FrozenBNFromScratchWarning
+    with pytest.warns(FrozenBNFromScratchWarning):  # random weights: nothing trains here
+        model = build_detector(tiny_detector_cfg('c4', base_channels=8))
+    wrapper = AutocastOptimWrapper(optimizer=_sgd(model),
+                                   float32_modules=['rpn_head', 'roi_head.bbox_roi_extractr'])
+    with pytest.raises(ValueError, match=r"unknown float32_modules name "
+                       r"'roi_head.bbox_roi_extractr'; allowed values: \(.*"
+                       r"'roi_head.bbox_roi_extractor'"):
+        with wrapper.optim_context(model):
+            pass
+    from mmresnet.engine import apply_float32_islands
+    with pytest.raises(ValueError, match=r"unknown float32_modules name 'rpn'; allowed "
+                       r"values: \('data_preprocessor', 'backbone', 'rpn_head', 'roi_head'\)"):
+        apply_float32_islands(model, 'cpu', ['rpn'])
+    # the default: the detector parts the model has; a classifier has none of them
+    assert apply_float32_islands(model, 'cpu') == list(engine_autocast.DETECTOR_FLOAT32)
+    assert apply_float32_islands(tiny_classifier(), 'cpu') == []

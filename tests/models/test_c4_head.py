@@ -8,10 +8,17 @@ from mmresnet.checkpoint import WeightsMismatchError
 
 
 def test_bad_arguments_name_the_allowed_values():
-    with pytest.raises(ValueError, match=r'depth 42.*\(18, 34, 50, 101, 152\)'):
+    # the backbone's wording, the owner named
+    with pytest.raises(ValueError, match=r'^PaperResLayer: unknown depth 42; allowed values: '
+                       r'\(18, 34, 50, 101, 152\)$'):
         PaperResLayer(depth=42)
-    with pytest.raises(ValueError, match='stage must be 1, 2 or 3'):
-        PaperResLayer(depth=50, stage=4)
+    with pytest.raises(ValueError, match=r'^PaperResNet: unknown depth 42; allowed values: '
+                       r'\(18, 34, 50, 101, 152\)$'):
+        PaperResNet(depth=42)
+    for stage in (4, 0, True):
+        with pytest.raises(ValueError, match=r'^PaperResLayer: stage must be an int in '
+                           r'\[1, 3\], got '):
+            PaperResLayer(depth=50, stage=stage)
     with pytest.raises(ValueError, match="style 'tf'.*'pytorch', 'caffe'"):
         PaperResLayer(depth=50, style='tf')
     with pytest.raises(ValueError, match="shortcut option 'D'"):

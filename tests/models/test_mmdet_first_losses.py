@@ -66,7 +66,7 @@ def first_losses(config, backbone_type, iters=ITERS, size=SIZE, lr=LR, seed=0):
     losses = []
     for _ in range(iters):
         log_vars = model.train_step(data, optim)
-        losses.append(float(log_vars['loss']))
+        losses.append(float(log_vars['loss'].detach()))
     return losses
 
 

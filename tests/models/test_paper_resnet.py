@@ -19,7 +19,7 @@ from mmresnet.analysis import count_params
     (dict(depth=18, style='tf'), ['pytorch', 'caffe']),
     (dict(depth=18, out_indices=(0, 4)), ['out_indices', '0..3']),
     (dict(depth=20, arch='cifar', out_indices=(3, )), ['0..2']),
-    (dict(depth=18, frozen_stages=5), ['frozen_stages', '-1..4']),
+    (dict(depth=18, frozen_stages=5), ['PaperResNet: frozen_stages', '[-1, 4]']),
     (dict(depth=18, num_stages=5), ['num_stages', '[1, 4]']),
     (dict(depth=18, strides=(1, 2)), ['strides', '4 entries']),
 ])
@@ -184,10 +184,11 @@ def test_zero_init_residual_and_he_init():
     fan_out = 16 * 9  # Kaiming normal, fan_out mode: std = sqrt(2 / fan_out)
     assert abs(std - (2 / fan_out)**0.5) < 0.2 * (2 / fan_out)**0.5
     # the paper's He init: every BN scale 1; any init_cfg replaces the default (mmdet's rule)
-    for net in (PaperResNet(18, base_channels=8, **PAPER_CHOICES),
-                PaperResNet(18, base_channels=8, init_cfg=[
-                    dict(type='Kaiming', layer='Conv2d'),
-                    dict(type='Constant', val=1, layer='_BatchNorm')])):
+    with pytest.warns(FrozenBNFromScratchWarning):  # frozen BN, an init_cfg that is no file
+        custom = PaperResNet(18, base_channels=8, init_cfg=[
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Constant', val=1, layer='_BatchNorm')])
+    for net in (PaperResNet(18, base_channels=8, **PAPER_CHOICES), custom):
         net.init_weights()
         assert torch.all(net.layer1[0].bn2.weight == 1)
 

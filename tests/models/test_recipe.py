@@ -42,7 +42,8 @@ def test_recipes_of_modules_and_preprocessors():
     assert normalisation_recipe(ClsDataPreprocessor([1., 2., 3.], input_order='rgb'))[
         'channel_order'] == 'rgb'
     assert normalisation_recipe(ClsDataPreprocessor([72.94]))['channel_order'] == 'gray'
-    with pytest.raises(ValueError, match="input_order must be 'bgr' or 'rgb'"):
+    with pytest.raises(ValueError, match=r"^ClsDataPreprocessor: unknown input_order 'hsv'; "
+                       r"allowed values: \('bgr', 'rgb'\)$"):
         ClsDataPreprocessor([1.], input_order='hsv')
 
 
@@ -84,8 +85,20 @@ def test_style_not_compared_on_basic_blocks(tmp_path):
     net = PaperResNet(18, style='pytorch', base_channels=8)
     torch.save(dict(state_dict=net.state_dict(),
                     meta=dict(recipe=dict(arch=module_recipe(net)))), tmp_path / 'r18.pth')
-    PaperResNet(18, style='caffe', base_channels=8, init_cfg=dict(
-        type='Pretrained', checkpoint=str(tmp_path / 'r18.pth'))).init_weights()
+    # a BasicBlock has no 1x1 conv whose stride the style places: caffe loads pytorch's
+    other = PaperResNet(18, style='caffe', base_channels=8, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'r18.pth')))
+    other.init_weights()
+    assert other._loaded_recipe['recipe']['arch']['style'] == 'pytorch'
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(),
+                                                 net.state_dict().values()))
+    # where the style matters (bottlenecks), the same mismatch is refused
+    deep = PaperResNet(50, style='pytorch', base_channels=8)
+    torch.save(dict(state_dict=deep.state_dict(),
+                    meta=dict(recipe=dict(arch=module_recipe(deep)))), tmp_path / 'r50.pth')
+    with pytest.raises(RecipeMismatchError, match="style: checkpoint 'pytorch', model 'caffe'"):
+        PaperResNet(50, style='caffe', base_channels=8, init_cfg=dict(
+            type='Pretrained', checkpoint=str(tmp_path / 'r50.pth'))).init_weights()
 
 
 def test_checkpoint_without_recipe_loads(tmp_path):

@@ -1,4 +1,6 @@
-"""The package, its tools and configs are Python 3.8 code (only 3.11 runs here).
+"""The package, its tools and configs are Python 3.8 code (only 3.11 runs here); the test
+suite is Python 3.10 code (``zip(strict=)``, ``str.removesuffix``): setup.py's
+``python_requires='>=3.8'`` is the package's claim, the suite claims 3.10 (SUITE_PYTHON).
 
 ``ast.parse(feature_version=(3, 8))`` refuses 3.9+ grammar (``match``, parenthesised context
 managers, ...); the AST walk below finds what that parse accepts but 3.8 fails on at run
@@ -7,6 +9,7 @@ calls (``str.removeprefix``, ``math.lcm``, ``functools.cache``, ``zoneinfo``, ``
 """
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -58,13 +61,18 @@ def _is_new_type_expr(node):
     return None
 
 
-def offenders(path):
+#: The Python the test suite needs (docs/get_started.md); the package's is setup.py's 3.8.
+SUITE_PYTHON = (3, 10)
+
+
+def offenders(path, version=(3, 8)):
+    """What in ``path`` needs a Python newer than ``version``."""
     src = path.read_text(encoding='utf-8')
     rel = path.relative_to(ROOT) if ROOT in path.parents else path.name
     try:
-        tree = ast.parse(src, str(rel), feature_version=(3, 8))
+        tree = ast.parse(src, str(rel), feature_version=version)
     except SyntaxError as e:
-        return [f'{rel}:{e.lineno}: not Python 3.8 grammar: {e.msg}']
+        return [f'{rel}:{e.lineno}: not Python {version[0]}.{version[1]} grammar: {e.msg}']
     future = any(isinstance(n, ast.ImportFrom) and n.module == '__future__'
                  and any(a.name == 'annotations' for a in n.names) for n in tree.body)
     found = []
@@ -125,7 +133,13 @@ def offenders(path):
             for mod in mods:
                 if mod.partition('.')[0] in NEW_MODULES:
                     bad(node, f'import {mod} ({NEW_MODULES[mod.partition(".")[0]]}+)')
-    return found
+    return [f for f in found if _needs(f) > version]
+
+
+def _needs(offence):
+    """The Python an offence needs: '(3.10+)' -> (3, 10); (3, 9) where it says none."""
+    found = re.search(r'(\d+)\.(\d+)\+', offence)
+    return (int(found[1]), int(found[2])) if found else (3, 9)
 
 
 def test_package_tools_configs_are_python38():
@@ -168,3 +182,12 @@ def test_checker_accepts_3_8_code(tmp_path, code):
     path = tmp_path / 'mod.py'
     path.write_text(code + '\n')
     assert offenders(path) == []
+
+
+def test_the_suite_needs_no_more_than_the_python_it_claims():
+    files = sorted((ROOT / 'tests').rglob('*.py'))
+    assert len(files) > 50
+    found = [line for path in files for line in offenders(path, SUITE_PYTHON)]
+    assert not found, f'needs more than Python {SUITE_PYTHON}:\n' + '\n'.join(found)
+    assert 'python_requires=\'>=3.8\'' in (ROOT / 'setup.py').read_text()
+    assert 'test suite needs Python >= 3.10' in (ROOT / 'docs' / 'get_started.md').read_text()

@@ -35,6 +35,24 @@ class FrozenBNFromScratchWarning(UserWarning):
     """A backbone with frozen BN statistics that will train from random weights."""
 
 
+def _stage_geometry(num_stages, strides, dilations, out_indices):
+    """PaperResNet's (strides, dilations, out_indices), checked, their defaults filled in."""
+    strides = ((1, 2, 2, 2)[:num_stages] if strides is None
+               else check_int_tuple('PaperResNet: strides', strides))
+    dilations = ((1, ) * num_stages if dilations is None
+                 else check_int_tuple('PaperResNet: dilations', dilations))
+    for name, val in (('strides', strides), ('dilations', dilations)):
+        if len(val) != num_stages:
+            raise ValueError(f'{name} must have num_stages={num_stages} entries, '
+                             f'got {val!r}')
+    out_indices = (tuple(range(num_stages)) if out_indices is None
+                   else check_int_tuple('PaperResNet: out_indices', out_indices, minimum=0))
+    if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+        raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
+                         f'0..{num_stages - 1} (num_stages={num_stages})')
+    return strides, dilations, out_indices
+
+
 @MODELS.register_module()
 class PaperResNet(PaperModule):
     """The ResNets of He et al., *Deep Residual Learning for Image Recognition*.
@@ -104,11 +122,9 @@ class PaperResNet(PaperModule):
                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True,
                  with_cp=False, zero_init_residual=True, conv_cfg=None, dcn=None,
                  stage_with_dcn=None, plugins=None, init_cfg=None):
-        check_choice('arch', arch, ARCHS)
+        check_choice('PaperResNet: arch', arch, ARCHS)
         if arch == 'imagenet':
-            if depth not in IMAGENET_SETTINGS:
-                raise ValueError(f'invalid depth {depth!r} for arch="imagenet"; allowed '
-                                 f'values: {tuple(IMAGENET_SETTINGS)}')
+            check_choice('PaperResNet: depth', depth, tuple(IMAGENET_SETTINGS))
             block, stage_blocks = IMAGENET_SETTINGS[depth]
             max_stages, default_base = 4, 64
         else:
@@ -117,32 +133,14 @@ class PaperResNet(PaperModule):
             max_stages, default_base = 3, 16
         shortcut = check_shortcut(DEFAULT_SHORTCUT[arch] if shortcut is None else shortcut)
         check_style(style, 'PaperResNet')
-        num_stages = max_stages if num_stages is None else num_stages
-        if not isinstance(num_stages, int) or not 1 <= num_stages <= max_stages:
-            raise ValueError(f'num_stages must be an int in [1, {max_stages}] for '
-                             f'arch={arch!r}, got {num_stages!r}')
+        num_stages = (max_stages if num_stages is None else
+                      check_int('PaperResNet: num_stages', num_stages, 1, max_stages))
         check_int('PaperResNet: in_channels', in_channels)
         if base_channels is not None:
             check_int('PaperResNet: base_channels', base_channels)
-        if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int):
-            raise ValueError(f'PaperResNet: frozen_stages must be an int in -1..{num_stages}, '
-                             f'got {frozen_stages!r}')
-        strides = ((1, 2, 2, 2)[:num_stages] if strides is None
-                   else check_int_tuple('PaperResNet: strides', strides))
-        dilations = ((1, ) * num_stages if dilations is None
-                     else check_int_tuple('PaperResNet: dilations', dilations))
-        for name, val in (('strides', strides), ('dilations', dilations)):
-            if len(val) != num_stages:
-                raise ValueError(f'{name} must have num_stages={num_stages} entries, '
-                                 f'got {val!r}')
-        out_indices = (tuple(range(num_stages)) if out_indices is None
-                       else check_int_tuple('PaperResNet: out_indices', out_indices, minimum=0))
-        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'out_indices {out_indices!r} out of range; allowed values: '
-                             f'0..{num_stages - 1} (num_stages={num_stages})')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'frozen_stages={frozen_stages!r} out of range; allowed '
-                             f'values: -1..{num_stages} (num_stages={num_stages})')
+        check_int('PaperResNet: frozen_stages', frozen_stages, -1, num_stages)
+        strides, dilations, out_indices = _stage_geometry(num_stages, strides, dilations,
+                                                          out_indices)
         dcn = check_dcn(dcn, conv_cfg, 'PaperResNet')
         stage_with_dcn = check_stage_with_dcn(stage_with_dcn, dcn, num_stages, 'PaperResNet')
         plugins = check_plugins(plugins, num_stages, 'PaperResNet')
@@ -167,20 +165,9 @@ class PaperResNet(PaperModule):
         self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
 
         self._make_stem_layer(in_channels, self.base_channels)
-        self.res_layers = []
-        self.stage_channels = []
-        inplanes = self.base_channels
-        for i, num_blocks in enumerate(self.stage_blocks):
-            planes = self.base_channels * 2**i
-            layer = self.make_res_layer(inplanes, planes, num_blocks, strides[i],
-                                        dilations[i], stage=i)
-            name = f'layer{i + 1}'
-            self.add_module(name, layer)
-            self.res_layers.append(name)
-            inplanes = planes * block.expansion
-            self.stage_channels.append(inplanes)
+        self._make_stages()
         self.out_channels = [self.stage_channels[i] for i in out_indices]
-        self.feat_dim = inplanes
+        self.feat_dim = self.stage_channels[-1]
         self._freeze()
         message = frozen_bn_from_scratch_message(
             self, 'PaperResNet', pretrained=bool(pretrained), zero_init=zero_init)
@@ -188,6 +175,20 @@ class PaperResNet(PaperModule):
             warnings.warn(message, FrozenBNFromScratchWarning, stacklevel=2)
 
     # -- structure ---------------------------------------------------------------------
+    def _make_stages(self):
+        """``layer1`` .. ``layerN`` (``res_layers``) and their output channels."""
+        self.res_layers, self.stage_channels = [], []
+        inplanes = self.base_channels
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = self.base_channels * 2**i
+            layer = self.make_res_layer(inplanes, planes, num_blocks, self.strides[i],
+                                        self.dilations[i], stage=i)
+            name = f'layer{i + 1}'
+            self.add_module(name, layer)
+            self.res_layers.append(name)
+            inplanes = planes * self.block.expansion
+            self.stage_channels.append(inplanes)
+
     def _make_stem_layer(self, in_channels, stem_channels):
         if self.arch == 'imagenet':  # Table 1 conv1: 7x7, 64, stride 2; 3x3 max pool /2
             kernel, stride = 7, 2

@@ -3,6 +3,8 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
 
+from ...utils import check_choice
+
 
 @MODELS.register_module()
 class ClsDataPreprocessor(BaseDataPreprocessor):
@@ -22,10 +24,8 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
 
     def __init__(self, mean, std=None, to_rgb=False, input_order='bgr'):
         super().__init__()
-        if input_order not in ('bgr', 'rgb'):
-            raise ValueError(f"ClsDataPreprocessor: input_order must be 'bgr' or 'rgb', got "
-                             f"{input_order!r}")
-        self.input_order = input_order
+        self.input_order = check_choice('ClsDataPreprocessor: input_order', input_order,
+                                        ('bgr', 'rgb'))
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
                              False)
         std = [1.0] * len(mean) if std is None else std

@@ -1,6 +1,8 @@
 """The classifier top of Table 1 / Section 4.2: global average pool, fc, (softmax)."""
 import torch.nn as nn
 
+from ...utils import check_int
+
 
 class PoolFcHead(nn.Module):
     """Global average pooling + fully-connected layer on the last backbone output.
@@ -12,8 +14,7 @@ class PoolFcHead(nn.Module):
 
     def __init__(self, in_channels, num_classes):
         super().__init__()
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+        check_int('PoolFcHead: num_classes', num_classes)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(in_channels, num_classes)
 

@@ -15,17 +15,16 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
 
+from ...utils import check_choice
 from .plugins import PLUGIN_POSITIONS, check_dcn
 from .shortcuts import build_shortcut
 
 STYLES = ('pytorch', 'caffe')
 
 
-def check_style(style, owner='style'):
+def check_style(style, owner):
     """``style`` if it is one of :data:`STYLES`, else a ValueError naming ``owner``."""
-    if style not in STYLES:
-        raise ValueError(f'{owner}: unknown style {style!r}; allowed values: {STYLES}')
-    return style
+    return check_choice(f'{owner}: style', style, STYLES)
 
 
 class _ResBlockBase(nn.Module):

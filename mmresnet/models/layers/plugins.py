@@ -7,6 +7,8 @@ checkpoints load with the same keys (``layerI.J.conv2.conv_offset.weight``,
 ``layerI.J.context_block.*``). mmdet checks these arguments with bare asserts; the checks
 below name the argument and the allowed values.
 """
+from ...utils import check_choice
+
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 PLUGIN_KEYS = ('cfg', 'position', 'stages')
 
@@ -89,9 +91,7 @@ def check_plugins(plugins, num_stages, owner='plugins'):
         unknown = sorted(set(plugin) - set(PLUGIN_KEYS))
         if unknown:
             raise ValueError(f'{where}: unknown keys {unknown}; allowed keys: {PLUGIN_KEYS}')
-        if plugin.get('position') not in PLUGIN_POSITIONS:
-            raise ValueError(f'{where}: position {plugin.get("position")!r}; allowed values: '
-                             f'{PLUGIN_POSITIONS}')
+        check_choice(f'{where}: position', plugin.get('position'), PLUGIN_POSITIONS)
         stages = plugin.get('stages')
         if stages is not None and (not _is_bool_seq(stages) or len(stages) != num_stages):
             raise ValueError(f'{where}: stages must be None (every stage) or {num_stages} '

@@ -16,6 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from ...utils import check_choice
+
 SHORTCUT_OPTIONS = ('A', 'B', 'C')
 
 
@@ -73,10 +75,8 @@ class ProjectionShortcut(nn.Sequential):
 
 def check_shortcut(shortcut):
     """Validate a shortcut option and return it (upper-cased)."""
-    if not isinstance(shortcut, str) or shortcut.upper() not in SHORTCUT_OPTIONS:
-        raise ValueError(f'unknown shortcut option {shortcut!r}; allowed values: '
-                         f"{SHORTCUT_OPTIONS} (or None for the paper's default)")
-    return shortcut.upper()
+    return check_choice('shortcut option', shortcut.upper() if isinstance(shortcut, str)
+                        else shortcut, SHORTCUT_OPTIONS)
 
 
 def build_shortcut(shortcut, in_channels, out_channels, stride=1, plain=False,

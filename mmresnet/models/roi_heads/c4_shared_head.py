@@ -14,7 +14,7 @@ from mmdet.registry import MODELS
 
 from ..layers import (DEFAULT_SHORTCUT, IMAGENET_SETTINGS, check_dcn, check_plugins,
                       check_shortcut, check_style, make_res_layer, stage_plugins)
-from ...utils import check_int
+from ...utils import check_choice, check_int
 from ..utils import PaperModule, load_backbone_weights
 
 
@@ -84,11 +84,8 @@ class PaperResLayer(PaperModule):
                  style='caffe', base_channels=64,
                  norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
                  with_cp=False, conv_cfg=None, dcn=None, plugins=None, init_cfg=None):
-        if depth not in IMAGENET_SETTINGS:
-            raise ValueError(f'invalid depth {depth!r} for the C4 head; allowed values: '
-                             f'{tuple(IMAGENET_SETTINGS)}')
-        if not isinstance(stage, int) or not 1 <= stage <= 3:
-            raise ValueError(f'stage must be 1, 2 or 3 (conv3_x..conv5_x), got {stage!r}')
+        check_choice('PaperResLayer: depth', depth, tuple(IMAGENET_SETTINGS))
+        check_int('PaperResLayer: stage', stage, 1, 3)
         check_int('PaperResLayer: stride', stride)
         check_int('PaperResLayer: dilation', dilation)
         check_int('PaperResLayer: base_channels', base_channels)
