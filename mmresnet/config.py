@@ -17,7 +17,9 @@ again, so ``'potted plant, indoor'`` stays one string):
                           visualizer's ``vis_backends``, ``compile`` where it can run
 ``infer``                 a ``test_dataloader`` is needed; no logging backends
 ``export``, ``analysis``, nothing more
-``benchmark``
+``benchmark``, ``plan``   (``plan``: the demo's planner, which points the config at the
+                          data before it merges the user's options and writes the file
+                          that the stages then prepare for ``train`` and ``test``)
 ========================  ===============================================================
 
 Every mode needs a ``model`` and checks the types of the keys a run reads
@@ -35,7 +37,7 @@ from .resources import merge_cfg_options, read_config
 from .utils import check_choice
 from .utils.errors import ConfigError
 
-MODES = ('train', 'test', 'infer', 'export', 'analysis', 'benchmark')
+MODES = ('train', 'test', 'infer', 'export', 'analysis', 'benchmark', 'plan')
 RUN_MODES = ('train', 'test')  # what a Runner runs
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 

@@ -15,7 +15,8 @@ import os.path as osp
 import time
 
 from ..engine.machine import describe_machine, machine_facts
-from ..resources import merge_cfg_options, read_config
+from ..config import prepare_config
+from ..resources import merge_cfg_options
 from .configs import config_sizes, detector_overrides, pretrain_overrides, write_config
 from .probe import measure_speed
 from .schedule import MAX_PRETRAIN_BOXES, apply_schedule, fit_schedule, wanted_schedule
@@ -34,7 +35,7 @@ def _data_info(data):
 def _config_data(det_config, cfg_options):
     """The folder and COCO files of a detector config's training and validation datasets
     (``--cfg-options`` applied): the embedded tiles in the demo config."""
-    cfg = merge_cfg_options(read_config(det_config), cfg_options or {})
+    cfg = prepare_config(det_config, 'plan', cfg_options=cfg_options)
     train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
     return train.data_root, train.ann_file, val.ann_file
 
@@ -42,7 +43,7 @@ def _config_data(det_config, cfg_options):
 def _configs(sources, data, files, sizing, backbone, options):
     """The three configs read, pointed at the data and its sizes, then ``options``
     (``--pretrain-cfg-options``, ``--cfg-options``: they win over both) merged in."""
-    cfgs = {name: read_config(sources[name]) for name in NAMES}
+    cfgs = {name: prepare_config(sources[name], 'plan') for name in NAMES}
     pretrain_overrides(cfgs['pretrain'], data, files, sizing, data.classes)
     for name in NAMES[1:]:
         detector_overrides(cfgs[name], data, files, sizing, backbone, data.classes)
