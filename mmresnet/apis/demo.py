@@ -275,7 +275,8 @@ def run_demo(work_dir, data=None, pretrain_config=PRETRAIN_CONFIG, config=DEMO_C
         detect, config, det_dir, checkpoint=backbone, tta=tta, budget=det_budget)
     # what the budget hooks measured; a line where the speed or the length moved
     budgets = {r['name']: r for r in (pre_used, det_used) if r is not None}
-    plan['speed_notes'] = [r['notice'] for r in budgets.values() if r.get('notice')]
+    plan['speed_notes'] = plan.get('speed_notes', []) + [
+        r['notice'] for r in budgets.values() if r.get('notice')]
     with open(osp.join(work_dir, 'plan.json'), 'w') as f:  # the plan, with what happened
         json.dump(info, f, indent=2, ensure_ascii=False)
 

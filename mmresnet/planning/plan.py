@@ -139,6 +139,8 @@ def describe_plan(info, log=print):
     speed = info.get('speed', {})
     log(f'expected     {p["expected_s"] / 60:.1f} min (seconds per iteration measured here'
         + (f', training in {speed["precision"]}' if speed.get('precision') else '') + ')')
+    for note in p.get('speed_notes', []):
+        log(f'budget       {note}')
     log(f'configs      {", ".join(info["configs"].values())}')
 
 

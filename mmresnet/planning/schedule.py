@@ -99,8 +99,11 @@ def fit_schedule(wanted, speed, budget_s):
     (``pretrain_s``, ``det_s``: seconds per training iteration; ``infer_s``: per image).
 
     The detector's iterations give way first; pretraining keeps at most ``PRE_SHARE`` of
-    the budget, validations ``VAL_SHARE``. Raises UsageError (a ValueError) when the
-    budget cannot hold ``MIN_DET_ITERS`` detector iterations.
+    the budget, validations ``VAL_SHARE``. Where the budget cannot hold ``MIN_DET_ITERS``
+    detector iterations at the probe's speed, the plan starts with that many and one line
+    (``speed_notes``) says so with the minutes they would take: a probe in a busy moment
+    does not stop the run, and the budget hooks (:func:`budget_hooks`) lengthen or cut it
+    by the speed measured while training.
     """
     plan = dict(wanted, wanted_det_iters=wanted['det_iters'],
                 wanted_pretrain_iters=wanted['pretrain_iters'])
@@ -117,12 +120,15 @@ def fit_schedule(wanted, speed, budget_s):
                         int(VAL_SHARE * budget_s / max(one_val, 1e-9))))
     det = min(wanted['det_iters'], int((budget_s - cost(pre, 0, n_vals)) / speed['det_s']))
     least = min(MIN_DET_ITERS, wanted['det_iters'])
+    notes = []
     if det < least:
         need = cost(pre, least, 1)
-        raise UsageError(f'--budget-min {budget_s / 60:g} cannot hold {least} detector '
-                         f'iterations on this machine (measured {speed["det_s"]:.2f} s each, '
-                         f'{speed["infer_s"]:.2f} s per test image); give at least '
-                         f'{math.ceil(need / 6) / 10:g}')
+        notes.append(f'--budget-min {budget_s / 60:g} holds fewer than {least} detector '
+                     f'iterations at the speed probe\'s {speed["det_s"]:.2f} s each '
+                     f'({speed["infer_s"]:.2f} s per test image; {least} would take '
+                     f'{math.ceil(need / 6) / 10:g} min): started with {least}, lengthened '
+                     'or cut by the speed measured while training')
+        det, n_vals = least, 1
     n_vals = min(n_vals, det)
     interval = int(math.ceil(det / n_vals))
     n_vals = math.ceil(det / interval)  # what the loop runs: every interval and at the end
@@ -133,7 +139,8 @@ def fit_schedule(wanted, speed, budget_s):
                 expected_s=round(cost(pre, det, n_vals), 1),
                 cut_by_budget=bool(det < wanted['det_iters'] or pre < wanted['pretrain_iters']),
                 full_s=round(cost(wanted['pretrain_iters'], wanted['det_iters'],
-                                  wanted['validations']), 1))
+                                  wanted['validations']), 1),
+                speed_notes=notes)
     return plan
 
 

@@ -3,6 +3,7 @@ demo configs and the data size, fitted to the time budget; every loop iteration-
 schedulers found by their fields, never by their place in the list."""
 import copy
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -98,10 +99,19 @@ def test_embedded_size_wants_the_demo_schedule():
     assert wanted['det_iters'] == 130 * 14
 
 
-def test_a_budget_too_small_is_refused_with_what_it_needs():
-    with pytest.raises(ValueError, match=r'--budget-min 0.5 cannot hold 20 detector '
-                       r'iterations .* give at least [\d.]+'):
-        fit_schedule(_wanted(_data(200, 50)), dict(SPEED, det_s=2.0), 30)
+def test_a_budget_too_small_at_the_probes_speed_starts_with_the_least_and_says_so():
+    wanted = _wanted(_data(200, 50))
+    plan = fit_schedule(wanted, dict(SPEED, det_s=2.0), 30)
+    assert plan['det_iters'] == 20 and plan['validations'] == 1 and plan['cut_by_budget']
+    assert plan['wanted_det_iters'] == wanted['det_iters'] > 20  # the hooks may grow to it
+    [note] = plan['speed_notes']
+    assert re.fullmatch(r'--budget-min 0.5 holds fewer than 20 detector iterations at the '
+                        r'speed probe\'s 2.00 s each \(.* s per test image; 20 would take '
+                        r'[\d.]+ min\): started with 20, lengthened or cut by the speed '
+                        r'measured while training', note), note
+    need = float(re.search(r'20 would take ([\d.]+) min', note).group(1))
+    assert need > 0.5 and need * 60 >= plan['expected_s'] - 6  # rounded up to 0.1 min
+    assert fit_schedule(wanted, SPEED, 3600)['speed_notes'] == []  # a budget that holds
 
 
 def test_a_config_without_a_length_is_named():

@@ -67,3 +67,42 @@ def test_a_probe_20x_too_fast_is_said_with_both_speeds(tmp_path, monkeypatch, ca
     import html
     assert html.escape(note) in (work / 'report.html').read_text()
     assert f'budget       {note}' in log  # the printed summary
+
+
+def test_a_probe_far_too_slow_starts_the_least_and_grows_by_the_measured_speed(
+        tmp_path, monkeypatch, capfd):
+    """The probe in a busy moment reads seconds where the run takes a fraction of one: the
+    plan cannot hold the least detector run in the budget at that speed; the demo starts it
+    anyway, says so in the plan's line (printed, plan.json, summary.json, report.html), and
+    the budget hooks grow both stages back to what the data asked for."""
+    import html
+
+    import mmresnet.planning.plan as plan_module
+    from mmresnet.apis.demo import run_demo
+    slow = dict(pretrain_s=5.0, det_s=30.0, infer_s=5.0)
+
+    def far_too_slow(*args, **kwargs):
+        speed = plan_module_measure(*args, **kwargs)
+        return dict(speed, **slow)
+
+    plan_module_measure = plan_module.measure_speed
+    monkeypatch.setattr(plan_module, 'measure_speed', far_too_slow)
+    monkeypatch.chdir(ROOT)
+    work = tmp_path / 'demo'
+    summary = run_demo(str(work), budget_min=1.0, tta=False, pretrain_cfg_options=PRETRAIN,
+                       cfg_options=DETECT)
+    out = capfd.readouterr()
+    log = out.out + out.err
+    plan = summary['data']['plan']
+    note = next(n for n in plan['speed_notes'] if n.startswith('--budget-min 1 holds'))
+    assert "at the speed probe's 30.00 s each" in note and 'started with' in note, note
+    assert f'budget       {note}' in log  # printed with the plan
+    assert note in json.loads((work / 'plan.json').read_text())['plan']['speed_notes']
+    assert html.escape(note) in (work / 'report.html').read_text()
+    det = summary['budget']['detector']
+    assert plan['det_iters'] < plan['wanted_det_iters'], plan  # the plan started short
+    assert det['length'] > plan['det_iters'], det  # and training grew it by what it measured
+    assert det['slowdown'] < 0.5, det  # far faster than the probe said
+    print(f"planned {plan['det_iters']} -> trained {det['length']} of "
+          f"{plan['wanted_det_iters']} detector iterations; stages "
+          f"{sum(s['seconds'] for s in summary['stages']):.0f} s of a 60 s budget")
