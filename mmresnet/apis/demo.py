@@ -19,6 +19,7 @@ Results: summary.json (with ``per_class``), curves, PR curves, the confusion mat
 report.html under the work dir, and a printed summary.
 """
 import copy
+import itertools
 import json
 import os.path as osp
 import time
@@ -66,12 +67,18 @@ def pretrain(config, work_dir, budget=None):
     return _last_checkpoint(work_dir), budget_record(runner)
 
 
+_VISUALIZER_COUNT = itertools.count()
+
+
 def _own_visualizer(cfg, tag):
     """A visualizer of this run's own: MMEngine keeps one instance per name, so a second
     runner in the process with the configs' name 'visualizer' would log into the first
-    one's work dir."""
+    one's work dir; and an instance found by its name is not made the current one, which
+    the visualization hook draws with (a second demo in the process drew with the plain
+    visualizer of its pretraining). Each runner's name is new in the process."""
     if cfg.get('visualizer') is not None:
-        cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{tag}'
+        cfg.visualizer.name = (f'{cfg.visualizer.get("name", "visualizer")}_{tag}_'
+                               f'{next(_VISUALIZER_COUNT)}')
 
 
 def detect(config, work_dir, checkpoint=None, iters=None, tta=True, budget=None):
