@@ -74,7 +74,7 @@ def plan_demo(data_dir, work_dir, pretrain_config, det_config, scratch_config,
                                  val_fraction=val_fraction, train_on_all=train_on_all)
     files = data.write(osp.join(work_dir, 'data'), max_pretrain_boxes=MAX_PRETRAIN_BOXES)
     sizing = size_detector(data.boxes('train'), data.box_images('train'))
-    sources = dict(zip(NAMES, (pretrain_config, det_config, scratch_config), strict=True))
+    sources = dict(zip(NAMES, (pretrain_config, det_config, scratch_config)))
     cfgs = _configs(sources, data, files, sizing,
                     osp.join(work_dir, 'pretrain', 'backbone.pth'),
                     dict(pretrain=pretrain_cfg_options, detector=cfg_options,
@@ -88,7 +88,7 @@ def plan_demo(data_dir, work_dir, pretrain_config, det_config, scratch_config,
     plan = fit_schedule(wanted, speed, budget_min * 60)
     apply_schedule(cfgs['pretrain'], (cfgs['detector'], cfgs['scratch']), plan)
     configs = {name: osp.join(work_dir, 'configs', f'{file}.py') for name, file in zip(
-        NAMES, ('pretrain', 'detector', 'detector_scratch'), strict=True)}
+        NAMES, ('pretrain', 'detector', 'detector_scratch'))}
     os.makedirs(osp.join(work_dir, 'configs'), exist_ok=True)
     for name in NAMES:
         write_config(cfgs[name], configs[name],

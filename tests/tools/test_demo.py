@@ -63,7 +63,7 @@ def _untrained_maps(config, work_dir):
     from mmresnet.apis.runner import build_runner, enable_tta, testing_config
     from mmresnet.models.backbones import FrozenBNFromScratchWarning
     from mmresnet.planning.configs import pretrained_parts
-    cfg = testing_config(config, 'none', work_dir)
+    cfg = testing_config(config, None, work_dir)  # no checkpoint: the random weights
     for part in pretrained_parts(cfg):
         part.init_cfg = None
     enable_tta(cfg)
