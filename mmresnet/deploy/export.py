@@ -153,6 +153,37 @@ def metadata_of(cfg, model, task):
                 mmresnet_config=cfg.pretty_text)
 
 
+def _example_input(cfg, model, task, image, shape):
+    """(the traced input, the image it came from, a temporary image file to remove or
+    None): the given image through the test pipeline; a classifier's random input of
+    ``shape``; else a random image through the test pipeline."""
+    if image is not None:
+        return preprocess_image(cfg, model, image)[0], image, None
+    if task == 'classifier':
+        channels = getattr(getattr(model.backbone, 'conv1', None), 'in_channels', 3)
+        return random_input(shape or (1, channels) + classifier_input_size(cfg, model)), \
+            None, None
+    handle, tmp_image = tempfile.mkstemp(suffix='.png', prefix='mmresnet-export-')
+    os.close(handle)
+    image = random_image((400, 400), tmp_image)
+    return preprocess_image(cfg, model, image)[0], image, tmp_image
+
+
+def _verify_float(cfg, model, module, task, out, example, image, checkpoint):
+    """The float file against PyTorch on ``example`` (a classifier) or ``image``."""
+    if task == 'classifier':
+        return verify_classifier(module, out, example)
+    try:
+        return verify_detector(cfg, model, out, image)
+    except ExportError as exc:
+        if checkpoint is not None:
+            raise
+        raise ExportError(
+            f'{exc} (no checkpoint: with its init weights a detector\'s RPN scores '
+            'saturate at exactly 0 and 1, and each runtime orders tied scores its own way; '
+            'verify a trained checkpoint)') from exc
+
+
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
                 verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
@@ -180,17 +211,7 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     cfg = prepare_config(config, 'export', cfg_options=cfg_options)
     model = build_model(cfg, checkpoint)
     task = task_of(model)
-    tmp_image = None
-    if image is not None:
-        example, _ = preprocess_image(cfg, model, image)
-    elif task == 'classifier':
-        channels = getattr(getattr(model.backbone, 'conv1', None), 'in_channels', 3)
-        example = random_input(shape or (1, channels) + classifier_input_size(cfg, model))
-    else:  # a random image through the test pipeline (trace input and check)
-        handle, tmp_image = tempfile.mkstemp(suffix='.png', prefix='mmresnet-export-')
-        os.close(handle)
-        image = random_image((400, 400), tmp_image)
-        example, _ = preprocess_image(cfg, model, image)
+    example, image, tmp_image = _example_input(cfg, model, task, image, shape)
     module = export_module(model, task)
     write_onnx(module, example, out, task, opset, dynamic, metadata_of(cfg, model, task))
     report = dict(out=out, task=task, input_shape=list(example.shape), opset=opset,
@@ -212,18 +233,8 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                                 precision='int8', min_matched=None))
             log(f"int8 file on {int8}: {report['verify_int8']['summary']}")
         if verify:
-            if task == 'classifier':
-                report['verify'] = verify_classifier(module, out, example)
-            else:
-                try:
-                    report['verify'] = verify_detector(cfg, model, out, image)
-                except ExportError as exc:
-                    if checkpoint is not None:
-                        raise
-                    raise ExportError(
-                        f'{exc} (no checkpoint: with its init weights a detector\'s RPN '
-                        'scores saturate at exactly 0 and 1, and each runtime orders tied '
-                        'scores its own way; verify a trained checkpoint)') from exc
+            report['verify'] = _verify_float(cfg, model, module, task, out, example, image,
+                                             checkpoint)
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set:
             report['test_set'] = verify_dataset(

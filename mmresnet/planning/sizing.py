@@ -168,14 +168,17 @@ def size_detector(boxes, image_wh):
                 anchor_ratios=[float(r) for r in ratios], roi_size=roi,
                 crop_size=STRIDE * roi, context=CONTEXT, bpr=round(bpr, 4),
                 bpr_before_refit=round(bpr0, 4),
-                stats=dict(boxes=int(len(wh)),
-                           side_px=[round(float(v), 1) for v in np.percentile(side, [5, 50, 95])],
-                           side_px_at_input=[round(float(p5), 1), round(float(p50), 1),
-                                             round(float(p95), 1)],
-                           aspect=[round(float(a5), 2), round(float(a95), 2)],
-                           image_longer_side=[float(longer.min()), float(np.median(longer)),
-                                              float(longer.max())]),
-                why=why)
+                stats=_stats(side, longer, (p5, p50, p95), (a5, a95)), why=why)
+
+
+def _stats(side, longer, at_input, aspect):
+    """The percentiles :func:`size_detector` chose by, for the plan."""
+    return dict(boxes=int(len(side)),
+                side_px=[round(float(v), 1) for v in np.percentile(side, [5, 50, 95])],
+                side_px_at_input=[round(float(v), 1) for v in at_input],
+                aspect=[round(float(v), 2) for v in aspect],
+                image_longer_side=[float(longer.min()), float(np.median(longer)),
+                                   float(longer.max())])
 
 
 __all__ = ['size_detector', 'best_possible_recall', 'aligned_iou', 'anchor_shapes']
