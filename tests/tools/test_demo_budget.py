@@ -3,6 +3,7 @@ one): the budget hooks measure the real speed while training and say so in one l
 both speeds, in the log, summary.json, plan.json and report.html. On a sliver of the
 embedded data (32 px crops, 128 px tiles), in the process, the probe's figures divided by
 20."""
+import html
 import json
 import os.path as osp
 
@@ -29,24 +30,30 @@ for _part in ('val', 'test'):
 FACTOR = 20
 
 
-def test_a_probe_20x_too_fast_is_said_with_both_speeds(tmp_path, monkeypatch, capfd):
+def _demo_with_probe(change, tmp_path, monkeypatch, capfd):
+    """(work dir, summary, printed text) of the demo on the sliver with a 1-minute budget,
+    the speed probe's figures passed through ``change``."""
     import mmresnet.planning.plan as plan_module
     from mmresnet.apis.demo import run_demo
     measure = plan_module.measure_speed
-    probed = {}
-
-    def too_fast(*args, **kwargs):
-        speed = measure(*args, **kwargs)
-        probed.update(speed)
-        return {k: v / FACTOR if k.endswith('_s') else v for k, v in speed.items()}
-
-    monkeypatch.setattr(plan_module, 'measure_speed', too_fast)
+    monkeypatch.setattr(plan_module, 'measure_speed',
+                        lambda *args, **kwargs: change(measure(*args, **kwargs)))
     monkeypatch.chdir(ROOT)
     work = tmp_path / 'demo'
     summary = run_demo(str(work), budget_min=1.0, tta=False, pretrain_cfg_options=PRETRAIN,
                        cfg_options=DETECT)
     out = capfd.readouterr()
-    log = out.out + out.err
+    return work, summary, out.out + out.err
+
+
+def test_a_probe_20x_too_fast_is_said_with_both_speeds(tmp_path, monkeypatch, capfd):
+    probed = {}
+
+    def too_fast(speed):
+        probed.update(speed)
+        return {k: v / FACTOR if k.endswith('_s') else v for k, v in speed.items()}
+
+    work, summary, log = _demo_with_probe(too_fast, tmp_path, monkeypatch, capfd)
 
     budget = summary['budget']
     assert set(budget) == {'pretraining', 'detector'}, budget
@@ -64,7 +71,6 @@ def test_a_probe_20x_too_fast_is_said_with_both_speeds(tmp_path, monkeypatch, ca
     assert note in json.loads((work / 'plan.json').read_text())['plan']['speed_notes']
     assert note in json.loads((work / 'summary.json').read_text())['data']['plan'][
         'speed_notes']
-    import html
     assert html.escape(note) in (work / 'report.html').read_text()
     assert f'budget       {note}' in log  # the printed summary
 
@@ -75,24 +81,10 @@ def test_a_probe_far_too_slow_starts_the_least_and_grows_by_the_measured_speed(
     plan cannot hold the least detector run in the budget at that speed; the demo starts it
     anyway, says so in the plan's line (printed, plan.json, summary.json, report.html), and
     the budget hooks grow both stages back to what the data asked for."""
-    import html
 
-    import mmresnet.planning.plan as plan_module
-    from mmresnet.apis.demo import run_demo
-    slow = dict(pretrain_s=5.0, det_s=30.0, infer_s=5.0)
-
-    def far_too_slow(*args, **kwargs):
-        speed = plan_module_measure(*args, **kwargs)
-        return dict(speed, **slow)
-
-    plan_module_measure = plan_module.measure_speed
-    monkeypatch.setattr(plan_module, 'measure_speed', far_too_slow)
-    monkeypatch.chdir(ROOT)
-    work = tmp_path / 'demo'
-    summary = run_demo(str(work), budget_min=1.0, tta=False, pretrain_cfg_options=PRETRAIN,
-                       cfg_options=DETECT)
-    out = capfd.readouterr()
-    log = out.out + out.err
+    work, summary, log = _demo_with_probe(
+        lambda speed: dict(speed, pretrain_s=5.0, det_s=30.0, infer_s=5.0), tmp_path,
+        monkeypatch, capfd)
     plan = summary['data']['plan']
     note = next(n for n in plan['speed_notes'] if n.startswith('--budget-min 1 holds'))
     assert "at the speed probe's 30.00 s each" in note and 'started with' in note, note
