@@ -289,11 +289,12 @@ def _is_collective_timeout(exc):
 def _silent_ranks(store, rank, world_size, window_s, key='mmresnet/collective_timeout'):
     """Each rank that met the timeout says so in the run's store and waits up to
     ``window_s`` for the others; the ranks not heard from are returned."""
-    store.set(f'{key}/{rank}', socket.gethostname())
     keys = [f'{key}/{r}' for r in range(world_size)]
+    store.add(keys[rank], 1)
     with contextlib.suppress(Exception):  # the wait's own timeout: some never answer
         store.wait(keys, datetime.timedelta(seconds=window_s))
-    return [r for r in range(world_size) if not store.check([keys[r]])]
+    # add(key, 0) reads a counter (0 where nobody wrote it) on every torch since 2.0
+    return [r for r in range(world_size) if store.add(keys[r], 0) == 0]
 
 
 @contextlib.contextmanager
@@ -318,16 +319,14 @@ def naming_silent_ranks(cfg):
         window = silent_rank_window(timeout_s)
         try:
             silent = _silent_ranks(_get_default_store(), rank, world_size, window)
+            who = (f'rank(s) {", ".join(map(str, silent))} did not answer' if silent else
+                   'every rank answered afterwards (a slow rank, not a hung one)')
         except Exception as probe:  # the store itself gone: say the timeout without names
-            silent, window = None, f'{window:.0f} (the store did not answer: {probe})'
-        who = (f'rank(s) {", ".join(map(str, silent))} did not answer' if silent else
-               'every rank answered afterwards (a slow rank, not a hung one)'
-               if silent is not None else 'the silent ranks could not be asked')
+            who = f'the store did not answer ({probe}), so the silent ranks are unknown'
         raise CollectiveTimeoutError(
             f'a collective on rank {rank} of {world_size} ({socket.gethostname()}) waited '
             f'the collective timeout ({timeout_s:g} s, env_cfg.dist_cfg.timeout) and failed; '
-            f'then waited {window if isinstance(window, str) else f"{window:.0f}"} s for '
-            f'word from every rank: {who}. Look at those ranks\' logs (a hung data loader, a deadlock, a rank '
+            f'then waited {window:.0f} s for word from every rank: {who}. Look at those ranks\' logs (a hung data loader, a deadlock, a rank '
             f'that took another branch); the elastic agents restart the group from the last '
             f'checkpoint.') from exc
 
