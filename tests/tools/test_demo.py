@@ -150,3 +150,22 @@ def test_demo_pretrains_exports_detects_with_frozen_bn_and_summarises(tmp_path):
     # while the convolutions trained
     assert not torch.equal(det['backbone.layer3.0.conv1.weight'],
                            exported['layer3.0.conv1.weight'])
+
+
+@pytest.mark.e2e
+def test_an_option_with_a_space_and_a_comma_reaches_the_written_configs(tmp_path):
+    """``tools/demo.py --cfg-options "note='potted plant, indoor'"`` (the plan alone): the
+    value arrives in the detector configs the demo writes as one string, unchanged."""
+    from mmengine.config import Config
+
+    from .tool_loader import load_tool
+    demo = load_tool('demo')
+    work = tmp_path / 'plan'
+    demo.main(['--work-dir', str(work), '--plan-only', '--budget-min', '12',
+               '--cfg-options', "note='potted plant, indoor'", 'tag=potted plant',
+               '--pretrain-cfg-options', "note='traffic light, outdoor'"])
+    for name in ('detector', 'detector_scratch'):
+        cfg = Config.fromfile(str(work / 'configs' / f'{name}.py'))
+        assert cfg.note == 'potted plant, indoor' and cfg.tag == 'potted plant', name
+    assert Config.fromfile(str(work / 'configs' / 'pretrain.py')).note == \
+        'traffic light, outdoor'
