@@ -19,10 +19,13 @@ case "$STACK" in
     # torch 2.13 wants setuptools >= 77; MMEngine 0.10's package-scope lookups
     # (mmresnet::, mmdet::) import pkg_resources, which setuptools >= 81 no longer ships.
     SETUPTOOLS_SPEC="setuptools>=77.0.3,<81"
+    NNCF_VERSION=3.4.0
     WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels} ;;
   torch2.1)
     TORCH_VERSION=2.1.2; NUMPY_SPEC="numpy<2"; VENV=${VENV:-.venv-torch2.1}
     SETUPTOOLS_SPEC="setuptools<70"
+    # nncf >= 2.12 reads torch.uint16 (torch >= 2.3) at import whenever torch is installed
+    NNCF_VERSION=2.8.1
     WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels/torch2.1} ;;
   *) echo "[setup] unknown STACK=$STACK; allowed values: main, torch2.1" >&2; exit 2 ;;
 esac
@@ -89,5 +92,5 @@ fi
 # tools/infer.py --backend and their tests (skipped where absent); training never needs them.
 # nncf: OpenVINO's post-training int8 (pytorch2onnx.py --int8)
 if ! has "import onnx, onnxruntime, openvino, nncf"; then
-  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1 nncf==3.4.0  # the versions tested
+  pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1 "nncf==$NNCF_VERSION"  # the versions tested
 fi

@@ -19,6 +19,11 @@ def require(package, purpose='ONNX export'):
         raise ImportError(f'{purpose} needs the {package!r} package: '
                           "pip install 'mmresnet[deploy]' (onnx, onnxruntime, openvino, nncf)"
                           ) from exc
+    except AttributeError as exc:  # built for a newer torch: nncf >= 2.12 on torch < 2.3
+        import torch
+        raise ImportError(f'{purpose}: {package!r} does not import beside torch '
+                          f'{torch.__version__} ({exc}); install a version made for this '
+                          "torch (with torch 2.1: pip install 'nncf==2.8.1')") from exc
 
 
 def preprocess_image(cfg, model, image):

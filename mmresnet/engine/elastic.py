@@ -300,9 +300,9 @@ def _silent_ranks(store, rank, world_size, window_s, key='mmresnet/collective_ti
 @contextlib.contextmanager
 def naming_silent_ranks(cfg):
     """Around a distributed run of ``cfg`` (``tools/train.py``): when a collective fails on
-    its timeout (``env_cfg.dist_cfg.timeout``), every rank that met it names the ranks that did not answer within
-    :func:`silent_rank_window` (asked through the process group's store, which serves while
-    a rank hangs) and raises :class:`CollectiveTimeoutError` with them, this rank and the
+    its timeout (``env_cfg.dist_cfg.timeout``), every rank that met it names the ranks that
+    did not answer within :func:`silent_rank_window` (asked through the process group's
+    store, which serves while a rank hangs) and raises :class:`CollectiveTimeoutError` with them, this rank and the
     timeout; torchrun's agents then restart the group (or name the rank when the restarts
     run out). Outside a process group of two or more ranks it does nothing."""
     timeout_s = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
@@ -326,9 +326,9 @@ def naming_silent_ranks(cfg):
         raise CollectiveTimeoutError(
             f'a collective on rank {rank} of {world_size} ({socket.gethostname()}) waited '
             f'the collective timeout ({timeout_s:g} s, env_cfg.dist_cfg.timeout) and failed; '
-            f'then waited {window:.0f} s for word from every rank: {who}. Look at those ranks\' logs (a hung data loader, a deadlock, a rank '
-            f'that took another branch); the elastic agents restart the group from the last '
-            f'checkpoint.') from exc
+            f'then waited {window:.0f} s for word from every rank: {who}. Look at those '
+            'ranks\' logs (a hung data loader, a deadlock, a rank that took another branch); '
+            'the elastic agents restart the group from the last checkpoint.') from exc
 
 
 def _failure_cause(failure):
