@@ -112,7 +112,6 @@ def detect(config, work_dir, checkpoint=None, iters=None, tta=True, budget=None)
 
     show_dir = osp.join(work_dir, 'predictions')
     cfg = testing_config(config, det_checkpoint, work_dir)
-    cfg.load_from = det_checkpoint
     _own_visualizer(cfg, f'{osp.basename(work_dir)}_test')
     for part in pretrained_parts(cfg):  # weights come from the detector checkpoint
         part.init_cfg = None
