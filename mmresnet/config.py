@@ -15,11 +15,12 @@ again, so ``'potted plant, indoor'`` stays one string):
 ``train``, ``test``       the launcher (gloo without CUDA, the collective timeout), the
                           work dir (given, the config's, or ``./work_dirs/NAME``), the
                           visualizer's ``vis_backends``, ``compile`` where it can run
-``infer``                 a ``test_dataloader`` is needed; no logging backends
-``export``, ``analysis``, nothing more
-``benchmark``, ``plan``   (``plan``: the demo's planner, which points the config at the
-                          data before it merges the user's options and writes the file
-                          that the stages then prepare for ``train`` and ``test``)
+``infer``                 a ``test_dataloader`` is needed; no logging backends; one view
+``export``, ``analysis``, one view: a config dumped by a test-time augmentation run
+``benchmark``             turned back into its single-view form (:func:`single_view`)
+``plan``                  nothing more (the demo's planner, which points the config at
+                          the data before it merges the user's options and writes the
+                          file that the stages then prepare for ``train`` and ``test``)
 ========================  ===============================================================
 
 Every mode needs a ``model`` and checks the types of the keys a run reads
@@ -39,6 +40,8 @@ from .utils.errors import ConfigError
 
 MODES = ('train', 'test', 'infer', 'export', 'analysis', 'benchmark', 'plan')
 RUN_MODES = ('train', 'test')  # what a Runner runs
+#: Modes that run the bare model, one view of each image (:func:`single_view`).
+SINGLE_VIEW_MODES = ('infer', 'export', 'analysis', 'benchmark')
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -75,6 +78,12 @@ def prepare_config(config, mode, work_dir=None, cfg_options=None, launcher='none
         stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
         cfg.work_dir = osp.join('./work_dirs', stem)
     check_config_types(cfg)
+    if mode in SINGLE_VIEW_MODES:
+        changed = single_view(cfg)
+        if changed:
+            from mmengine.logging import print_log
+            print_log(f'{name} is a test-time augmentation config; {mode} runs one view '
+                      f'of each image: {"; ".join(changed)}', logger='current')
     if mode in RUN_MODES:
         if launcher != 'none':
             collective_timeout(cfg)  # env_cfg.dist_cfg.timeout: checked, default set
@@ -89,6 +98,52 @@ def prepare_config(config, mode, work_dir=None, cfg_options=None, launcher='none
             # backends have no run directory here (MMEngine would warn about each)
             cfg.visualizer.vis_backends = []
     return cfg
+
+
+def _is_identity(transform):
+    """A transform that leaves the image as it is: a flip that never flips."""
+    return transform.get('type') == 'RandomFlip' and transform.get('prob', None) in (0, 0.0)
+
+
+def single_view(cfg):
+    """The single-view form of a config written by a test-time augmentation run, in place.
+
+    mmdet's test run with ``--tta`` (and ours) dumps its config with ``model`` = the
+    ``tta_model`` (e.g. ``DetTTAModel``) wrapping the detector and the test pipeline's
+    transforms inside a ``TestTimeAug``. The model becomes the wrapped ``module``; each
+    ``TestTimeAug`` step of the test pipeline becomes, for each of its choices, the one
+    that leaves the image as it is: its only transform, or a ``RandomFlip`` of
+    probability 0. A step with views of another kind (several scales) is refused, naming
+    them. Returns what changed (empty: the config was single-view already).
+    """
+    changed = []
+    model = cfg.model
+    if str(model.get('type', '')).endswith('TTAModel') and 'module' in model:
+        cfg.model = model['module']
+        changed.append(f"model: the {model['type']}'s module ({cfg.model.get('type')})")
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    pipeline = dataset.get('pipeline') or []
+    if not any(isinstance(t, dict) and t.get('type') == 'TestTimeAug' for t in pipeline):
+        return changed
+    single = []
+    for step in pipeline:
+        if not (isinstance(step, dict) and step.get('type') == 'TestTimeAug'):
+            single.append(step)
+            continue
+        for choices in step['transforms']:
+            kept = (choices if len(choices) == 1 else
+                    [t for t in choices if _is_identity(t)][:1])
+            if not kept:
+                raise ConfigError(
+                    f'{cfg.filename}: the test pipeline is a TestTimeAug with '
+                    f'{len(choices)} views at one step '
+                    f'({", ".join(str(dict(t)) for t in choices)}), none of which leaves '
+                    'the image as it is; one view is run here: give the config the model '
+                    'was trained with (its test pipeline has one view)')
+            single.extend(kept)
+    dataset['pipeline'] = single
+    changed.append('test pipeline: the TestTimeAug\'s view that leaves the image as it is')
+    return changed
 
 
 # -- scope and model ---------------------------------------------------------------------

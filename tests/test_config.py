@@ -116,3 +116,52 @@ def test_the_scope_is_the_configs():
     assert DefaultScope.get_current_instance().scope_name == 'mmresnet'
     assert use_scope() == 'mmdet'
     assert DefaultScope.get_current_instance().scope_name == 'mmdet'
+
+
+def _dumped_after_tta(tmp_path, config, tta_file=None):
+    """The config a ``--tta`` test run dumps (model wrapped, TestTimeAug pipeline)."""
+    from mmresnet.apis.runner import enable_tta
+    cfg = prepare_config(config, 'test', str(tmp_path))
+    if tta_file:  # mmdet's own tta settings (its wheel's configs)
+        tta = Config.fromfile(tta_file)
+        cfg.tta_model, cfg.tta_pipeline = tta.tta_model, tta.tta_pipeline
+    enable_tta(cfg)
+    path = str(tmp_path / 'dumped.py')
+    cfg.dump(path)
+    return path
+
+
+def test_a_tta_runs_config_is_run_in_one_view(tmp_path):
+    from mmengine.dataset import Compose
+
+    from mmresnet.resources import read_config
+    use_scope()
+    plain = prepare_config(DEMO, 'export')
+    dumped = _dumped_after_tta(tmp_path, DEMO)
+    assert Config.fromfile(dumped).model.type == 'DetTTAModel'
+    for mode in ('export', 'infer', 'analysis', 'benchmark'):
+        cfg = prepare_config(dumped, mode)
+        assert cfg.model == plain.model, mode
+        steps = [t['type'] for t in cfg.test_dataloader.dataset.pipeline]
+        assert 'TestTimeAug' not in steps and steps.count('RandomFlip') == 1
+    # the single view gives the image the plain test pipeline gives
+    ds = read_config(DEMO).test_dataloader.dataset
+    info = dict(img_path=osp.join(ROOT, ds.data_root, 'JPEGImages', 'OSBS_029.jpg'),
+                img_id=0, instances=[dict(bbox=[0, 0, 10, 10], bbox_label=0, ignore_flag=0)])
+    a = Compose(plain.test_dataloader.dataset.pipeline)(dict(info))
+    b = Compose(cfg.test_dataloader.dataset.pipeline)(dict(info))
+    assert torch.equal(a['inputs'], b['inputs'])
+    assert a['data_samples'].scale_factor == b['data_samples'].scale_factor
+    assert b['data_samples'].flip is False
+    # a test run keeps the augmentation
+    assert prepare_config(dumped, 'test', str(tmp_path)).model.type == 'DetTTAModel'
+
+
+def test_a_tta_with_views_of_several_scales_is_refused_naming_them(tmp_path):
+    import mmdet
+    mmdet_cfgs = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
+    dumped = _dumped_after_tta(tmp_path, DEMO, osp.join(mmdet_cfgs, 'retinanet',
+                                                         'retinanet_tta.py'))
+    with pytest.raises(ConfigError, match=r"dumped.py: the test pipeline is a TestTimeAug "
+                       r"with 3 views at one step \(.*'scale': \(666, 400\).*none of which"):
+        prepare_config(dumped, 'export')
