@@ -37,6 +37,14 @@ def _structured(n, size, seed):
     return torch.nn.functional.interpolate(x, size=(size, size), mode='bilinear')
 
 
+def _activation_zero_points(graph):
+    """The zero points of the quantizers of activations (not of weights)."""
+    from onnx import numpy_helper
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    return [init[n.input[2]] for n in graph.node if n.op_type == 'QuantizeLinear'
+            and n.input[0] not in init and len(n.input) > 2 and n.input[2] in init]
+
+
 @pytest.fixture(scope='module')
 def float_classifier(tmp_path_factory):
     module = ClassifierForExport(classifier(dict(depth=20, arch='cifar'), 10)).eval()
@@ -67,6 +75,9 @@ def test_int8_classifier_keeps_its_top1(float_classifier, runtime, tmp_path):
     kept, = facts['kept_float']
     fc, = [n for n in graph.node if n.name == kept]
     assert fc.input[1] not in dq_outputs
+    zero_points = _activation_zero_points(graph)
+    if runtime == 'openvino':  # NNCF's default preset: symmetric activations
+        assert zero_points and not any(z.any() for z in zero_points)
     x = _structured(64, 32, 2)
     with torch.no_grad():
         ref = module(x).numpy()
@@ -100,6 +111,8 @@ def test_int8_detector_keeps_heads_in_float(runtime, tmp_path):
                if n.op_type in ('Conv', 'Gemm')}
     assert not any(weights[name] for name in facts['kept_float'])  # float weights
     assert sum(weights.values()) >= 10  # the backbone's and conv5_x's convs are int8
+    # activations asymmetric on both (NNCF's 'mixed' preset, ONNX Runtime's uint8)
+    assert any(z.any() for z in _activation_zero_points(graph))
 
 
 def test_int8_file_and_precision_go_together(float_classifier, tmp_path):
