@@ -20,12 +20,14 @@ case "$STACK" in
     # (mmresnet::, mmdet::) import pkg_resources, which setuptools >= 81 no longer ships.
     SETUPTOOLS_SPEC="setuptools>=77.0.3,<81"
     NNCF_VERSION=3.4.0
+    TORCHAO_VERSION=0.18.0  # PT2E int8 in PyTorch (benchmark entry, mmresnet.deploy.pt2e)
     WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels} ;;
   torch2.1)
     TORCH_VERSION=2.1.2; NUMPY_SPEC="numpy<2"; VENV=${VENV:-.venv-torch2.1}
     SETUPTOOLS_SPEC="setuptools<70"
     # nncf >= 2.12 reads torch.uint16 (torch >= 2.3) at import whenever torch is installed
     NNCF_VERSION=2.8.1
+    TORCHAO_VERSION=  # torchao's PT2E quantizer needs a newer torch: its tests skip
     WHEELS=${MMRESNET_WHEELS:-$CACHE/wheels/torch2.1} ;;
   *) echo "[setup] unknown STACK=$STACK; allowed values: main, torch2.1" >&2; exit 2 ;;
 esac
@@ -93,4 +95,8 @@ fi
 # nncf: OpenVINO's post-training int8 (pytorch2onnx.py --int8)
 if ! has "import onnx, onnxruntime, openvino, nncf"; then
   pip_install onnx==1.23.2 onnxruntime==1.32.0 openvino==2026.4.1 "nncf==$NNCF_VERSION"  # the versions tested
+fi
+# torchao: PyTorch's own int8 (PT2E), optional; --no-deps: it needs nothing else at run time
+if [ -n "$TORCHAO_VERSION" ] && ! has "import torchao"; then
+  pip_install --no-deps "torchao==$TORCHAO_VERSION"
 fi

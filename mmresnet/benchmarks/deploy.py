@@ -20,7 +20,10 @@ classifier's softmax scores of a preprocessed batch):
 - ``onnxruntime int8``, ``openvino int8``: the int8 files of
   :func:`mmresnet.deploy.quantize.quantize_file` for each runtime (ONNX Runtime's static
   QDQ, NNCF), calibrated on a few seeded inputs (speed does not depend on the
-  calibration); left out where ``nncf`` is not installed (OpenVINO's) or ``int8=False``.
+  calibration); left out where ``nncf`` is not installed (OpenVINO's) or ``int8=False``;
+- ``torch pt2e int8``: torchao's PT2E int8 of the model, compiled
+  (:func:`mmresnet.deploy.pt2e.quantize_pt2e`), calibrated the same way; left out where
+  torchao's quantizer does not import, with ``int8=False`` or ``compile=False``.
 
 Rounds of all entries interleave (:func:`~.harness.time_entries`); the median round is
 reported, and the ratios the deployment targets are stated in as the median of the
@@ -87,6 +90,19 @@ def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
             continue
         files[runtime] = out
     return files
+
+
+def _pt2e_step(reference, x, log):
+    """``[('torch pt2e int8', step)]``: torchao's PT2E int8, compiled, calibrated as the
+    int8 files are (the batch and a seeded random one); ``[]`` where torchao's quantizer
+    does not import here, said in the log."""
+    from ..deploy import pt2e
+    if not pt2e.available():
+        log('torch pt2e int8 left out: torchao (its PT2E quantizer) does not import here')
+        return []
+    calib = [x, torch.randn(x.shape, generator=torch.Generator().manual_seed(1))]
+    run = pt2e.quantize_pt2e(reference, x, calib)
+    return [('torch pt2e int8', _torch_step(run, x))]
 
 
 def _torch_steps(reference, x, bf16, compile):
@@ -167,6 +183,8 @@ def deploy_entries(depth=50, batches=(1, 8), size=224, num_classes=1000, threads
             files.append(file)
             run = make_backend(file, runtime, 'int8', threads)
             steps.append((f'{runtime} int8', lambda r=run, xn=xn: r(xn)))
+        if int8 and compile:
+            steps += _pt2e_step(reference, x, log)
         for name, step in steps:
             def repeated(step=step, reps=reps):
                 for _ in range(reps):
@@ -227,6 +245,8 @@ TARGETS = [
     ('openvino int8', 'openvino bf16', 1.2,
      'OpenVINO int8 / bf16 (the target of avx512_bf16 CPUs)'),
     ('onnxruntime int8', 'onnxruntime fp32', None, 'ONNX Runtime int8 / fp32'),
+    ('torch pt2e int8', 'openvino int8', None, 'PyTorch PT2E int8 / OpenVINO int8'),
+    ('torch pt2e int8', 'best torch', None, 'PyTorch PT2E int8 / fastest float PyTorch'),
 ]
 
 
@@ -239,14 +259,14 @@ def deploy_ratios(results, batches):
     for batch in batches:
         row = {n.rsplit(' [b', 1)[0]: v for n, v in speeds.items()
                if n.endswith(f'[b{batch}]') and v}
-        torch_best = max((n for n in row if n.startswith('torch ')), key=row.get,
-                         default=None)
+        torch_best = max((n for n in row if n.startswith('torch ')  # float paths
+                          and not n.endswith(' int8')), key=row.get, default=None)
         project_best = max([n for n in (torch_best, 'project openvino bf16',
                                         'project openvino fp32') if n in row],
                            key=row.get, default=None)
         aliases = {'best torch': torch_best, 'best project': project_best}
         for ours, ref, target, what in TARGETS:
-            name = aliases.get(ours, ours)
+            name, ref = aliases.get(ours, ours), aliases.get(ref, ref)
             if name in row and ref in row:
                 per_round = [a / b for a, b in zip(rounds[f'{name} [b{batch}]'],
                                                    rounds[f'{ref} [b{batch}]'])]

@@ -25,6 +25,7 @@ coordinates directly (docs/deploy.md).
 The file's metadata says ``mmresnet_precision`` = ``int8``, the tool and the calibration
 (``mmresnet_int8``, json); the runtime reads it (:mod:`.runtime`).
 """
+import copy
 import json
 import os
 import os.path as osp
@@ -119,10 +120,27 @@ def _constants_as_initializers(model):
     return model
 
 
+def _symbolic_shapes(model):
+    """The graph's input and output dims made symbolic, in place; returns their types as
+    they were (``{name: TypeProto}``). With a static file's fixed shapes ONNX Runtime fuses
+    a bottleneck's last conv into the sum after it, and NNCF's full bias correction then
+    asks the session for that conv's output, which no longer exists ('Failed to find node
+    output', PaperResNet-50 at 224 px, a fixed batch of 1)."""
+    types = {}
+    for value in list(model.graph.input) + list(model.graph.output):
+        types[value.name] = copy.deepcopy(value.type)
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            dim.ClearField('dim_value')
+            dim.dim_param = f'{value.name}_dim{i}'
+    return types
+
+
 def _quantize_nncf(src, dst, inputs, keep, task):
     onnx = require('onnx', 'int8 quantization')
     nncf = require('nncf', 'int8 for openvino')
     dataset = nncf.Dataset(inputs, lambda x: {'input': x})
+    model = _constants_as_initializers(onnx.load(src))
+    types = _symbolic_shapes(model)
     # classifiers: NNCF's full bias correction (each layer's bias re-fitted to the float
     # outputs): a ResNet-20 on Fashion-MNIST lost 0.68 points of top-1 error with the fast
     # one, 0.08 with it (docs/deploy.md); detectors: the fast one (the full one fails on
@@ -131,10 +149,12 @@ def _quantize_nncf(src, dst, inputs, keep, task):
     # where the symmetric default lost 0.015 on one, at the same speed (docs/deploy.md)
     detector = task != 'classifier'
     quantized = nncf.quantize(
-        _constants_as_initializers(onnx.load(src)), dataset, subset_size=len(inputs),
+        model, dataset, subset_size=len(inputs),
         fast_bias_correction=detector,
         preset=nncf.QuantizationPreset.MIXED if detector else None,
         ignored_scope=nncf.IgnoredScope(names=list(keep), validate=False))
+    for value in list(quantized.graph.input) + list(quantized.graph.output):
+        value.type.CopyFrom(types[value.name])  # the file's own shapes back
     onnx.save(quantized, dst)
 
 

@@ -44,3 +44,12 @@ def test_int8_ratios_against_openvino_fp32_and_bf16():
     bf16 = ratios['OpenVINO int8 / bf16 (the target of avx512_bf16 CPUs)']
     assert bf16['ratio'] == 1.5 and bf16['target'] == 1.2  # rounds 1.5, 1, 2
     assert ratios['ONNX Runtime int8 / fp32']['ratio'] == 1.5
+
+
+def test_pt2e_int8_is_not_the_fastest_float_path_but_is_set_against_it():
+    _, ratios = ratios_of(8, torch_fp32=[2, 2, 2], torch_compile_fold__CL=[3, 3, 3],
+                          torch_pt2e_int8=[9, 9, 9], onnxruntime_fp32=[2, 2, 2],
+                          openvino_int8=[6, 6, 6])
+    assert ratios['fastest PyTorch path / ORT fp32']['ours'] == 'torch compile fold+CL'
+    assert ratios['PyTorch PT2E int8 / fastest float PyTorch']['ratio'] == 3.0
+    assert ratios['PyTorch PT2E int8 / OpenVINO int8']['ratio'] == 1.5

@@ -178,3 +178,28 @@ def test_export_tool_int8_arguments():
     for bad in (['--int8', 'tensorrt'], ['--int8', '--calib', '0'], ['--precision', 'int8']):
         with pytest.raises(SystemExit):
             tool.parse_args([DEMO, '--out', 'x.onnx'] + bad)
+
+
+def test_int8_of_a_file_of_fixed_shapes(tmp_path):
+    """A file exported without --dynamic (its input shape fixed): NNCF's full bias
+    correction failed on a ResNet with projection shortcuts ('Failed to find node
+    output', ONNX Runtime having fused a conv into the sum); the int8 file keeps the
+    float file's shapes."""
+    _needs('openvino')
+    import onnx
+    module = ClassifierForExport(classifier(dict(depth=18), 10)).eval()
+    path = write_onnx(module, _structured(2, 32, 0), str(tmp_path / 'fixed.onnx'),
+                      'classifier', metadata=dict(mmresnet_task='classifier'))
+    out = int8_path(path)
+    quantize_file(path, out, [_structured(2, 32, s).numpy() for s in range(4)],
+                  'openvino', 'classifier', 'blobs', log=lambda *a: None)
+
+    def dims(file):
+        graph = onnx.load(file).graph
+        return [[d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
+                for v in (*graph.input, *graph.output)]
+    assert dims(path)[0] == [2, 3, 32, 32] and dims(out) == dims(path)
+    x = _structured(2, 32, 9)
+    got, = make_backend(out, 'openvino', 'int8')(x.numpy())
+    with torch.no_grad():
+        assert np.abs(got - module(x).numpy()).max() < 0.2
