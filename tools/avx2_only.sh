@@ -6,9 +6,8 @@
 #
 #   bash tools/avx2_only.sh python tools/benchmark.py --deploy ...
 #   bash tools/avx2_only.sh python tools/demo.py          # README command 1, no bf16
-#   bash tools/avx2_only.sh python -m pytest -p no:faulthandler ...
+#   bash tools/avx2_only.sh python -m pytest ...
 #
-# (pytest's faulthandler takes SIGSEGV, which is how a faulted CPUID arrives: turn it off.)
 # What stays: the core's own speed (caches, clock); a real AVX2 CPU differs there.
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: bash tools/avx2_only.sh COMMAND [ARGS...]" >&2; exit 2; }
@@ -18,6 +17,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=${XDG_CACHE_HOME:-$HOME/.cache}/mmresnet/avx2_only.so
 if [ ! -f "$lib" ] || [ "$here/avx2_only.c" -nt "$lib" ]; then
   mkdir -p "$(dirname "$lib")"
-  gcc -O2 -shared -fPIC -o "$lib" "$here/avx2_only.c"
+  gcc -O2 -shared -fPIC -o "$lib" "$here/avx2_only.c" -ldl
 fi
 LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}" exec "$@"

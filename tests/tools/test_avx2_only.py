@@ -46,3 +46,19 @@ def test_libraries_see_an_avx2_cpu(tmp_path):
     capability, bf16, autocast, openvino_bf16 = out.stdout.split()[-4:]
     assert capability in ('AVX2', 'DEFAULT')
     assert (bf16, autocast, openvino_bf16) == ('False', 'False', 'False')
+
+
+@pytest.mark.skipif(not _can_fault_cpuid() or not shutil.which('gcc'),
+                    reason='needs CPUID faulting (cpuid_fault) and gcc')
+def test_the_process_own_segv_handlers_stay(tmp_path):
+    """Python's faulthandler (as pytest's, or a DataLoader worker's handler) set before the
+    libraries ask the CPU: CPUID is still answered, and a real fault still reaches it."""
+    import os
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    code = ('import torch, ctypes; print(torch.backends.cpu.get_cpu_capability(), '
+            'flush=True); ctypes.string_at(0)')
+    out = subprocess.run(['bash', TOOL, sys.executable, '-X', 'faulthandler', '-c', code],
+                         capture_output=True, text=True, env=env)
+    assert out.stdout.split() in (['AVX2'], ['DEFAULT'])
+    assert 'Fatal Python error: Segmentation fault' in out.stderr  # the handler's report
+    assert out.returncode != 0
