@@ -53,3 +53,24 @@ def test_pt2e_int8_is_not_the_fastest_float_path_but_is_set_against_it():
     assert ratios['fastest PyTorch path / ORT fp32']['ours'] == 'torch compile fold+CL'
     assert ratios['PyTorch PT2E int8 / fastest float PyTorch']['ratio'] == 3.0
     assert ratios['PyTorch PT2E int8 / OpenVINO int8']['ratio'] == 1.5
+
+
+def test_bf16_entries_only_where_the_cpu_computes_bf16(monkeypatch, tmp_path):
+    """Without native bf16 (here: forced off) neither PyTorch's nor OpenVINO's bf16 is timed:
+    OpenVINO would run its bf16 hint in f32 and be named bf16."""
+    import pytest
+    pytest.importorskip('openvino')
+    pytest.importorskip('onnxruntime')
+    from mmresnet.benchmarks.deploy import deploy_entries
+    from mmresnet.engine.precision import decide_precision
+    names = {}
+    for value in ('0', '1'):
+        monkeypatch.setenv('MMRESNET_CPU_BF16', value)
+        entries, _ = deploy_entries(depth=18, batches=(1, ), size=32, num_classes=4,
+                                    threads=1, compile=False, work_dir=str(tmp_path),
+                                    int8=False, log=lambda *a: None)
+        names[value] = {e.name for e in entries}
+        assert decide_precision('cpu', 'bf16').autocast == (value == '1')
+    assert not any('bf16' in n for n in names['0'] - {'project openvino fp32 [b1]'})
+    assert {'openvino bf16 [b1]', 'torch bf16+CL [b1]'} <= names['1']
+    assert 'project openvino fp32 [b1]' in names['0']
