@@ -58,6 +58,8 @@ def test_pt2e_int8_is_not_the_fastest_float_path_but_is_set_against_it():
 def test_bf16_entries_only_where_the_cpu_computes_bf16(monkeypatch, tmp_path):
     """Without native bf16 (here: forced off) neither PyTorch's nor OpenVINO's bf16 is timed:
     OpenVINO would run its bf16 hint in f32 and be named bf16."""
+    import gc
+
     import pytest
     pytest.importorskip('openvino')
     pytest.importorskip('onnxruntime')
@@ -70,6 +72,8 @@ def test_bf16_entries_only_where_the_cpu_computes_bf16(monkeypatch, tmp_path):
                                     threads=1, compile=False, work_dir=str(tmp_path),
                                     int8=False, log=lambda *a: None)
         names[value] = {e.name for e in entries}
+        del entries  # the runtimes' sessions go now, not in a later test
+        gc.collect()
         assert decide_precision('cpu', 'bf16').autocast == (value == '1')
     assert not any('bf16' in n for n in names['0'] - {'project openvino fp32 [b1]'})
     assert {'openvino bf16 [b1]', 'torch bf16+CL [b1]'} <= names['1']
