@@ -16,8 +16,9 @@ The switch ``MMRESNET_CPU_BF16``: ``0`` never bf16 on a CPU, ``1`` bf16 on a CPU
 it is emulated (with a :class:`BF16EmulatedWarning`), unset (or ``auto``) automatic.
 
 Native bf16 on a CPU is read from torch's own check (``torch.cpu._is_avx512_bf16_supported``
-and ``_is_amx_tile_supported``, torch >= 2.2), else from ``/proc/cpuinfo``'s flags, else
-(no check on this system) it is taken as absent. ``ONEDNN_MAX_CPU_ISA`` capped below
+and ``_is_amx_tile_supported``, torch >= 2.2), else from ``/proc/cpuinfo``'s flags (unless
+torch runs below AVX-512 kernels here, as where the OS withholds AVX-512), else (no check on
+this system) it is taken as absent. ``ONEDNN_MAX_CPU_ISA`` capped below
 AVX512_CORE_BF16 (e.g. ``AVX2``) keeps oneDNN from its bf16 kernels, so it counts as absent.
 """
 import os
@@ -61,6 +62,13 @@ def _cpuinfo_flags():
     return set()
 
 
+def _aten_capability():
+    """The kernel level torch runs on this CPU ('AVX512', 'AVX2', 'DEFAULT', ...), or None
+    where torch cannot say."""
+    get = getattr(getattr(torch.backends, 'cpu', None), 'get_cpu_capability', None)
+    return get().upper() if get is not None else None
+
+
 def cpu_bf16_support():
     """``(native, evidence)``: whether this CPU computes bfloat16 natively, and how that
     was found (words for the log)."""
@@ -80,6 +88,13 @@ def cpu_bf16_support():
         return False, (f'no bfloat16 check on {platform.system()} '
                        f'{platform.machine()}: taken as absent')
     found = sorted(flags & {'avx512_bf16', 'amx_bf16'})
+    capability = _aten_capability()
+    if found and capability is not None and not capability.startswith('AVX512'):
+        # the flags are the CPU's; torch asks CPUID and what the OS enabled, and runs
+        # AVX2 kernels (an AVX-512 state the OS withholds, CPUID masked, or
+        # ATEN_CPU_CAPABILITY): no bf16 kernel runs then
+        return False, (f'{" and ".join(found)} in /proc/cpuinfo, but torch runs '
+                       f'{capability} kernels')
     if found:
         return True, f'{" and ".join(found)}, from /proc/cpuinfo'
     return False, 'no avx512_bf16 or amx_bf16 in /proc/cpuinfo'

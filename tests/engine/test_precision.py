@@ -84,7 +84,14 @@ def test_the_cpu_check_falls_back_to_cpuinfo_then_to_absent(monkeypatch):
     # an older torch: /proc/cpuinfo's flags
     monkeypatch.delattr(torch.cpu, '_is_avx512_bf16_supported')
     monkeypatch.setattr(precision, '_cpuinfo_flags', lambda: {'avx2', 'avx512_bf16'})
+    monkeypatch.setattr(precision, '_aten_capability', lambda: 'AVX512')
     assert cpu_bf16_support() == (True, 'avx512_bf16, from /proc/cpuinfo')
+    # ... unless torch runs below AVX-512 here (the OS withholds it, CPUID is masked)
+    monkeypatch.setattr(precision, '_aten_capability', lambda: 'AVX2')
+    assert cpu_bf16_support() == (
+        False, 'avx512_bf16 in /proc/cpuinfo, but torch runs AVX2 kernels')
+    monkeypatch.setattr(precision, '_aten_capability', lambda: None)  # torch cannot say
+    assert cpu_bf16_support()[0] is True
     monkeypatch.setattr(precision, '_cpuinfo_flags', lambda: {'avx2', 'fma'})
     assert cpu_bf16_support() == (False, 'no avx512_bf16 or amx_bf16 in /proc/cpuinfo')
     # no check at all (macOS): absent, said so; the decision still works

@@ -27,10 +27,6 @@ def test_usage_is_named():
 @pytest.mark.skipif(not _can_fault_cpuid() or not shutil.which('gcc'),
                     reason='needs CPUID faulting (cpuid_fault) and gcc')
 def test_libraries_see_an_avx2_cpu(tmp_path):
-    import torch
-    if not hasattr(torch.cpu, '_is_avx512_bf16_supported'):
-        pytest.skip('torch < 2.2: the project reads bf16 from /proc/cpuinfo, which CPUID '
-                    'faulting does not change')
     code = '\n'.join([
         'import torch',
         'from mmresnet.engine.precision import cpu_has_native_bf16, decide_precision',
