@@ -100,9 +100,17 @@ def prepare_config(config, mode, work_dir=None, cfg_options=None, launcher='none
     return cfg
 
 
+def innermost_dataset(dataset):
+    """The dataset config that dataset wrappers (``RepeatDataset``, ...) hold, the one a
+    test-time augmentation run gives its pipeline (:func:`single_view` and ``--tta``)."""
+    while 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
 def _is_identity(transform):
     """A transform that leaves the image as it is: a flip that never flips."""
-    return transform.get('type') == 'RandomFlip' and transform.get('prob', None) in (0, 0.0)
+    return transform.get('type') == 'RandomFlip' and transform.get('prob') == 0
 
 
 def single_view(cfg):
@@ -121,7 +129,7 @@ def single_view(cfg):
     if str(model.get('type', '')).endswith('TTAModel') and 'module' in model:
         cfg.model = model['module']
         changed.append(f"model: the {model['type']}'s module ({cfg.model.get('type')})")
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    dataset = innermost_dataset((cfg.get('test_dataloader') or {}).get('dataset') or {})
     pipeline = dataset.get('pipeline') or []
     if not any(isinstance(t, dict) and t.get('type') == 'TestTimeAug' for t in pipeline):
         return changed

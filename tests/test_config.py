@@ -165,3 +165,20 @@ def test_a_tta_with_views_of_several_scales_is_refused_naming_them(tmp_path):
     with pytest.raises(ConfigError, match=r"dumped.py: the test pipeline is a TestTimeAug "
                        r"with 3 views at one step \(.*'scale': \(666, 400\).*none of which"):
         prepare_config(dumped, 'export')
+
+
+def test_a_wrapped_test_set_is_turned_back_where_tta_put_its_pipeline(tmp_path):
+    from mmresnet.apis.runner import enable_tta
+    cfg = prepare_config(DEMO, 'test', str(tmp_path))
+    plain_pipeline = cfg.test_dataloader.dataset.pipeline
+    cfg.test_dataloader.dataset = dict(type='RepeatDataset', times=2,
+                                       dataset=cfg.test_dataloader.dataset)
+    enable_tta(cfg)
+    inner = cfg.test_dataloader.dataset.dataset
+    assert inner.pipeline[1]['type'] == 'TestTimeAug'
+    path = str(tmp_path / 'wrapped.py')
+    cfg.dump(path)
+    single = prepare_config(path, 'export').test_dataloader.dataset
+    steps = [t['type'] for t in single.dataset.pipeline]
+    assert single.type == 'RepeatDataset' and 'TestTimeAug' not in steps
+    assert len(steps) == len(plain_pipeline) + 1  # and the flip that never flips

@@ -12,7 +12,7 @@ import os
 
 from mmengine.config import DictAction as _MMEngineDictAction
 
-from ..config import LAUNCHERS, prepare_config
+from ..config import LAUNCHERS, innermost_dataset, prepare_config
 from ..engine.elastic import collective_timeout, decide_elastic_start, is_elastic
 from ..engine.machine import describe_machine
 from ..utils import TEST_PROTOCOLS, check_choice
@@ -222,10 +222,7 @@ def enable_tta(cfg):
                          "tta_pipeline=[..., dict(type='TestTimeAug', transforms=...)]); "
                          f'{cfg.filename or "the config"} has no {missing[0]}')
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    dataset = cfg.test_dataloader.dataset
-    while 'dataset' in dataset:  # wrappers (RepeatDataset, ...) hold the real one
-        dataset = dataset['dataset']
-    dataset.pipeline = cfg.tta_pipeline
+    innermost_dataset(cfg.test_dataloader.dataset).pipeline = cfg.tta_pipeline
     return cfg
 
 
