@@ -13,8 +13,8 @@ classifier's softmax scores of a preprocessed batch):
   the folded channels_last model under bf16 autocast, measured (``--no-compile`` skips it);
 - ``onnxruntime fp32``, ``openvino fp32``, ``openvino bf16`` (where the CPU computes bf16,
   as :func:`~mmresnet.engine.precision.decide_precision` decides; elsewhere OpenVINO would
-  run the hint in f32): the file written by the project's export (:func:`mmresnet.deploy.export.write_onnx`), run by each library's
-  own API with nothing but the thread count set (OpenVINO's bf16 through
+  run the hint in f32): the file written by the project's export
+  (:func:`mmresnet.deploy.export.write_onnx`), run by each library's own API with nothing but the thread count set (OpenVINO's bf16 through
   ``INFERENCE_PRECISION_HINT``);
 - ``project openvino bf16``: the same file through the project's backend
   (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs);
@@ -22,8 +22,9 @@ classifier's softmax scores of a preprocessed batch):
   :func:`mmresnet.deploy.quantize.quantize_file` for each runtime (ONNX Runtime's static
   QDQ, NNCF), calibrated on a few seeded inputs (speed does not depend on the
   calibration); left out where ``nncf`` is not installed (OpenVINO's) or ``int8=False``;
-- ``torch pt2e int8``: torchao's PT2E int8 of the model, compiled
-  (:func:`mmresnet.deploy.pt2e.quantize_pt2e`), calibrated the same way; left out where
+- ``torch pt2e int8``: torchao's PT2E int8 of the model
+  (:func:`mmresnet.deploy.pt2e.quantize_pt2e`), calibrated the same way, compiled as
+  ``torch compile`` is; left out where
   torchao's quantizer does not import, with ``int8=False`` or ``compile=False``.
 
 Rounds of all entries interleave (:func:`~.harness.time_entries`); the median round is
@@ -73,17 +74,22 @@ def _build(depth, num_classes, seed):
     return ClassifierForExport(model.eval()).eval()
 
 
+def _calibration(x):
+    """What every int8 entry is calibrated on: the batch ``x`` and a seeded random one
+    (speed does not depend on the calibration)."""
+    return [x, torch.randn(x.shape, generator=torch.Generator().manual_seed(1))]
+
+
 def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
     """``{runtime: int8 file}`` of the float file ``path`` (a static batch), calibrated on
-    the batch ``x`` and a seeded random one; a runtime whose quantizer is not installed is
-    left out, said in the log."""
+    :func:`_calibration`; a runtime whose quantizer is not installed is left out, said in
+    the log."""
     from ..deploy.quantize import int8_path, quantize_file
+    calib = [c.numpy() for c in _calibration(x)]
     files = {}
     for runtime in runtimes:
         out = int8_path(path).replace('.int8.', f'.int8-{runtime}.')
         try:
-            calib = [x.numpy(), torch.randn(x.shape, generator=torch.Generator().manual_seed(
-                1)).numpy()]
             quantize_file(path, out, calib, runtime, statement='2 seeded random batches',
                           log=log)
         except ImportError as exc:
@@ -94,16 +100,15 @@ def _int8_files(path, x, log, runtimes=('onnxruntime', 'openvino')):
 
 
 def _pt2e_step(reference, x, log):
-    """``[('torch pt2e int8', step)]``: torchao's PT2E int8, compiled, calibrated as the
-    int8 files are (the batch and a seeded random one); ``[]`` where torchao's quantizer
-    does not import here, said in the log."""
+    """``[('torch pt2e int8', step)]``: torchao's PT2E int8, calibrated as the int8 files
+    are, compiled as the other compiled entry is; ``[]`` where torchao's quantizer does not
+    import here, said in the log."""
     from ..deploy import pt2e
     if not pt2e.available():
         log('torch pt2e int8 left out: torchao (its PT2E quantizer) does not import here')
         return []
-    calib = [x, torch.randn(x.shape, generator=torch.Generator().manual_seed(1))]
-    run = pt2e.quantize_pt2e(reference, x, calib)
-    return [('torch pt2e int8', _torch_step(run, x))]
+    int8 = pt2e.quantize_pt2e(reference, x, _calibration(x))
+    return [('torch pt2e int8', _torch_step(int8, x, compiled=True))]
 
 
 def _torch_steps(reference, x, bf16, compile):

@@ -2,15 +2,16 @@
 compiled by inductor (measured by ``tools/benchmark.py --deploy``; docs/speed.md).
 
     from mmresnet.deploy.pt2e import quantize_pt2e
-    run = quantize_pt2e(module, example, calibration)   # a callable, int8 kernels
-    scores = run(x)
+    torch._inductor.config.freezing = True    # weights as constants (inference only)
+    int8 = torch.compile(quantize_pt2e(module, example, calibration))
+    scores = int8(x)                          # oneDNN's int8 kernels
 
 The module (a classifier's export form, :class:`~.export.ClassifierForExport`) is copied,
 each ReLU module a block calls several times turned into one call of the function per
 use, exported (``torch.export``), annotated by ``X86InductorQuantizer`` (int8
 activations per tensor, weights per channel, as oneDNN's int8 kernels take them; its
-``prepare_pt2e`` folds each BN into its conv), calibrated, converted and compiled with
-frozen weights.
+``prepare_pt2e`` folds each BN into its conv), calibrated and converted; inductor, with
+frozen weights, compiles it into oneDNN's int8 kernels.
 ``torchao`` is optional (not in the ``deploy`` extra); :func:`available` says whether
 it imports.
 """
@@ -59,10 +60,10 @@ def relu_per_call(module):
     return count
 
 
-def quantize_pt2e(module, example, calibration, compile=True):
-    """An int8 callable of ``module`` (not changed) for inputs shaped like ``example``:
-    calibrated on each tensor of ``calibration`` (the same shape), compiled by inductor with frozen
-    weights unless ``compile`` is False."""
+def quantize_pt2e(module, example, calibration):
+    """The int8 module of ``module`` (not changed) for inputs shaped like ``example``,
+    calibrated on each tensor of ``calibration`` (the same shape); its int8 kernels run
+    once ``torch.compile`` (inductor, frozen weights) compiles it."""
     quantizer, prepare_pt2e, convert_pt2e = _quantizer()
     model = copy.deepcopy(module).eval()
     relu_per_call(model)
@@ -73,9 +74,4 @@ def quantize_pt2e(module, example, calibration, compile=True):
         prepared = prepare_pt2e(exported, quantizer)
         for x in calibration:
             prepared(x)
-        converted = convert_pt2e(prepared)
-    if not compile:
-        return converted
-    import torch._inductor.config as inductor_config
-    inductor_config.freezing = True  # weights as constants (inference only)
-    return torch.compile(converted)
+        return convert_pt2e(prepared)

@@ -31,7 +31,7 @@ def test_pt2e_int8_classifier_keeps_its_top1():
         x = torch.randn(n, 3, 8, 8, generator=g)
         return torch.nn.functional.interpolate(x, size=(32, 32), mode='bilinear')
     calib = [blobs(8) for _ in range(4)]
-    run = pt2e.quantize_pt2e(model, calib[0], calib, compile=False)
+    run = pt2e.quantize_pt2e(model, calib[0], calib)
     x = torch.cat([blobs(8) for _ in range(8)])
     with torch.no_grad():  # the file's batch of 8 at a time
         ref, got = model(x), torch.cat([run(b) for b in x.split(8)])
