@@ -187,7 +187,8 @@ def _verify_float(cfg, model, module, task, out, example, image, checkpoint):
 def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=None,
                 opset=DEFAULT_OPSET, dynamic=False, cfg_options=None, shape=None,
                 verify_test_set=False, test_set_backend='onnxruntime', precision='fp32',
-                int8=None, calib=DEFAULT_CALIB, batch_size=None, log=print):
+                int8=None, calib=DEFAULT_CALIB, batch_size=None, pytorch_int8=False,
+                log=print):
     """Export the config's model to ``out``; with ``verify``, run ONNX Runtime and
     PyTorch on the same input and raise :class:`ExportError` when they disagree. With
     ``int8`` ('openvino' | 'onnxruntime'), also write ``NAME.int8.onnx`` quantized for that
@@ -200,6 +201,9 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
             set: the evaluator's metrics of PyTorch, the file (``test_set_backend``
             'onnxruntime' | 'openvino' at ``precision``) and the int8 file side by side
             in ``batch_size`` batches (None: the config's); boxes matched per image.
+        pytorch_int8 (bool): With ``verify_test_set``, a classifier: PyTorch's own int8
+            (:class:`~.pt2e.Pt2eBackend`, calibrated on the same ``calib`` images)
+            evaluated beside them.
 
     Returns:
         dict: ``out``, ``task``, ``input_shape``; with ``int8``, ``int8`` (its file, tool,
@@ -211,6 +215,10 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     cfg = prepare_config(config, 'export', cfg_options=cfg_options)
     model = build_model(cfg, checkpoint)
     task = task_of(model)
+    if pytorch_int8 and not (verify_test_set and task == 'classifier'):
+        raise ValueError('pytorch_int8 (--pytorch-int8) evaluates a classifier\'s PyTorch '
+                         f'int8 on the test set (with --verify-test-set); got a {task}'
+                         + ('' if verify_test_set else ' without --verify-test-set'))
     example, image, tmp_image = _example_input(cfg, model, task, image, shape)
     module = export_module(model, task)
     write_onnx(module, example, out, task, opset, dynamic, metadata_of(cfg, model, task))
@@ -218,9 +226,10 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                   dynamic=dynamic)
     log(f'wrote {out} ({task}, input {tuple(example.shape)}, opset {opset}'
         f'{", dynamic" if dynamic else ""})')
-    int8_file = None
-    if int8:
+    int8_file = inputs = None
+    if int8 or pytorch_int8:
         inputs, statement = calibration_inputs(cfg, model, calib)
+    if int8:
         int8_file = int8_path(out)
         report['int8'] = dict(out=int8_file, **quantize_file(out, int8_file, inputs, int8,
                                                              task, statement, log))
@@ -237,9 +246,16 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
                                              checkpoint)
             log(f"verified with ONNX Runtime: {report['verify']['summary']}")
         if verify_test_set:
+            torch_int8 = None
+            if pytorch_int8:
+                from .pt2e import Pt2eBackend
+                torch_int8 = Pt2eBackend(module, inputs)
+                report['pytorch_int8'] = dict(tool='torchao PT2E (X86InductorQuantizer)',
+                                              calibration=statement)
+                log(f'PyTorch int8 (PT2E): calibrated on {statement}')
             report['test_set'] = verify_dataset(
                 cfg, model, out, test_set_backend, precision, int8_file=int8_file,
-                int8_backend=int8, log=log, batch_size=batch_size)
+                int8_backend=int8, log=log, batch_size=batch_size, pytorch_int8=torch_int8)
     finally:
         if tmp_image:
             os.remove(tmp_image)

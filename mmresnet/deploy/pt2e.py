@@ -1,9 +1,12 @@
 """Post-training int8 in PyTorch itself: torchao's PT2E path with its x86 quantizer,
-compiled by inductor (measured by ``tools/benchmark.py --deploy``; docs/speed.md).
+compiled by inductor: the PyTorch deploy path of a classifier on a CPU without native
+bf16, where PyTorch's float path is slower than ONNX Runtime's (measured by
+``tools/benchmark.py --deploy``, its accuracy by ``pytorch2onnx.py --verify-test-set
+--pytorch-int8``; docs/deploy.md).
 
     from mmresnet.deploy.pt2e import quantize_pt2e
-    torch._inductor.config.freezing = True    # weights as constants (inference only)
-    int8 = torch.compile(quantize_pt2e(module, example, calibration))
+    from mmresnet.engine.speed_switches import compile_frozen
+    int8 = compile_frozen(quantize_pt2e(module, example, calibration))
     scores = int8(x)                          # oneDNN's int8 kernels
 
 The module (a classifier's export form, :class:`~.export.ClassifierForExport`) is copied,
@@ -75,3 +78,31 @@ def quantize_pt2e(module, example, calibration):
         for x in calibration:
             prepared(x)
         return convert_pt2e(prepared)
+
+
+class Pt2eBackend:
+    """``run(x) -> [scores]`` (numpy in and out, as the file backends of
+    :mod:`.runtime`, so ``DeployedClassifier`` evaluates it): the classifier's export form
+    ``module`` in PyTorch int8 (:func:`quantize_pt2e`, compiled with frozen weights),
+    calibrated on ``calibration`` (``(1, C, H, W)`` float32 arrays, e.g.
+    :func:`~.quantize.calibration_inputs`). Shapes are the calibration's: a batch runs
+    image by image (static int8: each image's scores do not depend on its batch)."""
+
+    name = 'torch pt2e'
+
+    def __init__(self, module, calibration):
+        from ..engine.speed_switches import compile_frozen
+        inputs = [torch.from_numpy(c) for c in calibration]
+        self.input_shape = list(inputs[0].shape)
+        self.run = compile_frozen(quantize_pt2e(module, inputs[0], inputs))
+
+    def __call__(self, x):
+        import numpy as np
+        if list(x.shape[1:]) != self.input_shape[1:]:
+            raise ValueError(f'PyTorch int8 (PT2E) was calibrated and compiled for images '
+                             f'{tuple(self.input_shape[1:])}, got {tuple(x.shape[1:])}: '
+                             'the test pipeline must give the calibration\'s size')
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        with torch.inference_mode():
+            return [torch.cat([self.run(torch.from_numpy(x[i:i + 1]))
+                               for i in range(len(x))]).numpy()]

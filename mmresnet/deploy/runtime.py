@@ -173,10 +173,61 @@ def fixed_batch(backend):
     return dim if isinstance(dim, int) else None
 
 
+def chunks_for(backend, inputs):
+    """The preprocessed batch ``inputs`` as float32 numpy, in the chunks ``backend``'s file
+    takes: the whole batch, or image by image where the file has a fixed batch of another
+    size (exported without ``--dynamic``)."""
+    x = inputs.float().cpu().numpy()
+    batch = fixed_batch(backend)
+    return [x] if batch in (None, len(x)) else [x[i:i + 1] for i in range(len(x))]
+
+
 def split_detections(dets, labels):
     """Each image's rows of a detector file's outputs (N, K, 5) and (N, K), without
     the padding (label -1; files of the one-image layout have none)."""
     return [(d[l >= 0], l[l >= 0]) for d, l in zip(dets, labels)]
+
+
+def preprocess(preprocessor, data):
+    """``preprocessor(data, False)`` for the test batches of mmdet's ``DetDataPreprocessor``
+    (a list of (C, H, W) images), equal to it value for value in fewer passes: each image
+    written once as float32 into the padded batch, then normalised in place (mmengine
+    takes a pass for each of the conversion, the subtraction, the division and the
+    stacking: 7 ms of an 800 x 800 image, one thread, 2026-12-06). Any other preprocessor
+    or input runs the preprocessor itself."""
+    from mmdet.models.data_preprocessors import DetDataPreprocessor
+    from mmdet.models.utils import samplelist_boxtype2tensor
+    from mmengine.utils import is_seq_of
+    inputs = data['inputs']
+    if (type(preprocessor) is not DetDataPreprocessor or not is_seq_of(inputs, torch.Tensor)
+            or any(x.dim() != 3 for x in inputs)
+            or len({x.shape[0] for x in inputs}) != 1
+            or (preprocessor._enable_normalize
+                and preprocessor.mean.shape[0] not in (1, inputs[0].shape[0]))):
+        return preprocessor(data, False)
+    pad_shapes = preprocessor._get_pad_shape(data)
+    data = preprocessor.cast_data(data)
+    inputs, samples = data['inputs'], data.get('data_samples')
+    divisor = preprocessor.pad_size_divisor
+    height, width = (-(-max(x.shape[axis] for x in inputs) // divisor) * divisor
+                     for axis in (1, 2))
+    batch = torch.full((len(inputs), inputs[0].shape[0], height, width),
+                       float(preprocessor.pad_value), dtype=torch.float32,
+                       device=inputs[0].device)
+    for image, x in zip(batch, inputs):
+        if preprocessor._channel_conversion:
+            x = x[[2, 1, 0], ...]
+        region = image[:, :x.shape[1], :x.shape[2]]
+        region.copy_(x)
+        if preprocessor._enable_normalize:
+            region.sub_(preprocessor.mean).div_(preprocessor.std)
+    if samples is not None:  # as DetDataPreprocessor.forward
+        for sample, pad_shape in zip(samples, pad_shapes):
+            sample.set_metainfo({'batch_input_shape': (height, width),
+                                 'pad_shape': pad_shape})
+        if preprocessor.boxtype2tensor:
+            samplelist_boxtype2tensor(samples)
+    return {'inputs': batch, 'data_samples': samples}
 
 
 class DeployedDetector(BaseModel):
@@ -195,13 +246,14 @@ class DeployedDetector(BaseModel):
         self.backend = backend
         self.dataset_meta = None
 
+    def test_step(self, data):
+        """As mmengine's ``BaseModel.test_step``, through :func:`preprocess`."""
+        return self._run_forward(preprocess(self.data_preprocessor, data), mode='predict')
+
     def run(self, inputs):
         """``[(dets (k, 5), labels (k,))]`` of each image of the preprocessed batch."""
-        x = inputs.float().cpu().numpy()
-        batch = fixed_batch(self.backend)
-        chunks = [x] if batch in (None, len(x)) else [x[i:i + 1] for i in range(len(x))]
         out = []
-        for chunk in chunks:
+        for chunk in chunks_for(self.backend, inputs):
             dets, labels = self.backend(chunk)[:2]
             out += split_detections(torch.from_numpy(dets), torch.from_numpy(labels))
         return out
@@ -243,7 +295,8 @@ class DeployedClassifier(BaseModel):
         from mmengine.structures import BaseDataElement
         if mode != 'predict':
             raise ValueError(f'a deployed classifier only predicts, got mode {mode!r}')
-        scores = torch.from_numpy(self.backend(inputs.float().cpu().numpy())[0])
+        scores = torch.cat([torch.from_numpy(self.backend(chunk)[0])
+                            for chunk in chunks_for(self.backend, inputs)])
         if data_samples is None:
             data_samples = [BaseDataElement() for _ in range(len(scores))]
         for sample, score in zip(data_samples, scores):

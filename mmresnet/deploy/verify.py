@@ -95,7 +95,7 @@ def test_loader(cfg, batch_size=None):
 
 def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
                    score_thr=0.3, iou=0.9, max_images=None, int8_file=None,
-                   int8_backend=None, batch_size=None, log=print):
+                   int8_backend=None, batch_size=None, pytorch_int8=None, log=print):
     """PyTorch (the model's ``test_step``), the exported file and, with ``int8_file``, its
     int8 form on the config's test set, each through the test evaluator (e.g. COCO mAP,
     top-k error) built from the same config: the figures side by side. Detectors: the
@@ -104,9 +104,12 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
     to one size by the data preprocessor for PyTorch and the file alike; a file of a
     fixed batch of 1 runs them image by image.
 
+    ``pytorch_int8`` (a classifier's :class:`~.pt2e.Pt2eBackend`): PyTorch's own int8
+    beside them.
+
     Returns:
         dict: ``images``, ``pytorch`` and ``deployed`` (the metrics), with ``int8_file``
-        ``int8`` too; detectors: ``matched``, ``total``, ``max_score_diff`` (the float
+        ``int8`` too, with ``pytorch_int8`` ``pytorch_int8``; detectors: ``matched``, ``total``, ``max_score_diff`` (the float
         file) and ``int8_match`` (the int8 file).
     """
     from mmengine.evaluator import Evaluator
@@ -123,6 +126,12 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
         runs['int8'] = deployed(make_backend(int8_file, int8_backend, 'int8'),
                                 cfg.model.data_preprocessor)
         names['int8'] = f'{int8_backend} int8'
+    if pytorch_int8 is not None:
+        if detector:
+            raise ValueError('PyTorch int8 (PT2E) is evaluated for classifiers; a '
+                             'detector\'s int8 is the file of --int8')
+        runs['pytorch_int8'] = deployed(pytorch_int8, cfg.model.data_preprocessor)
+        names['pytorch_int8'] = 'PyTorch int8 (PT2E)'
     evaluators = {k: Evaluator(cfg.test_evaluator) for k in runs}
     for e in evaluators.values():
         e.dataset_meta = loader.dataset.metainfo

@@ -121,6 +121,11 @@ def test_detector_matches_pytorch_at_batch_n(kind, tmp_path):
         path = write_onnx(module, x, str(tmp_path / f'{kind}.onnx'), 'detector',
                           dynamic=True)
         run = OnnxRuntimeBackend(path)
+        if kind == 'c4':  # the C4 head's average pool of each whole RoI: a global one
+            import onnx
+            ops = {n.op_type for n in onnx.load(path).graph.node}
+            assert 'GlobalAveragePool' in ops and 'AveragePool' not in ops
+            assert type(model.roi_head.bbox_head.avg_pool) is torch.nn.AvgPool2d
         for inp in (x, torch.randn(3, 3, 128, 96, generator=gen)):  # dynamic N, H, W
             with torch.no_grad():
                 dets, labels = module(inp)
@@ -138,6 +143,28 @@ def test_detector_matches_pytorch_at_batch_n(kind, tmp_path):
                     m = match_detections(a, b, score_thr=0.0, iou=0.9)
                     assert m['matched'] >= 0.95 * m['total'], m
                     assert m['max_score_diff'] < 1e-3, m
+
+
+def test_global_pool_only_where_the_window_is_the_feature():
+    from mmresnet.deploy.detector import global_pool
+
+    class Head(torch.nn.Module):
+        with_avg_pool = True
+
+        def __init__(self, kernel, stride=None):
+            super().__init__()
+            self.avg_pool = torch.nn.AvgPool2d(kernel, stride)
+
+        def forward(self, x):
+            return self.avg_pool(x)
+    x = torch.randn(2, 4, 7, 7)
+    for head, swapped in ((Head(7), True), (Head((7, 7)), True), (Head(3), False),
+                          (Head(7, stride=1), False)):
+        pool = head.avg_pool
+        with global_pool(head, x.shape[-2:]):
+            assert (type(head.avg_pool) is torch.nn.AdaptiveAvgPool2d) == swapped
+            torch.testing.assert_close(head(x), pool(x))
+        assert head.avg_pool is pool  # put back
 
 
 def test_detector_batch_of_images_of_two_sizes(tmp_path):
@@ -243,7 +270,8 @@ def test_only_the_named_exporter_warnings_are_ignored(tmp_path):
     (['--batch-size', '4'], '--batch-size applies to --verify-test-set'),
     (['--verify-test-set', '--precision', 'bf16'],
      '--precision bf16 .* needs --test-set-backend openvino, got onnxruntime'),
-    (['--calib', '20'], '--calib applies to --int8'),
+    (['--calib', '20'], '--calib applies to --int8 and --pytorch-int8'),
+    (['--pytorch-int8'], '--pytorch-int8 applies to --verify-test-set'),
     (['--verify-test-set', '--batch-size', '0'], '--batch-size must be >= 1, got 0')])
 def test_flags_that_do_not_apply_are_errors(flags, message, capsys):
     import re

@@ -3,7 +3,7 @@ PyTorch by ONNX Runtime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
         [--verify] [--verify-test-set [--test-set-backend openvino [--precision bf16]]
-                                      [--batch-size N]]
+                                      [--batch-size N] [--pytorch-int8]]
         [--int8 [openvino|onnxruntime] [--calib 300]]
         [--image IMG] [--opset 17] [--dynamic]
         [--shape N C H W]
@@ -17,7 +17,8 @@ test pipeline, or a random tensor / random image) and exits 1 naming the largest
 difference when they disagree. ``--int8`` also writes FILE.int8.onnx, post-training int8
 for OpenVINO (NNCF, the default) or ONNX Runtime (its static QDQ quantizer), calibrated on
 --calib images of the config's training set; ``--verify-test-set`` then gives the test
-evaluator's figures of PyTorch, the float file and the int8 file side by side. Layouts,
+evaluator's figures of PyTorch, the float file and the int8 file side by side (and, with
+``--pytorch-int8``, a classifier in PyTorch's own int8: torchao PT2E). Layouts,
 tolerances and the layers kept in float: docs/deploy.md. The logic is in
 :mod:`mmresnet.deploy.export` and :mod:`mmresnet.deploy.quantize`.
 """
@@ -62,9 +63,13 @@ def parse_args(argv=None):
     parser.add_argument('--int8', nargs='?', const='openvino', choices=INT8_RUNTIMES,
                         help='also write FILE.int8.onnx: post-training int8 for openvino '
                         '(NNCF; the default) or onnxruntime (static QDQ)')
+    parser.add_argument('--pytorch-int8', action='store_true',
+                        help='--verify-test-set, a classifier: also evaluate PyTorch\'s own '
+                        'int8 (torchao PT2E, calibrated on the --calib images; the PyTorch '
+                        'deploy path of CPUs without native bf16)')
     parser.add_argument('--calib', type=int, default=DEFAULT_CALIB,
-                        help='--int8: training images to calibrate on, evenly spaced over '
-                        'the training set (default %(default)s, or all when fewer)')
+                        help='--int8 / --pytorch-int8: training images to calibrate on, '
+                        'evenly spaced over the training set (default %(default)s, or all when fewer)')
     parser.add_argument('--image', help='an image through the config\'s test pipeline: '
                         'the trace input and the --verify input')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
@@ -89,15 +94,16 @@ def parse_args(argv=None):
 def check_flags(parser, args, argv):
     """A flag that does not apply to the other flags given is an error naming why."""
     given = {a.split('=')[0] for a in argv if a.startswith('--')}
-    for flag in ('--test-set-backend', '--precision', '--batch-size'):
+    for flag in ('--test-set-backend', '--precision', '--batch-size', '--pytorch-int8'):
         if flag in given and not args.verify_test_set:
             parser.error(f'{flag} applies to --verify-test-set (the test set\'s run), '
                          'which is not given')
     if args.precision == 'bf16' and args.test_set_backend != 'openvino':
         parser.error('--precision bf16 is OpenVINO\'s inference precision hint: it needs '
                      f'--test-set-backend openvino, got {args.test_set_backend}')
-    if '--calib' in given and not args.int8:
-        parser.error('--calib applies to --int8 (its calibration images), which is not given')
+    if '--calib' in given and not (args.int8 or args.pytorch_int8):
+        parser.error('--calib applies to --int8 and --pytorch-int8 (their calibration '
+                     'images), neither of which is given')
     if args.batch_size is not None and args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
 
@@ -110,7 +116,8 @@ def main(argv=None):
                            cfg_options=args.cfg_options, shape=args.shape,
                            verify_test_set=args.verify_test_set,
                            test_set_backend=args.test_set_backend, precision=args.precision,
-                           int8=args.int8, calib=args.calib, batch_size=args.batch_size)
+                           int8=args.int8, calib=args.calib, batch_size=args.batch_size,
+                           pytorch_int8=args.pytorch_int8)
     except ExportError as exc:
         print(f'verification FAILED: {exc}', file=sys.stderr)
         sys.exit(1)
