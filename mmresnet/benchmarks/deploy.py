@@ -24,8 +24,10 @@ classifier's softmax scores of a preprocessed batch):
   calibration); left out where ``nncf`` is not installed (OpenVINO's) or ``int8=False``;
 - ``torch pt2e int8``: torchao's PT2E int8 of the model
   (:func:`mmresnet.deploy.pt2e.quantize_pt2e`), calibrated the same way, compiled as
-  ``torch compile`` is; left out where
-  torchao's quantizer does not import, with ``int8=False`` or ``compile=False``.
+  ``torch compile`` is (PyTorch's path on a CPU without native bf16, where its float one is
+  slower than ONNX Runtime's; "fastest PyTorch path" takes it in, "fastest float PyTorch
+  path" does not); left out where torchao's quantizer does not import, with
+  ``int8=False`` or ``compile=False``.
 
 Rounds of all entries interleave (:func:`~.harness.time_entries`); the median round is
 reported, and the ratios the deployment targets are stated in as the median of the
@@ -43,7 +45,8 @@ import torch
 from ..config import build_model, prepare_config
 from ..engine.frozen_bn import fold_bn_into_conv
 from ..engine.precision import decide_precision
-from ..engine.speed_switches import compile_frozen, to_channels_last
+from ..deploy.common import compile_frozen
+from ..engine.speed_switches import to_channels_last
 from .harness import Entry, environment, time_entries, write_report
 from .models import classifier_models
 

@@ -26,6 +26,16 @@ def require(package, purpose='ONNX export'):
                           "torch (with torch 2.1: pip install 'nncf==2.8.1')") from exc
 
 
+def compile_frozen(module):
+    """``torch.compile(module)`` for inference with its weights frozen as constants
+    (inductor's ``freezing``: BN folded, weights prepacked for oneDNN; a global inductor
+    setting, set for the process): the compiled entries of ``tools/benchmark.py --deploy``
+    and PyTorch's int8 (:mod:`.pt2e`)."""
+    import torch._inductor.config as inductor_config
+    inductor_config.freezing = True
+    return torch.compile(module)
+
+
 def preprocess_image(cfg, model, image):
     """``(input (1, 3, H, W), data_sample)`` of an image file through the config's test
     pipeline (annotations not loaded) and the model's data preprocessor."""

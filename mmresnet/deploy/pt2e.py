@@ -5,7 +5,7 @@ bf16, where PyTorch's float path is slower than ONNX Runtime's (measured by
 --pytorch-int8``; docs/deploy.md).
 
     from mmresnet.deploy.pt2e import quantize_pt2e
-    from mmresnet.engine.speed_switches import compile_frozen
+    from mmresnet.deploy.common import compile_frozen
     int8 = compile_frozen(quantize_pt2e(module, example, calibration))
     scores = int8(x)                          # oneDNN's int8 kernels
 
@@ -22,7 +22,7 @@ import copy
 
 import torch
 
-from .common import require
+from .common import compile_frozen, require
 
 
 def available():
@@ -91,7 +91,6 @@ class Pt2eBackend:
     name = 'torch pt2e'
 
     def __init__(self, module, calibration):
-        from ..engine.speed_switches import compile_frozen
         inputs = [torch.from_numpy(c) for c in calibration]
         self.input_shape = list(inputs[0].shape)
         self.run = compile_frozen(quantize_pt2e(module, inputs[0], inputs))

@@ -45,16 +45,6 @@ def apply_switches(model, mode, channels_last, fold_bn):
     return switches
 
 
-def compile_frozen(module):
-    """``torch.compile(module)`` for inference with its weights frozen as constants
-    (inductor's ``freezing``: BN folded, weights prepacked for oneDNN; a global inductor
-    setting, set for the process): the compiled entries of ``tools/benchmark.py --deploy``
-    and PyTorch's int8 (:mod:`mmresnet.deploy.pt2e`)."""
-    import torch._inductor.config as inductor_config
-    inductor_config.freezing = True
-    return torch.compile(module)
-
-
 def _inputs_channels_last(module, args, kwargs):
     args = tuple(a.contiguous(memory_format=torch.channels_last)
                  if isinstance(a, torch.Tensor) and a.dim() == 4 else a for a in args)

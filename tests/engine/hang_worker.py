@@ -19,13 +19,16 @@ from mmresnet.engine.elastic import naming_silent_ranks  # noqa: E402
 
 HUNG_RANK = 1
 rank = int(os.environ['RANK'])
-dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=2))
+# the group forms with time to spare (three processes importing torch on two loaded cores
+# arrive seconds apart: a 2 s rendezvous failed there); the collective gets the 2 s
+dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=120))
+group = dist.new_group(timeout=datetime.timedelta(seconds=2))
 cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo', timeout=2))))
 try:
     with naming_silent_ranks(cfg):
         if rank == HUNG_RANK:
             time.sleep(30)  # hung past the timeout and the window
-        dist.all_reduce(torch.ones(1))
+        dist.all_reduce(torch.ones(1), group=group)
     result = ('finished', '')
 except Exception as exc:  # what each rank raised, for the test to read
     result = (type(exc).__name__, str(exc).replace('\n', ' '))
