@@ -12,7 +12,8 @@
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: bash tools/avx2_only.sh COMMAND [ARGS...]" >&2; exit 2; }
 grep -qw cpuid_fault /proc/cpuinfo || {
-  echo "[avx2_only] this CPU or kernel has no CPUID faulting (no 'cpuid_fault' in /proc/cpuinfo): cannot mask its flags" >&2; exit 3; }
+  echo "[avx2_only] this CPU or kernel has no CPUID faulting" \
+       "(no 'cpuid_fault' in /proc/cpuinfo): cannot mask its flags" >&2; exit 3; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=${XDG_CACHE_HOME:-$HOME/.cache}/mmresnet/avx2_only.so
 if [ ! -f "$lib" ] || [ "$here/avx2_only.c" -nt "$lib" ]; then

@@ -14,7 +14,8 @@ classifier's softmax scores of a preprocessed batch):
 - ``onnxruntime fp32``, ``openvino fp32``, ``openvino bf16`` (where the CPU computes bf16,
   as :func:`~mmresnet.engine.precision.decide_precision` decides; elsewhere OpenVINO would
   run the hint in f32): the file written by the project's export
-  (:func:`mmresnet.deploy.export.write_onnx`), run by each library's own API with nothing but the thread count set (OpenVINO's bf16 through
+  (:func:`mmresnet.deploy.export.write_onnx`), run by each library's own API with nothing
+  but the thread count set (OpenVINO's bf16 through
   ``INFERENCE_PRECISION_HINT``);
 - ``project openvino bf16``: the same file through the project's backend
   (:func:`mmresnet.deploy.runtime.make_backend`, what ``--backend openvino`` runs);

@@ -16,6 +16,7 @@ imported only when a function needs them. Training never imports this package.
   around them (``tools/infer.py --backend``);
 - :mod:`.quantize`: post-training int8 of an exported file, calibrated on the config's
   training set (``pytorch2onnx.py --int8``; NNCF for OpenVINO, ONNX Runtime's static QDQ);
-- :mod:`.pt2e`: int8 in PyTorch itself (torchao's PT2E, compiled), timed by
+- :mod:`.pt2e`: int8 in PyTorch itself (torchao's PT2E, compiled), the PyTorch path of CPUs
+  without native bf16: evaluated by ``pytorch2onnx.py --pytorch-int8``, timed by
   ``tools/benchmark.py --deploy``.
 """

@@ -134,11 +134,11 @@ def global_pool(bbox_head, size):
     pools an int8 file's RoI features as they are where AveragePool first converted them
     to float in another layout (1.3 of 31 ms, the demo detector on AVX2 kernels,
     2026-12-06). Anything else is left as it is."""
+    from torch.nn.modules.utils import _pair
     pool = getattr(bbox_head, 'avg_pool', None) if getattr(
         bbox_head, 'with_avg_pool', False) else None
-    pairs = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
-    if not (type(pool) is nn.AvgPool2d and pairs(pool.kernel_size) == tuple(size)
-            and pairs(pool.stride) == tuple(size) and pairs(pool.padding) == (0, 0)):
+    if not (type(pool) is nn.AvgPool2d and _pair(pool.kernel_size) == tuple(size)
+            and _pair(pool.stride) == tuple(size) and _pair(pool.padding) == (0, 0)):
         yield
         return
     bbox_head.avg_pool = nn.AdaptiveAvgPool2d(1)

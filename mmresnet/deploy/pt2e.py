@@ -20,6 +20,7 @@ it imports.
 """
 import copy
 
+import numpy as np
 import torch
 
 from .common import compile_frozen, require
@@ -85,8 +86,10 @@ class Pt2eBackend:
     :mod:`.runtime`, so ``DeployedClassifier`` evaluates it): the classifier's export form
     ``module`` in PyTorch int8 (:func:`quantize_pt2e`, compiled with frozen weights),
     calibrated on ``calibration`` (``(1, C, H, W)`` float32 arrays, e.g.
-    :func:`~.quantize.calibration_inputs`). Shapes are the calibration's: a batch runs
-    image by image (static int8: each image's scores do not depend on its batch)."""
+    :func:`~.quantize.calibration_inputs`). Its input is the calibration's shape, a batch
+    of 1, as a file exported without ``--dynamic``: ``DeployedClassifier`` runs a larger
+    batch image by image (:func:`~.runtime.chunks_for`; static int8, so each image's scores
+    do not depend on its batch)."""
 
     name = 'torch pt2e'
 
@@ -96,12 +99,9 @@ class Pt2eBackend:
         self.run = compile_frozen(quantize_pt2e(module, inputs[0], inputs))
 
     def __call__(self, x):
-        import numpy as np
-        if list(x.shape[1:]) != self.input_shape[1:]:
-            raise ValueError(f'PyTorch int8 (PT2E) was calibrated and compiled for images '
-                             f'{tuple(self.input_shape[1:])}, got {tuple(x.shape[1:])}: '
-                             'the test pipeline must give the calibration\'s size')
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        if list(x.shape) != self.input_shape:
+            raise ValueError(f'PyTorch int8 (PT2E) was calibrated and compiled for input '
+                             f'{tuple(self.input_shape)}, got {tuple(x.shape)}: one image '
+                             'at a time, of the calibration\'s size')
         with torch.inference_mode():
-            return [torch.cat([self.run(torch.from_numpy(x[i:i + 1]))
-                               for i in range(len(x))]).numpy()]
+            return [self.run(torch.from_numpy(np.ascontiguousarray(x, np.float32))).numpy()]

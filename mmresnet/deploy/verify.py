@@ -109,7 +109,8 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
 
     Returns:
         dict: ``images``, ``pytorch`` and ``deployed`` (the metrics), with ``int8_file``
-        ``int8`` too, with ``pytorch_int8`` ``pytorch_int8``; detectors: ``matched``, ``total``, ``max_score_diff`` (the float
+        ``int8`` too, with ``pytorch_int8`` ``pytorch_int8``; detectors: ``matched``,
+        ``total``, ``max_score_diff`` (the float
         file) and ``int8_match`` (the int8 file).
     """
     from mmengine.evaluator import Evaluator

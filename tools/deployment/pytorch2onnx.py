@@ -69,7 +69,8 @@ def parse_args(argv=None):
                         'deploy path of CPUs without native bf16)')
     parser.add_argument('--calib', type=int, default=DEFAULT_CALIB,
                         help='--int8 / --pytorch-int8: training images to calibrate on, '
-                        'evenly spaced over the training set (default %(default)s, or all when fewer)')
+                        'evenly spaced over the training set (default %(default)s, or all '
+                        'when fewer)')
     parser.add_argument('--image', help='an image through the config\'s test pipeline: '
                         'the trace input and the --verify input')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
