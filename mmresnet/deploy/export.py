@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 
 from ..config import build_model, prepare_config
+from ..utils import UsageError
 from .common import (ExportError, preprocess_image, random_image, random_input,
                      require)
 from .ops import MIN_OPSET
@@ -216,7 +217,7 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
     model = build_model(cfg, checkpoint)
     task = task_of(model)
     if pytorch_int8 and not (verify_test_set and task == 'classifier'):
-        raise ValueError('pytorch_int8 (--pytorch-int8) evaluates a classifier\'s PyTorch '
+        raise UsageError('pytorch_int8 (--pytorch-int8) evaluates a classifier\'s PyTorch '
                          f'int8 on the test set (with --verify-test-set); got a {task}'
                          + ('' if verify_test_set else ' without --verify-test-set'))
     example, image, tmp_image = _example_input(cfg, model, task, image, shape)

@@ -7,6 +7,7 @@ from mmdet.evaluation.functional import bbox_overlaps
 
 from .common import ExportError, instances_as_numpy, test_batch
 from ..models.classifiers import PaperResNetClassifier as ClassifierModels
+from ..utils import UsageError
 from .runtime import DeployedDetector, make_backend
 
 #: Largest ONNX Runtime - PyTorch difference accepted (classifier scores; detector box
@@ -129,7 +130,7 @@ def verify_dataset(cfg, model, path, backend='onnxruntime', precision='fp32',
         names['int8'] = f'{int8_backend} int8'
     if pytorch_int8 is not None:
         if detector:
-            raise ValueError('PyTorch int8 (PT2E) is evaluated for classifiers; a '
+            raise UsageError('PyTorch int8 (PT2E) is evaluated for classifiers; a '
                              'detector\'s int8 is the file of --int8')
         runs['pytorch_int8'] = deployed(pytorch_int8, cfg.model.data_preprocessor)
         names['pytorch_int8'] = 'PyTorch int8 (PT2E)'
