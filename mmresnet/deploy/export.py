@@ -220,6 +220,12 @@ def export_onnx(config, checkpoint=None, out='model.onnx', verify=False, image=N
         raise UsageError('pytorch_int8 (--pytorch-int8) evaluates a classifier\'s PyTorch '
                          f'int8 on the test set (with --verify-test-set); got a {task}'
                          + ('' if verify_test_set else ' without --verify-test-set'))
+    if pytorch_int8:  # before the export and calibration, not after
+        from .pt2e import quantizer
+        try:
+            quantizer()
+        except ImportError as exc:
+            raise UsageError(f'--pytorch-int8: {exc}; or leave --pytorch-int8 out') from exc
     example, image, tmp_image = _example_input(cfg, model, task, image, shape)
     module = export_module(model, task)
     write_onnx(module, example, out, task, opset, dynamic, metadata_of(cfg, model, task))

@@ -23,23 +23,32 @@ import copy
 import numpy as np
 import torch
 
-from .common import compile_frozen, require
+from .common import compile_frozen
 
 
 def available():
     """Whether torchao's PT2E quantizer imports here."""
     try:
-        _quantizer()
+        quantizer()
     except ImportError:
         return False
     return True
 
 
-def _quantizer():
-    require('torchao', 'int8 in PyTorch (PT2E)')
+def quantizer():
+    """``(quantizer, prepare_pt2e, convert_pt2e)`` of torchao; an ImportError saying what to
+    install where torchao is absent or made for another torch."""
     try:
         import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    except ModuleNotFoundError as exc:
+        if exc.name != 'torchao':
+            raise
+        raise ImportError(f'int8 in PyTorch (PT2E) needs torchao, which is not installed: '
+                          f'pip install --no-deps torchao (a release made for torch '
+                          f'{torch.__version__}; tools/setup_env.sh installs the one this '
+                          'project tested beside torch 2.13, the torch 2.1 stack has none)'
+                          ) from exc
     except (ImportError, AttributeError) as exc:  # a torchao made for another torch
         raise ImportError(f'torchao does not give its PT2E quantizer beside torch '
                           f'{torch.__version__}: {exc}') from exc
@@ -68,14 +77,14 @@ def quantize_pt2e(module, example, calibration):
     """The int8 module of ``module`` (not changed) for inputs shaped like ``example``,
     calibrated on each tensor of ``calibration`` (the same shape); its int8 kernels run
     once ``torch.compile`` (inductor, frozen weights) compiles it."""
-    quantizer, prepare_pt2e, convert_pt2e = _quantizer()
+    annotator, prepare_pt2e, convert_pt2e = quantizer()
     model = copy.deepcopy(module).eval()
     relu_per_call(model)
     with torch.no_grad():
         # shapes fixed as the example's (as a static file's): a dynamic batch is
         # specialized by export when the example's batch is 1
         exported = torch.export.export(model, (example, )).module()
-        prepared = prepare_pt2e(exported, quantizer)
+        prepared = prepare_pt2e(exported, annotator)
         for x in calibration:
             prepared(x)
         return convert_pt2e(prepared)

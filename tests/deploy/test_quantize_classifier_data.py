@@ -63,3 +63,17 @@ def test_pytorch_int8_beside_them(tmp_path):
         export_onnx(detector, out=str(tmp_path / 'd.onnx'), verify_test_set=True,
                     pytorch_int8=True)
     assert not osp.exists(tmp_path / 'd.onnx')  # refused before anything is written
+
+
+def test_pytorch_int8_without_torchao_is_named_before_the_export(tmp_path, monkeypatch):
+    from mmresnet.deploy import pt2e
+    from mmresnet.utils import UsageError
+
+    def absent():
+        raise ImportError('int8 in PyTorch (PT2E) needs torchao, which is not installed')
+    monkeypatch.setattr(pt2e, 'quantizer', absent)
+    with pytest.raises(UsageError,
+                       match='--pytorch-int8: .*needs torchao.*leave --pytorch-int8 out'):
+        export_onnx(CROPS, out=str(tmp_path / 'c.onnx'), verify_test_set=True,
+                    pytorch_int8=True)
+    assert not osp.exists(tmp_path / 'c.onnx')
