@@ -14,9 +14,14 @@ from tool_loader import load_tool  # noqa: E402
 
 config, run_dir, ref_dir = sys.argv[1:4]
 train = load_tool('train')
+from mmresnet.apis.cli import destroy_process_group  # noqa: E402
+
 # experiment_name: each run its own message hub and logger (the default, the start time,
 # would be shared by two runs started in the same second)
-train.main([config, '--work-dir', run_dir, '--resume', '--launcher', 'pytorch',
-            '--cfg-options', 'experiment_name=resumed'])
-train.main([config, '--work-dir', ref_dir, '--launcher', 'pytorch',
-            '--cfg-options', 'experiment_name=uninterrupted'])
+try:
+    train.main([config, '--work-dir', run_dir, '--resume', '--launcher', 'pytorch',
+                '--cfg-options', 'experiment_name=resumed'])
+    train.main([config, '--work-dir', ref_dir, '--launcher', 'pytorch',
+                '--cfg-options', 'experiment_name=uninterrupted'])
+finally:  # as run_tool does for the tools: left to the interpreter's shutdown, gloo's
+    destroy_process_group()  # threads abort the process now and then (exit -6)
